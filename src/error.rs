@@ -1,0 +1,27 @@
+//! Errors are values: every user-reachable failure is a `LabError` with a sentence a learner can act on.
+
+use thiserror::Error;
+
+/// Every error the lab reports. The message is shown to the visitor as it is, so it names the operation,
+/// the values involved and, where there is one, what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LabError {
+    /// The browser or the machine has no usable WebGPU/Vulkan adapter; the lab runs on the CPU instead.
+    #[error("no GPU adapter: {0}")]
+    NoAdapter(String),
+    /// The adapter exists but refused to give a device, or the device was lost.
+    #[error("GPU device: {0}")]
+    Device(String),
+    /// A GPU operation (shader compilation, dispatch, readback) failed.
+    #[error("GPU {op}: {message}")]
+    Gpu { op: &'static str, message: String },
+    /// Two operands whose shapes must agree do not.
+    #[error("{op}: shapes {left:?} and {right:?} do not match")]
+    Shape { op: &'static str, left: Vec<usize>, right: Vec<usize> },
+    /// A value outside what an operation accepts.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+/// Shorthand used across the crate.
+pub type Result<T> = std::result::Result<T, LabError>;

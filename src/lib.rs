@@ -1,0 +1,13 @@
+//! cvjourney: an in-browser deep-learning lab that follows "The Computer Vision Journey: from Linear
+//! Regression to CNNs". The same crate builds for wasm32 (the web page, through `web`) and natively (the
+//! `cvjourney` CLI and the test suite). See `ARCHITECTURE.md` for the map of the code.
+
+pub mod backend;
+pub mod error;
+pub mod probe;
+pub mod seed;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::LabError;

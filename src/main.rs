@@ -1,0 +1,81 @@
+//! `cvjourney`: the lab's native command line. It runs the same code as the web page, headless, for
+//! benchmarks, reproducible tables and checks. Later chapters add subcommands here.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::process::ExitCode;
+    use std::time::Instant;
+
+    use clap::{Parser, Subcommand};
+    use cvjourney::probe;
+
+    #[derive(Parser)]
+    #[command(name = "cvjourney", version, about = "The Computer Vision Journey lab, on the command line")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Find the compute backend (Vulkan GPU through wgpu, else the CPU) and check one kernel on it.
+        Probe {
+            /// How many floats the `add` kernel check adds.
+            #[arg(long, default_value_t = 1 << 20)]
+            n: usize,
+            /// Skip the GPU and check the CPU's SIMD kernel.
+            #[arg(long)]
+            cpu: bool,
+        },
+    }
+
+    pub fn main() -> ExitCode {
+        match Cli::parse().command {
+            Command::Probe { n, cpu } => run_probe(n, cpu),
+        }
+    }
+
+    fn run_probe(n: usize, force_cpu: bool) -> ExitCode {
+        let (choice, gpu) = if force_cpu {
+            (None, None)
+        } else {
+            let (choice, gpu) = pollster::block_on(probe::detect());
+            (Some(choice), gpu)
+        };
+        match &choice {
+            Some(c) => {
+                println!("backend: {}", c.label);
+                if let Some(reason) = &c.fallback_reason {
+                    println!("WebGPU/Vulkan unavailable: {reason}");
+                }
+            }
+            None => println!("backend: CPU (asked for with --cpu)"),
+        }
+        let started = Instant::now();
+        match pollster::block_on(probe::kernel_check(gpu.as_ref(), n)) {
+            Ok(check) => {
+                let verdict = if check.ok { "matches" } else { "DIFFERS FROM" };
+                println!(
+                    "kernel add on {} floats: {verdict} the scalar reference (max |diff| {:e}) in {:.1} ms",
+                    check.n,
+                    check.max_abs_diff,
+                    started.elapsed().as_secs_f64() * 1e3
+                );
+                if check.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            }
+            Err(e) => {
+                eprintln!("cvjourney: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+// The browser entry point is `web::start` in the library; this binary has nothing to do on wasm32.
+#[cfg(target_arch = "wasm32")]
+fn main() {}

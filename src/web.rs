@@ -1,0 +1,93 @@
+//! The only wasm-bindgen facade: what the TypeScript shell (`www/ts/`) may call. JSON-shaped values go out
+//! through serde-wasm-bindgen; errors go out as `JsError` with the `LabError` message. No panic crosses
+//! into JavaScript: the panic hook logs one to the console if a bug ever causes it.
+
+use std::rc::Rc;
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use wasm_bindgen::prelude::*;
+
+use crate::backend::webgpu::GpuContext;
+use crate::probe::{self, BackendChoice};
+
+/// Installs the panic hook. Runs once when the module is instantiated.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A lab session in the page: the backend it chose and, when that is WebGPU, the open device.
+#[wasm_bindgen]
+pub struct Lab {
+    choice: BackendChoice,
+    gpu: Option<Rc<GpuContext>>,
+}
+
+/// Detects the backend (WebGPU if an adapter opens, else the CPU) and returns a ready `Lab`.
+#[wasm_bindgen(js_name = createLab)]
+pub async fn create_lab() -> Lab {
+    let (choice, gpu) = probe::detect().await;
+    Lab { choice, gpu: gpu.map(Rc::new) }
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// `{ kind: "webgpu" | "cpu", label, adapter, fallbackReason }`.
+    pub fn backend(&self) -> Result<JsValue, JsError> {
+        Ok(serde_wasm_bindgen::to_value(&self.choice)?)
+    }
+
+    /// Runs the `add` kernel on `n` floats on the chosen backend and checks it against the scalar CPU
+    /// reference. Resolves to `{ kind, kernel, n, maxAbsDiff, ok, sample }`.
+    #[wasm_bindgen(js_name = kernelCheck)]
+    pub fn kernel_check(&self, n: u32) -> js_sys::Promise {
+        let gpu = self.gpu.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let check = probe::kernel_check(gpu.as_deref(), n as usize).await.map_err(js_error)?;
+            serde_wasm_bindgen::to_value(&check).map_err(JsValue::from)
+        })
+    }
+
+    /// Draws a kernel check (the fast results over the reference) on the canvas with this id.
+    #[wasm_bindgen(js_name = drawKernelCheck)]
+    pub fn draw_kernel_check(&self, canvas_id: &str, check: JsValue) -> Result<(), JsError> {
+        let check: KernelCheckSample = serde_wasm_bindgen::from_value(check)?;
+        draw_check(canvas_id, &check.sample).map_err(|e| JsError::new(&e))
+    }
+}
+
+/// The part of a `KernelCheck` the plot needs, read back from JavaScript.
+#[derive(serde::Deserialize)]
+struct KernelCheckSample {
+    sample: Vec<[f32; 4]>,
+}
+
+fn js_error(e: crate::LabError) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+/// Line plot of the first results: reference as a line, the fast backend's values as dots on it.
+fn draw_check(canvas_id: &str, sample: &[[f32; 4]]) -> Result<(), String> {
+    let backend = CanvasBackend::new(canvas_id).ok_or(format!("no canvas with id '{canvas_id}'"))?;
+    let root = backend.into_drawing_area();
+    let err = |e: DrawingAreaErrorKind<_>| format!("plot: {e}");
+    root.fill(&WHITE).map_err(err)?;
+    let (lo, hi) = sample
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), s| (lo.min(s[3]), hi.max(s[3])));
+    let (lo, hi) = if lo <= hi { (lo - 1.0, hi + 1.0) } else { (-1.0, 1.0) };
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(36)
+        .build_cartesian_2d(0f32..sample.len().max(1) as f32, lo..hi)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("i").y_desc("a[i] + b[i]").draw().map_err(err)?;
+    let reference = sample.iter().enumerate().map(|(i, s)| (i as f32, s[3]));
+    chart.draw_series(LineSeries::new(reference, &BLUE)).map_err(err)?;
+    let fast = sample.iter().enumerate().map(|(i, s)| Circle::new((i as f32, s[2]), 2, RED.filled()));
+    chart.draw_series(fast).map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
