@@ -3,6 +3,7 @@
 //! `cvjourney` CLI and the test suite). See `ARCHITECTURE.md` for the map of the code.
 
 pub mod backend;
+pub mod chapters;
 pub mod error;
 pub mod probe;
 pub mod seed;

@@ -17,6 +17,12 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// The chapter list, in curriculum order: `[{ number, id, title }]`.
+#[wasm_bindgen]
+pub fn chapters() -> Result<JsValue, JsError> {
+    Ok(serde_wasm_bindgen::to_value(&crate::chapters::CHAPTERS)?)
+}
+
 /// A lab session in the page: the backend it chose and, when that is WebGPU, the open device.
 #[wasm_bindgen]
 pub struct Lab {
@@ -73,9 +79,7 @@ fn draw_check(canvas_id: &str, sample: &[[f32; 4]]) -> Result<(), String> {
     let root = backend.into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| format!("plot: {e}");
     root.fill(&WHITE).map_err(err)?;
-    let (lo, hi) = sample
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), s| (lo.min(s[3]), hi.max(s[3])));
+    let (lo, hi) = sample.iter().fold((f32::MAX, f32::MIN), |(lo, hi), s| (lo.min(s[3]), hi.max(s[3])));
     let (lo, hi) = if lo <= hi { (lo - 1.0, hi + 1.0) } else { (-1.0, 1.0) };
     let mut chart = ChartBuilder::on(&root)
         .margin(8)

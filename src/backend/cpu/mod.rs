@@ -41,10 +41,8 @@ pub fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
     const W: usize = 8;
     let n = out.len().min(a.len()).min(b.len());
     let body = n - n % W;
-    for ((o, x), y) in out[..body]
-        .chunks_exact_mut(W)
-        .zip(a[..body].chunks_exact(W))
-        .zip(b[..body].chunks_exact(W))
+    for ((o, x), y) in
+        out[..body].chunks_exact_mut(W).zip(a[..body].chunks_exact(W)).zip(b[..body].chunks_exact(W))
     {
         for j in 0..W {
             o[j] = x[j] + y[j];

@@ -115,9 +115,8 @@ async fn read_back(ctx: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<f32>>
         .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
     #[cfg(target_arch = "wasm32")]
     let _ = ctx;
-    let mapped = rx
-        .await
-        .map_err(|_| LabError::Device("the device was lost before the result came back".into()))?;
+    let mapped =
+        rx.await.map_err(|_| LabError::Device("the device was lost before the result came back".into()))?;
     mapped.map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
     let out = {
         let view = staging

@@ -1,0 +1,39 @@
+//! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module will
+//! configure experiments (presets, a success check, plots); it never implements math.
+
+use serde::Serialize;
+
+/// One chapter as the chapter picker lists it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ChapterInfo {
+    /// 1-based position in the journey.
+    pub number: u8,
+    /// Stable id for URLs and the CLI.
+    pub id: &'static str,
+    pub title: &'static str,
+}
+
+/// The eight chapters, from fitting a line to training better CNNs.
+pub const CHAPTERS: [ChapterInfo; 8] = [
+    ChapterInfo { number: 1, id: "linear", title: "Linear regression: a line through advertising data" },
+    ChapterInfo { number: 2, id: "logistic", title: "Logistic regression: telling two iris species apart" },
+    ChapterInfo { number: 3, id: "softmax", title: "Softmax regression: three species, one model" },
+    ChapterInfo { number: 4, id: "mlp", title: "Multilayer perceptrons: XOR, rings and Fashion-MNIST" },
+    ChapterInfo { number: 5, id: "init-optim", title: "Training deep MLPs: initialization and optimizers" },
+    ChapterInfo { number: 6, id: "cnn", title: "Convolutional networks: filters that are learned" },
+    ChapterInfo { number: 7, id: "autograd", title: "Autograd: how every gradient is computed" },
+    ChapterInfo { number: 8, id: "better-cnn", title: "Better CNNs: normalization, dropout and skips" },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::CHAPTERS;
+
+    #[test]
+    fn chapters_are_numbered_in_order_with_unique_ids() {
+        for (i, c) in CHAPTERS.iter().enumerate() {
+            assert_eq!(usize::from(c.number), i + 1);
+            assert!(CHAPTERS.iter().filter(|d| d.id == c.id).count() == 1, "duplicate id {}", c.id);
+        }
+    }
+}

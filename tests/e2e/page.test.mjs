@@ -1,0 +1,102 @@
+// End-to-end test of the built page (dist/, from `trunk build`), served on 127.0.0.1 and driven by Playwright
+// in Debian's Chromium. Run by `./lab test` after the build; twice over: with WebGPU enabled (SwiftShader
+// adapter) and without it (the page must fall back to the CPU and say so).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const DIST = path.resolve("dist");
+const ARTIFACTS = path.resolve("artifacts");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+// The probe's headless flags: no background traffic on this closed network, no first-run work.
+const QUIET = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"];
+const WEBGPU = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
+  ".csv": "text/csv", ".gz": "application/gzip", ".png": "image/png", ".json": "application/json" };
+
+let server;
+let base;
+
+before(async () => {
+  server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^\/+/, "") || "index.html";
+    const file = path.join(DIST, rel);
+    if (!file.startsWith(DIST + path.sep)) { res.writeHead(403).end(); return; }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+
+after(() => server?.close());
+
+/** Opens the page in a fresh browser, waits for the kernel check to finish and returns what it shows. */
+async function visit(args, name, viewport = { width: 1000, height: 800 }) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...QUIET, ...args] });
+  try {
+    const page = await browser.newPage({ viewport });
+    const errors = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(base);
+    await page.waitForFunction(() => document.getElementById("kernel-result")?.dataset.state !== "pending" &&
+      !document.getElementById("kernel-result")?.textContent?.startsWith("Running"), null, { timeout: 120_000 });
+    const shown = await page.evaluate(() => {
+      const text = (id) => document.getElementById(id)?.textContent ?? "";
+      const canvas = document.getElementById("kernel-plot");
+      const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      let inked = 0;
+      for (let i = 0; i < pixels.length; i += 4) if (pixels[i] < 200 || pixels[i + 2] < 200) inked++;
+      return {
+        backend: text("backend"),
+        backendState: document.getElementById("backend")?.dataset.state,
+        kernel: text("kernel-result"),
+        kernelState: document.getElementById("kernel-result")?.dataset.state,
+        fallback: text("fallback-reason"),
+        chapters: document.querySelectorAll("#chapters li").length,
+        inked,
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+      };
+    });
+    await page.screenshot({ path: path.join(ARTIFACTS, `page-${name}.png`), fullPage: true });
+    return { ...shown, errors };
+  } finally {
+    await browser.close();
+  }
+}
+
+test("with WebGPU the page trains on the GPU and the kernel matches the CPU", async () => {
+  const shown = await visit(WEBGPU, "webgpu");
+  assert.match(shown.backend, /^WebGPU: \S/, JSON.stringify(shown));
+  assert.equal(shown.backendState, "ok");
+  assert.equal(shown.kernelState, "ok", shown.kernel);
+  assert.match(shown.kernel, /1,048,576 floats added on the GPU .* matches the CPU reference \(max \|diff\| = 0\)/);
+  assert.equal(shown.fallback, "");
+  assert.equal(shown.chapters, 8);
+  assert.ok(shown.inked > 200, `the kernel plot looks blank (${shown.inked} inked pixels)`);
+  assert.deepEqual(shown.errors, []);
+});
+
+test("without WebGPU the page falls back to the CPU and says why", async () => {
+  // A phone-sized viewport at the same time: nothing may force sideways scrolling.
+  const shown = await visit([], "cpu-fallback", { width: 390, height: 844 });
+  assert.equal(shown.backend, "CPU: WebAssembly SIMD", JSON.stringify(shown));
+  assert.equal(shown.backendState, "fallback");
+  assert.match(shown.fallback, /WebGPU is not available here \(no GPU adapter: .+\), so the lab trains on the CPU/);
+  assert.equal(shown.kernelState, "ok", shown.kernel);
+  assert.match(shown.kernel, /1,048,576 floats added with SIMD on the CPU .* matches the CPU reference/);
+  assert.ok(shown.inked > 200, `the kernel plot looks blank (${shown.inked} inked pixels)`);
+  assert.ok(shown.overflow <= 0, `the page is ${shown.overflow}px wider than a phone screen`);
+  assert.deepEqual(shown.errors, []);
+});
