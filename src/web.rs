@@ -82,12 +82,20 @@ fn draw_check(canvas_id: &str, sample: &[[f32; 4]]) -> Result<(), String> {
     let (lo, hi) = sample.iter().fold((f32::MAX, f32::MIN), |(lo, hi), s| (lo.min(s[3]), hi.max(s[3])));
     let (lo, hi) = if lo <= hi { (lo - 1.0, hi + 1.0) } else { (-1.0, 1.0) };
     let mut chart = ChartBuilder::on(&root)
-        .margin(8)
-        .x_label_area_size(24)
-        .y_label_area_size(36)
+        .margin(10)
+        .caption("a[i] + b[i]: CPU reference (line), fast kernel (dots)", ("sans-serif", 14))
+        .x_label_area_size(40)
+        .y_label_area_size(44)
         .build_cartesian_2d(0f32..sample.len().max(1) as f32, lo..hi)
         .map_err(err)?;
-    chart.configure_mesh().x_desc("i").y_desc("a[i] + b[i]").draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("index i")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(err)?;
     let reference = sample.iter().enumerate().map(|(i, s)| (i as f32, s[3]));
     chart.draw_series(LineSeries::new(reference, &BLUE)).map_err(err)?;
     let fast = sample.iter().enumerate().map(|(i, s)| Circle::new((i as f32, s[2]), 2, RED.filled()));

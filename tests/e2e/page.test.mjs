@@ -49,6 +49,7 @@ async function visit(args, name, viewport = { width: 1000, height: 800 }) {
     const errors = [];
     page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
     page.on("pageerror", (e) => errors.push(e.message));
+    page.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
     await page.goto(base);
     await page.waitForFunction(() => document.getElementById("kernel-result")?.dataset.state !== "pending" &&
       !document.getElementById("kernel-result")?.textContent?.startsWith("Running"), null, { timeout: 120_000 });
@@ -79,9 +80,10 @@ async function visit(args, name, viewport = { width: 1000, height: 800 }) {
 test("with WebGPU the page trains on the GPU and the kernel matches the CPU", async () => {
   const shown = await visit(WEBGPU, "webgpu");
   assert.match(shown.backend, /^WebGPU: \S/, JSON.stringify(shown));
+  assert.doesNotMatch(shown.backend, /unnamed|0x0/, "the adapter should be named");
   assert.equal(shown.backendState, "ok");
   assert.equal(shown.kernelState, "ok", shown.kernel);
-  assert.match(shown.kernel, /1,048,576 floats added on the GPU .* matches the CPU reference \(max \|diff\| = 0\)/);
+  assert.match(shown.kernel, /1,048,576 floats added on the GPU; matches the CPU reference \(max \|diff\| = 0\)/);
   assert.equal(shown.fallback, "");
   assert.equal(shown.chapters, 8);
   assert.ok(shown.inked > 200, `the kernel plot looks blank (${shown.inked} inked pixels)`);
@@ -95,7 +97,7 @@ test("without WebGPU the page falls back to the CPU and says why", async () => {
   assert.equal(shown.backendState, "fallback");
   assert.match(shown.fallback, /WebGPU is not available here \(no GPU adapter: .+\), so the lab trains on the CPU/);
   assert.equal(shown.kernelState, "ok", shown.kernel);
-  assert.match(shown.kernel, /1,048,576 floats added with SIMD on the CPU .* matches the CPU reference/);
+  assert.match(shown.kernel, /1,048,576 floats added with SIMD on the CPU; matches the CPU reference \(max \|diff\| = 0\)/);
   assert.ok(shown.inked > 200, `the kernel plot looks blank (${shown.inked} inked pixels)`);
   assert.ok(shown.overflow <= 0, `the page is ${shown.overflow}px wider than a phone screen`);
   assert.deepEqual(shown.errors, []);

@@ -62,8 +62,8 @@ function showCheck(lab: Lab, check: KernelCheck, millis: number): void {
   const where = check.kind === "webgpu" ? "on the GPU" : "with SIMD on the CPU";
   const n = check.n.toLocaleString("en-US");
   const verdict = check.ok ? "matches the CPU reference" : "DIFFERS from the CPU reference";
-  const text = `${check.kernel}: ${n} floats added ${where} in ${millis.toFixed(1)} ms; ${verdict} ` +
-    `(max |diff| = ${check.maxAbsDiff}).`;
+  const text = `${check.kernel}: ${n} floats added ${where}; ${verdict} (max |diff| = ${check.maxAbsDiff}). ` +
+    `The whole check, set-up included, took ${millis.toFixed(0)} ms.`;
   show("kernel-result", text, check.ok ? "ok" : "error");
   lab.drawKernelCheck("kernel-plot", check);
 }

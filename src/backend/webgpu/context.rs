@@ -64,7 +64,12 @@ impl GpuContext {
                 v.push(e.to_string());
             }
         }));
-        let summary = summarize(&adapter.get_info(), &limits);
+        #[allow(unused_mut)]
+        let mut summary = summarize(&adapter.get_info(), &limits);
+        #[cfg(target_arch = "wasm32")]
+        if summary.name.is_empty() {
+            summary.name = browser_adapter_name().await;
+        }
         Ok(GpuContext { device, queue, adapter: summary, uncaptured })
     }
 
@@ -79,12 +84,12 @@ fn summarize(info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> AdapterSummary 
         .into_iter()
         .find(|s| !s.trim().is_empty())
         .map(str::to_string)
-        .unwrap_or_else(|| format!("vendor {:#x}, device {:#x}", info.vendor, info.device));
+        .unwrap_or_default();
     AdapterSummary {
         name,
         backend: format!("{:?}", info.backend),
         device_type: format!("{:?}", info.device_type),
-        max_storage_buffer_bytes: u64::from(limits.max_storage_buffer_binding_size),
+        max_storage_buffer_bytes: limits.max_storage_buffer_binding_size,
     }
 }
 
@@ -99,4 +104,29 @@ fn browser_webgpu_missing_reason() -> String {
     } else {
         "WebGPU is present but requestAdapter() found no adapter (blocked or unsupported GPU)".to_string()
     }
+}
+
+/// The browser's own words for its adapter. wgpu maps only `GPUAdapterInfo.description`, which Chromium
+/// leaves empty for privacy; `vendor` and `architecture` (e.g. "google", "swiftshader") are still given.
+#[cfg(target_arch = "wasm32")]
+async fn browser_adapter_name() -> String {
+    use js_sys::Reflect;
+    use wasm_bindgen::JsCast;
+    let get = |obj: &wasm_bindgen::JsValue, key: &str| Reflect::get(obj, &key.into()).unwrap_or_default();
+    let navigator = get(&js_sys::global(), "navigator");
+    let gpu = get(&navigator, "gpu");
+    let adapter = match get(&gpu, "requestAdapter").dyn_into::<js_sys::Function>() {
+        Ok(request) => match request.call0(&gpu).map(|p| p.dyn_into::<js_sys::Promise>()) {
+            Ok(Ok(promise)) => wasm_bindgen_futures::JsFuture::from(promise).await.unwrap_or_default(),
+            _ => wasm_bindgen::JsValue::UNDEFINED,
+        },
+        Err(_) => wasm_bindgen::JsValue::UNDEFINED,
+    };
+    let info = get(&adapter, "info");
+    let words: Vec<String> = ["description", "vendor", "architecture", "device"]
+        .iter()
+        .filter_map(|k| get(&info, k).as_string())
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    if words.is_empty() { "unnamed adapter".to_string() } else { words.join(" ") }
 }
