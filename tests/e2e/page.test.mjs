@@ -22,6 +22,12 @@ let server;
 let base;
 
 before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  // LAB_URL=http://127.0.0.1:8080/ checks a running `./lab serve` instead of serving dist/ here.
+  if (process.env.LAB_URL) {
+    base = process.env.LAB_URL;
+    return;
+  }
   server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^\/+/, "") || "index.html";
@@ -36,7 +42,6 @@ before(async () => {
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${server.address().port}/`;
-  await mkdir(ARTIFACTS, { recursive: true });
 });
 
 after(() => server?.close());
