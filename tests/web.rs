@@ -3,8 +3,11 @@
 //! `webgpu_adapter_is_available` fails, which is how we know the GPU path is really exercised.
 #![cfg(target_arch = "wasm32")]
 
+mod parity;
+
 use cvjourney::backend::{BackendKind, cpu, webgpu};
 use cvjourney::probe;
+use cvjourney::tensor::{Rng, Tensor, manual_seed};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -46,4 +49,47 @@ fn simd128_add_matches_reference() {
         cpu::add_ref(&a, &b, &mut want);
         assert_eq!(fast, want, "n = {n}");
     }
+}
+
+// The SIMD128 twins against the scalar references: the same bodies as the native `tests/kernels.rs`.
+#[wasm_bindgen_test]
+fn simd128_unary_matches_reference() {
+    parity::unary_parity();
+}
+
+#[wasm_bindgen_test]
+fn simd128_binary_matches_reference() {
+    parity::binary_parity();
+}
+
+#[wasm_bindgen_test]
+fn reduce_matches_reference() {
+    parity::reduce_parity();
+}
+
+#[wasm_bindgen_test]
+fn matmul_matches_reference() {
+    parity::matmul_parity();
+}
+
+/// Same seed, same numbers: the constants the native tests pin, reproduced in the browser.
+#[wasm_bindgen_test]
+fn seeded_generator_gives_the_native_numbers() {
+    assert_eq!(Rng::new(42).next_u32(), parity::RNG_42_FIRST);
+    assert_eq!(Rng::new(42).normal().to_bits(), parity::NORMAL_42_FIRST_BITS);
+    manual_seed(42);
+    let a = Tensor::normal([100], 0.0, 1.0).to_vec();
+    manual_seed(42);
+    assert_eq!(a, Tensor::normal([100], 0.0, 1.0).to_vec());
+}
+
+/// Autograd in wasm32: the textbook's y = a·x + b example.
+#[wasm_bindgen_test]
+fn autograd_runs_in_the_browser() {
+    let leaf = |v: f32| Tensor::scalar(v).requires_grad_(true);
+    let (a, x, b) = (leaf(2.0), leaf(3.0), leaf(1.0));
+    let loss = a.mul(&x).unwrap().add(&b).unwrap().sub(&Tensor::scalar(5.0)).unwrap().pow(2.0);
+    loss.backward().unwrap();
+    let g = |t: &Tensor| t.grad().unwrap().item().unwrap();
+    assert_eq!((g(&a), g(&x), g(&b)), (12.0, 8.0, 4.0));
 }

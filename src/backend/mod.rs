@@ -2,6 +2,7 @@
 //! kernels (`webgpu`) are their twins, with the same names, tested against them.
 
 pub mod cpu;
+pub mod ops;
 pub mod webgpu;
 
 use serde::Serialize;

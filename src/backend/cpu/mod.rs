@@ -2,6 +2,18 @@
 //! time goes. On wasm32 the fast twins use SIMD128 (`core::arch::wasm32`); natively they are written so that
 //! the compiler vectorises them.
 
+mod elementwise;
+mod layout;
+mod matmul;
+mod reduce;
+#[cfg(target_arch = "wasm32")]
+mod simd;
+
+pub use elementwise::{binary, binary_ref, unary, unary_ref};
+pub use layout::copy_strided;
+pub use matmul::{matmul, matmul_ref};
+pub use reduce::{reduce, reduce_ref};
+
 /// The name of the SIMD path this build uses, shown on the page.
 #[cfg(target_arch = "wasm32")]
 pub const SIMD_NAME: &str = "WebAssembly SIMD";

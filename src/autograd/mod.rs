@@ -1,0 +1,255 @@
+//! Define-by-run reverse-mode autodiff. Each recorded result keeps its `Op` (inputs and whatever backward
+//! needs); `backward` walks the graph in reverse topological order and applies one `match`, whose arms
+//! are written with tensor ops (under `no_grad`, so the backward pass records nothing).
+
+mod gradcheck;
+mod graph;
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use crate::backend::ops::{BinaryOp, UnaryOp};
+use crate::error::Result;
+use crate::tensor::{Shape, Tensor};
+pub use gradcheck::{GradcheckOptions, gradcheck};
+pub use graph::{Graph, GraphEdge, GraphNode, Summary, graph};
+
+/// How a tensor was computed. Inputs are kept alive by the graph until the result is dropped.
+pub(crate) enum Op {
+    Unary(UnaryOp, Tensor),
+    Binary(BinaryOp, Tensor, Tensor),
+    /// Sum over one axis, keeping it with size 1.
+    Sum(Tensor),
+    /// Max over one axis, keeping it with size 1; `argmax` (no grad) routes the gradient.
+    Max {
+        x: Tensor,
+        axis: usize,
+        argmax: Tensor,
+    },
+    MatMul(Tensor, Tensor),
+    Reshape(Tensor),
+    Permute {
+        x: Tensor,
+        perm: Vec<usize>,
+    },
+    /// Broadcast to a larger shape (materialized).
+    Expand(Tensor),
+    /// Select `a` where `cond` (no grad) is non-zero, else `b`.
+    Where {
+        cond: Tensor,
+        a: Tensor,
+        b: Tensor,
+    },
+}
+
+impl Op {
+    /// The PyTorch-style `grad_fn` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Unary(u, _) => u.name(),
+            Op::Binary(b, ..) => b.name(),
+            Op::Sum(_) => "sum",
+            Op::Max { .. } => "max",
+            Op::MatMul(..) => "matmul",
+            Op::Reshape(_) => "reshape",
+            Op::Permute { .. } => "permute",
+            Op::Expand(_) => "expand",
+            Op::Where { .. } => "where",
+        }
+    }
+
+    pub fn inputs(&self) -> Vec<&Tensor> {
+        match self {
+            Op::Unary(_, x) | Op::Reshape(x) | Op::Expand(x) | Op::Sum(x) => vec![x],
+            Op::Max { x, .. } | Op::Permute { x, .. } => vec![x],
+            Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Where { a, b, .. } => vec![a, b],
+        }
+    }
+
+    /// The gradient of each input, given the output gradient `g` (same order as `inputs`).
+    fn backward(&self, g: &Tensor) -> Result<Vec<Tensor>> {
+        use UnaryOp as U;
+        Ok(match self {
+            Op::Unary(op, x) => vec![match *op {
+                U::Neg => g.neg(),
+                U::Exp => g.mul(&x.exp())?,
+                U::Log => g.div(x)?,
+                U::Sqrt => g.div(&x.sqrt().mul_scalar(2.0))?,
+                U::Abs => g.mul(&x.unary(U::Sign))?,
+                U::Sigmoid => {
+                    let s = x.sigmoid();
+                    g.mul(&s.mul(&s.neg().add_scalar(1.0))?)?
+                }
+                U::Tanh => g.mul(&x.tanh().pow(2.0).neg().add_scalar(1.0))?,
+                U::Relu => g.mul(&x.unary(U::Step))?,
+                U::LeakyRelu(a) => g.mul(&x.unary(U::LeakyReluDeriv(a)))?,
+                U::Elu(a) => g.mul(&x.unary(U::EluDeriv(a)))?,
+                U::Gelu => g.mul(&x.unary(U::GeluDeriv))?,
+                U::Silu => g.mul(&x.unary(U::SiluDeriv))?,
+                U::Softplus => g.mul(&x.sigmoid())?,
+                U::PowScalar(p) => g.mul(&x.pow(p - 1.0).mul_scalar(p))?,
+                U::AddScalar(_) => g.clone(),
+                U::MulScalar(c) => g.mul_scalar(c),
+                // Piecewise-constant helpers: derivative zero wherever it exists.
+                U::Sign | U::Step | U::LeakyReluDeriv(_) | U::EluDeriv(_) | U::GeluDeriv | U::SiluDeriv => {
+                    Tensor::zeros(x.shape().clone())
+                }
+            }],
+            Op::Binary(op, a, b) => {
+                let (ga, gb) = binary_grads(*op, g, a, b)?;
+                vec![ga.sum_to(a.shape())?, gb.sum_to(b.shape())?]
+            }
+            Op::Sum(x) => vec![g.expand(x.shape())?],
+            Op::Max { x, axis, argmax } => {
+                // One-hot of the argmax along `axis` (first maximum wins ties, as in the forward pass).
+                let n = x.dims()[*axis];
+                let mut along = vec![1; x.rank()];
+                along[*axis] = n;
+                let positions = Tensor::arange(0.0, n as f32, 1.0)?.reshape_to(&Shape::new(&along))?;
+                vec![positions.eq(argmax)?.mul(g)?]
+            }
+            Op::MatMul(a, b) => {
+                let ga = g.matmul(&b.transpose(-1, -2)?)?.sum_to(a.shape())?;
+                let gb = a.transpose(-1, -2)?.matmul(g)?.sum_to(b.shape())?;
+                vec![ga, gb]
+            }
+            Op::Reshape(x) => vec![g.reshape_to(x.shape())?],
+            Op::Permute { perm, .. } => {
+                let mut inverse = vec![0; perm.len()];
+                for (i, &p) in perm.iter().enumerate() {
+                    inverse[p] = i;
+                }
+                vec![g.permute(&inverse)?]
+            }
+            Op::Expand(x) => vec![g.sum_to(x.shape())?],
+            Op::Where { cond, a, b } => {
+                let zero = Tensor::scalar(0.0);
+                let ga = Tensor::where_(cond, g, &zero)?.sum_to(a.shape())?;
+                let gb = Tensor::where_(cond, &zero, g)?.sum_to(b.shape())?;
+                vec![ga, gb]
+            }
+        })
+    }
+}
+
+/// ∂/∂a and ∂/∂b of `a op b`, before reducing broadcast dimensions.
+fn binary_grads(op: BinaryOp, g: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    Ok(match op {
+        BinaryOp::Add => (g.clone(), g.clone()),
+        BinaryOp::Sub => (g.clone(), g.neg()),
+        BinaryOp::Mul => (g.mul(b)?, g.mul(a)?),
+        BinaryOp::Div => (g.div(b)?, g.mul(a)?.div(&b.mul(b)?)?.neg()),
+        // Ties split the gradient evenly between the two inputs, as PyTorch does.
+        BinaryOp::Maximum | BinaryOp::Minimum => {
+            let wins = if op == BinaryOp::Maximum { a.gt(b)? } else { a.lt(b)? };
+            let ties = a.eq(b)?.mul_scalar(0.5);
+            let share_a = wins.add(&ties)?;
+            let share_b = share_a.neg().add_scalar(1.0);
+            (g.mul(&share_a)?, g.mul(&share_b)?)
+        }
+        // Comparisons are never recorded (their outputs carry no gradient).
+        _ => (Tensor::zeros(a.shape().clone()), Tensor::zeros(b.shape().clone())),
+    })
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(Cell::get)
+}
+
+/// Runs `f` without recording any op (`with torch.no_grad():`), for inference and weight updates.
+pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
+    /// Restores the previous state even if `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GRAD_ENABLED.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(GRAD_ENABLED.with(|c| c.replace(false)));
+    f()
+}
+
+/// Nodes reachable from `root` through recorded ops, inputs before outputs.
+pub(crate) fn topological_order(root: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    // Iterative DFS: a deep MLP's graph would overflow the (small, in wasm) stack with recursion.
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(op) = t.op() {
+            for input in op.inputs() {
+                if input.requires_grad() && !seen.contains(&input.id()) {
+                    stack.push((input.clone(), false));
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Propagates `seed` (the gradient of the output) to every leaf that requires a gradient.
+pub(crate) fn backward(root: &Tensor, seed: Tensor) -> Result<()> {
+    if !root.requires_grad() {
+        return Err(crate::LabError::InvalidArgument(
+            "backward: this tensor does not require grad (no input had requires_grad set, or it was \
+             computed under no_grad)"
+                .into(),
+        ));
+    }
+    let order = topological_order(root);
+    let mut pending: HashMap<usize, Tensor> = HashMap::from([(root.id(), seed)]);
+    no_grad(|| {
+        for t in order.iter().rev() {
+            let Some(g) = pending.remove(&t.id()) else { continue };
+            if t.is_leaf() || t.retains_grad() {
+                // Gradients accumulate across backward calls until zero_grad, as in PyTorch.
+                let total = match t.grad() {
+                    Some(old) => old.add(&g)?,
+                    None => g.clone(),
+                };
+                t.set_grad(Some(total));
+            }
+            let Some(op) = t.op() else { continue };
+            for (input, grad) in op.inputs().into_iter().zip(op.backward(&g)?) {
+                if !input.requires_grad() {
+                    continue;
+                }
+                let sum = match pending.remove(&input.id()) {
+                    Some(prev) => prev.add(&grad)?,
+                    None => grad,
+                };
+                pending.insert(input.id(), sum);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The shape `g` must be summed to, checked: used by `Tensor::sum_to`.
+pub(crate) fn reduced_axes(from: &Shape, to: &Shape) -> Option<Vec<usize>> {
+    if to.rank() > from.rank() {
+        return None;
+    }
+    let offset = from.rank() - to.rank();
+    let mut axes: Vec<usize> = (0..offset).collect();
+    for (i, (&f, &t)) in from.dims()[offset..].iter().zip(to.dims()).enumerate() {
+        match (f, t) {
+            (f, t) if f == t => {}
+            (_, 1) => axes.push(offset + i),
+            _ => return None,
+        }
+    }
+    Some(axes)
+}
