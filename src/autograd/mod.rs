@@ -8,7 +8,7 @@ mod graph;
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use crate::backend::ops::{BinaryOp, UnaryOp};
+use crate::backend::ops::{BinaryOp, UnaryOp, Window};
 use crate::error::Result;
 use crate::tensor::{Shape, Tensor};
 pub use gradcheck::{GradcheckOptions, gradcheck};
@@ -16,6 +16,40 @@ pub use graph::{Graph, GraphEdge, GraphNode, Summary, graph};
 
 /// How a tensor was computed. Inputs are kept alive by the graph until the result is dropped.
 pub(crate) enum Op {
+    /// `argmax`: the flat index in x of each window's maximum.
+    MaxPool2d {
+        x: Tensor,
+        argmax: Vec<usize>,
+    },
+    /// Windows unfolded into columns (conv2d's first step); backward folds them back (col2im).
+    Im2Col {
+        x: Tensor,
+        win: Window,
+    },
+    AvgPool2d {
+        x: Tensor,
+        win: Window,
+    },
+    Slice {
+        x: Tensor,
+        axis: usize,
+        start: usize,
+    },
+    Concat {
+        xs: Vec<Tensor>,
+        axis: usize,
+        sizes: Vec<usize>,
+    },
+    IndexSelect {
+        x: Tensor,
+        axis: usize,
+        indices: Vec<usize>,
+    },
+    /// `positions`: the flat index in x read by each output element.
+    Gather {
+        x: Tensor,
+        positions: Vec<usize>,
+    },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
     /// Sum over one axis, keeping it with size 1.
@@ -55,13 +89,23 @@ impl Op {
             Op::Permute { .. } => "permute",
             Op::Expand(_) => "expand",
             Op::Where { .. } => "where",
+            Op::Slice { .. } => "slice",
+            Op::Concat { .. } => "concat",
+            Op::IndexSelect { .. } => "index_select",
+            Op::Gather { .. } => "gather",
+            Op::Im2Col { .. } => "im2col",
+            Op::MaxPool2d { .. } => "max_pool2d",
+            Op::AvgPool2d { .. } => "avg_pool2d",
         }
     }
 
     pub fn inputs(&self) -> Vec<&Tensor> {
         match self {
             Op::Unary(_, x) | Op::Reshape(x) | Op::Expand(x) | Op::Sum(x) => vec![x],
-            Op::Max { x, .. } | Op::Permute { x, .. } => vec![x],
+            Op::Max { x, .. } | Op::Permute { x, .. } | Op::Slice { x, .. } => vec![x],
+            Op::IndexSelect { x, .. } | Op::Gather { x, .. } => vec![x],
+            Op::Im2Col { x, .. } | Op::AvgPool2d { x, .. } | Op::MaxPool2d { x, .. } => vec![x],
+            Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Where { a, b, .. } => vec![a, b],
         }
     }
@@ -128,6 +172,34 @@ impl Op {
                 let gb = Tensor::where_(cond, &zero, g)?.sum_to(b.shape())?;
                 vec![ga, gb]
             }
+            Op::Slice { x, axis, start } => {
+                // Pad the gradient with zeros before and after the slice.
+                let (n, len) = (x.dims()[*axis], g.dims()[*axis]);
+                let zeros = |k: usize| {
+                    let mut d = x.dims().to_vec();
+                    d[*axis] = k;
+                    Tensor::zeros(Shape::new(&d))
+                };
+                vec![Tensor::concat(&[&zeros(*start), g, &zeros(n - start - len)], *axis as isize)?]
+            }
+            Op::Concat { axis, sizes, .. } => {
+                let mut start = 0;
+                let mut grads = Vec::with_capacity(sizes.len());
+                for &n in sizes {
+                    grads.push(g.slice(*axis as isize, start, start + n)?);
+                    start += n;
+                }
+                grads
+            }
+            Op::IndexSelect { x, axis, indices } => {
+                let positions = crate::tensor::index_select_positions(x.dims(), *axis, indices);
+                vec![Tensor::scatter_add(g, &positions, x.shape())]
+            }
+            Op::Gather { x, positions } | Op::MaxPool2d { x, argmax: positions } => {
+                vec![Tensor::scatter_add(g, positions, x.shape())]
+            }
+            Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
+            Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],
         })
     }
 }

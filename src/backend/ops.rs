@@ -237,3 +237,25 @@ pub enum ReduceOp {
     /// Index of the first maximum, as f32.
     ArgMax,
 }
+
+/// The geometry of a 2-D sliding window (convolution or pooling): kernel, stride and zero padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+}
+
+impl Window {
+    /// Output height and width for an input of `h`×`w`: ⌊(S + 2P − K) / stride⌋ + 1 per side (textbook §7),
+    /// or `None` when the kernel does not fit or the stride is 0.
+    pub fn output_size(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        let side = |s: usize, k: usize, st: usize, p: usize| {
+            if st == 0 || k == 0 || s + 2 * p < k { None } else { Some((s + 2 * p - k) / st + 1) }
+        };
+        Some((
+            side(h, self.kernel.0, self.stride.0, self.padding.0)?,
+            side(w, self.kernel.1, self.stride.1, self.padding.1)?,
+        ))
+    }
+}

@@ -2,7 +2,9 @@
 //! the sibling files (elementwise, reduce, linalg, layout); each checks shapes, calls a backend kernel, and
 //! records its `Op` when gradients are wanted.
 
+mod conv;
 mod elementwise;
+mod indexing;
 mod layout;
 mod linalg;
 mod reduce;
@@ -18,6 +20,7 @@ use serde::Serialize;
 
 use crate::autograd::{self, Op};
 use crate::error::{LabError, Result};
+pub(crate) use indexing::index_select_positions;
 pub use rng::{Rng, manual_seed, with_rng};
 pub use shape::Shape;
 

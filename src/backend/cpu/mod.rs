@@ -2,6 +2,7 @@
 //! time goes. On wasm32 the fast twins use SIMD128 (`core::arch::wasm32`); natively they are written so that
 //! the compiler vectorises them.
 
+mod conv;
 mod elementwise;
 mod layout;
 mod matmul;
@@ -9,6 +10,7 @@ mod reduce;
 #[cfg(target_arch = "wasm32")]
 mod simd;
 
+pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d_ref};
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
 pub use layout::copy_strided;
 pub use matmul::{matmul, matmul_ref};

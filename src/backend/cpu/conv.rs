@@ -1,0 +1,142 @@
+//! Window kernels for convolution (im2col / col2im, so the arithmetic is one GEMM) and pooling.
+//! Layout: x is (N, C, H, W) row-major. These are reference kernels; the convolution's time goes to the
+//! GEMM (`matmul`), which has the fast twin.
+
+use crate::backend::ops::Window;
+
+/// Input coordinate of output position `o`, kernel offset `k`; `None` inside the zero padding.
+#[inline]
+fn source(o: usize, k: usize, stride: usize, pad: usize, size: usize) -> Option<usize> {
+    (o * stride + k).checked_sub(pad).filter(|&i| i < size)
+}
+
+/// x: (N, C, H, W) -> cols: (C·KH·KW, N·OH·OW). Row (c, ki, kj), column (n, oy, ox); padding reads 0.
+pub fn im2col_ref(x: &[f32], dims: [usize; 4], win: Window, cols: &mut [f32]) {
+    let [n, c, h, w] = dims;
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    let width = n * oh * ow;
+    for ci in 0..c {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                let row = &mut cols[((ci * kh + ki) * kw + kj) * width..][..width];
+                for ni in 0..n {
+                    let plane = &x[(ni * c + ci) * h * w..][..h * w];
+                    for oy in 0..oh {
+                        let dst = &mut row[(ni * oh + oy) * ow..][..ow];
+                        let Some(iy) = source(oy, ki, sh, ph, h) else {
+                            dst.fill(0.0);
+                            continue;
+                        };
+                        for (ox, d) in dst.iter_mut().enumerate() {
+                            *d = source(ox, kj, sw, pw, w).map_or(0.0, |ix| plane[iy * w + ix]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col_ref`]: cols (C·KH·KW, N·OH·OW) -> x (N, C, H, W), overlapping windows summed.
+pub fn col2im_ref(cols: &[f32], dims: [usize; 4], win: Window, x: &mut [f32]) {
+    let [n, c, h, w] = dims;
+    x.fill(0.0);
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    let width = n * oh * ow;
+    for ci in 0..c {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                let row = &cols[((ci * kh + ki) * kw + kj) * width..][..width];
+                for ni in 0..n {
+                    let plane = &mut x[(ni * c + ci) * h * w..][..h * w];
+                    for oy in 0..oh {
+                        let Some(iy) = source(oy, ki, sh, ph, h) else { continue };
+                        for ox in 0..ow {
+                            if let Some(ix) = source(ox, kj, sw, pw, w) {
+                                plane[iy * w + ix] += row[(ni * oh + oy) * ow + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Max pooling. x: (N, C, H, W) -> out: (N, C, OH, OW), with `argmax` the flat index in x of each maximum
+/// (the first one on ties, scanning rows then columns). Padding never wins.
+pub fn max_pool2d_ref(x: &[f32], dims: [usize; 4], win: Window, out: &mut [f32], argmax: &mut [usize]) {
+    let [n, c, h, w] = dims;
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    for plane in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (mut best, mut at) = (f32::NEG_INFINITY, usize::MAX);
+                for ki in 0..kh {
+                    let Some(iy) = source(oy, ki, sh, ph, h) else { continue };
+                    for kj in 0..kw {
+                        let Some(ix) = source(ox, kj, sw, pw, w) else { continue };
+                        let i = plane * h * w + iy * w + ix;
+                        if at == usize::MAX || x[i] > best || (x[i].is_nan() && !best.is_nan()) {
+                            (best, at) = (x[i], i);
+                        }
+                    }
+                }
+                let o = (plane * oh + oy) * ow + ox;
+                (out[o], argmax[o]) = (best, at);
+            }
+        }
+    }
+}
+
+/// Average pooling counting the padding as zeros (PyTorch's `count_include_pad=True`): each window's sum
+/// is divided by KH·KW. x: (N, C, H, W) -> out: (N, C, OH, OW).
+pub fn avg_pool2d_ref(x: &[f32], dims: [usize; 4], win: Window, out: &mut [f32]) {
+    let [n, c, h, w] = dims;
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    let scale = 1.0 / (kh * kw) as f32;
+    for plane in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut sum = 0.0;
+                for ki in 0..kh {
+                    let Some(iy) = source(oy, ki, sh, ph, h) else { continue };
+                    for kj in 0..kw {
+                        if let Some(ix) = source(ox, kj, sw, pw, w) {
+                            sum += x[plane * h * w + iy * w + ix];
+                        }
+                    }
+                }
+                out[(plane * oh + oy) * ow + ox] = sum * scale;
+            }
+        }
+    }
+}
+
+/// The adjoint of [`avg_pool2d_ref`]: g (N, C, OH, OW) -> dx (N, C, H, W).
+pub fn avg_pool2d_backward_ref(g: &[f32], dims: [usize; 4], win: Window, dx: &mut [f32]) {
+    let [n, c, h, w] = dims;
+    dx.fill(0.0);
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    let scale = 1.0 / (kh * kw) as f32;
+    for plane in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let share = g[(plane * oh + oy) * ow + ox] * scale;
+                for ki in 0..kh {
+                    let Some(iy) = source(oy, ki, sh, ph, h) else { continue };
+                    for kj in 0..kw {
+                        if let Some(ix) = source(ox, kj, sw, pw, w) {
+                            dx[plane * h * w + iy * w + ix] += share;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Convolution and pooling. conv2d is composite: im2col (a primitive with its own backward, col2im), one
+//! GEMM with the flattened kernels, and a permute back to (N, C_out, H', W'); autograd differentiates it
+//! through those pieces.
+
+use super::{Shape, Tensor};
+use crate::autograd::Op;
+use crate::backend::cpu;
+use crate::backend::ops::Window;
+use crate::error::{LabError, Result};
+
+impl Tensor {
+    /// (N, C, H, W) and the output size for `win`, or a learner-readable error.
+    fn window_dims(&self, win: Window, op: &str) -> Result<([usize; 4], (usize, usize))> {
+        let [n, c, h, w] = match *self.dims() {
+            [n, c, h, w] => [n, c, h, w],
+            _ => {
+                return Err(LabError::InvalidArgument(format!(
+                    "{op}: input must be (N, C, H, W), got shape {}",
+                    self.shape()
+                )));
+            }
+        };
+        let out = win.output_size(h, w).ok_or_else(|| {
+            LabError::InvalidArgument(format!(
+                "{op}: a {:?} kernel with stride {:?} and padding {:?} does not fit a {h}x{w} input",
+                win.kernel, win.stride, win.padding
+            ))
+        })?;
+        Ok(([n, c, h, w], out))
+    }
+
+    /// Unfolds every window into a column. x: (N, C, H, W) -> (C·KH·KW, N·OH·OW)
+    pub fn im2col(&self, win: Window) -> Result<Tensor> {
+        let (dims, (oh, ow)) = self.window_dims(win, "im2col")?;
+        let [n, c, ..] = dims;
+        let rows = c * win.kernel.0 * win.kernel.1;
+        let mut cols = vec![0.0; rows * n * oh * ow];
+        cpu::im2col_ref(&self.data(), dims, win, &mut cols);
+        let shape = Shape::new(&[rows, n * oh * ow]);
+        Ok(Tensor::from_op(cols, shape, &[self], || Op::Im2Col { x: self.clone(), win }))
+    }
+
+    /// The adjoint of `im2col` (overlaps summed), used by its backward. cols -> (N, C, H, W)
+    pub(crate) fn col2im(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
+        let dims: [usize; 4] = x_shape.dims().try_into().map_err(|_| {
+            LabError::InvalidArgument(format!("col2im: target shape {x_shape} is not (N, C, H, W)"))
+        })?;
+        let mut x = vec![0.0; x_shape.numel()];
+        cpu::col2im_ref(&self.data(), dims, win, &mut x);
+        Ok(Tensor::make(x, x_shape.clone(), None))
+    }
+
+    /// 2-D convolution (cross-correlation, as in PyTorch) without bias.
+    /// x: (N, C_in, H, W), w: (C_out, C_in, KH, KW) -> (N, C_out, H', W'),
+    /// H' = ⌊(H + 2·pad − KH) / stride⌋ + 1 and likewise for W'.
+    pub fn conv2d(&self, weight: &Tensor, stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+        let [c_out, c_in, kh, kw] = match *weight.dims() {
+            [o, i, kh, kw] => [o, i, kh, kw],
+            _ => {
+                return Err(LabError::InvalidArgument(format!(
+                    "conv2d: weight must be (C_out, C_in, KH, KW), got shape {}",
+                    weight.shape()
+                )));
+            }
+        };
+        let win = Window { kernel: (kh, kw), stride, padding };
+        let ([n, c, ..], (oh, ow)) = self.window_dims(win, "conv2d")?;
+        if c != c_in {
+            return Err(LabError::Shape {
+                op: "conv2d",
+                left: self.dims().to_vec(),
+                right: weight.dims().to_vec(),
+            });
+        }
+        let cols = self.im2col(win)?; // (C·KH·KW, N·OH·OW)
+        let y = weight.reshape(&[c_out as isize, -1])?.matmul(&cols)?; // (C_out, N·OH·OW)
+        y.reshape(&[c_out as isize, n as isize, oh as isize, ow as isize])?.permute(&[1, 0, 2, 3])
+    }
+
+    /// Max pooling. x: (N, C, H, W) -> (N, C, H', W'); the gradient goes to the first maximum of each window.
+    pub fn max_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+        let win = pool_window(kernel, stride, padding, "max_pool2d")?;
+        let (dims, (oh, ow)) = self.window_dims(win, "max_pool2d")?;
+        let count = dims[0] * dims[1] * oh * ow;
+        let (mut out, mut argmax) = (vec![0.0; count], vec![0; count]);
+        cpu::max_pool2d_ref(&self.data(), dims, win, &mut out, &mut argmax);
+        let shape = Shape::new(&[dims[0], dims[1], oh, ow]);
+        Ok(Tensor::from_op(out, shape, &[self], || Op::MaxPool2d { x: self.clone(), argmax }))
+    }
+
+    /// Average pooling, padding counted as zeros. x: (N, C, H, W) -> (N, C, H', W')
+    pub fn avg_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+        let win = pool_window(kernel, stride, padding, "avg_pool2d")?;
+        let (dims, (oh, ow)) = self.window_dims(win, "avg_pool2d")?;
+        let mut out = vec![0.0; dims[0] * dims[1] * oh * ow];
+        cpu::avg_pool2d_ref(&self.data(), dims, win, &mut out);
+        let shape = Shape::new(&[dims[0], dims[1], oh, ow]);
+        Ok(Tensor::from_op(out, shape, &[self], || Op::AvgPool2d { x: self.clone(), win }))
+    }
+
+    /// The adjoint of `avg_pool2d`, used by its backward. g: (N, C, H', W') -> (N, C, H, W)
+    pub(crate) fn avg_pool2d_backward(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
+        let dims: [usize; 4] = x_shape.dims().try_into().map_err(|_| {
+            LabError::InvalidArgument(format!("avg_pool2d: shape {x_shape} is not (N, C, H, W)"))
+        })?;
+        let mut dx = vec![0.0; x_shape.numel()];
+        cpu::avg_pool2d_backward_ref(&self.data(), dims, win, &mut dx);
+        Ok(Tensor::make(dx, x_shape.clone(), None))
+    }
+
+    /// Inverted dropout: in training, zeroes each element with probability `p` and scales the survivors by
+    /// 1/(1 − p), so evaluation needs no rescaling; in evaluation it is the identity.
+    pub fn dropout(&self, p: f32, training: bool) -> Result<Tensor> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(LabError::InvalidArgument(format!("dropout: p = {p} must be in [0, 1)")));
+        }
+        if !training || p == 0.0 {
+            return Ok(self.clone());
+        }
+        let mask = Tensor::bernoulli(self.shape().clone(), 1.0 - p).mul_scalar(1.0 / (1.0 - p));
+        self.mul(&mask)
+    }
+}
+
+/// Square pooling windows; padding at most half the kernel (PyTorch's rule), so no window is all padding.
+fn pool_window(kernel: usize, stride: usize, padding: usize, op: &str) -> Result<Window> {
+    if kernel == 0 || stride == 0 || padding > kernel / 2 {
+        return Err(LabError::InvalidArgument(format!(
+            "{op}: kernel {kernel}, stride {stride}, padding {padding}: kernel and stride must be positive and \
+             padding at most half the kernel"
+        )));
+    }
+    Ok(Window { kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding) })
+}
