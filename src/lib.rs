@@ -4,6 +4,7 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod bench;
 pub mod chapters;
 pub mod error;
 pub mod probe;

@@ -27,11 +27,27 @@ mod cli {
             #[arg(long)]
             cpu: bool,
         },
+        /// Benchmark the CPU GEMM (fast kernel against the naive loop) and print a table.
+        Bench {
+            /// Milliseconds to spend measuring each shape's fast kernel.
+            #[arg(long, default_value_t = 1500.0)]
+            budget_ms: f64,
+        },
     }
 
     pub fn main() -> ExitCode {
         match Cli::parse().command {
             Command::Probe { n, cpu } => run_probe(n, cpu),
+            Command::Bench { budget_ms } => {
+                let start = Instant::now();
+                let now = move || start.elapsed().as_secs_f64() * 1e3;
+                let title = format!("CPU GEMM, native {} (single thread)", std::env::consts::ARCH);
+                print!(
+                    "{}",
+                    cvjourney::bench::format_table(&title, &cvjourney::bench::gemm_table(&now, budget_ms))
+                );
+                ExitCode::SUCCESS
+            }
         }
     }
 

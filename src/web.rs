@@ -23,6 +23,17 @@ pub fn chapters() -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&crate::chapters::CHAPTERS)?)
 }
 
+/// Runs the CPU GEMM benchmark (see `bench`) with `performance.now()` as the clock; returns its rows.
+/// Blocks the thread it runs on for a few seconds: `./lab bench` calls it, the page never does.
+#[wasm_bindgen(js_name = benchGemm)]
+pub fn bench_gemm(budget_ms: f64) -> Result<JsValue, JsError> {
+    let performance = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new("benchGemm: performance.now() is not available"))?;
+    let now = move || performance.now();
+    Ok(serde_wasm_bindgen::to_value(&crate::bench::gemm_table(&now, budget_ms))?)
+}
+
 /// A lab session in the page: the backend it chose and, when that is WebGPU, the open device.
 #[wasm_bindgen]
 pub struct Lab {

@@ -1,0 +1,47 @@
+// The browser half of `./lab bench`: serves a release build of the page, calls the wasm benchmark in
+// headless Chromium (single thread, WASM SIMD128) and prints the same table as the native CLI.
+// Usage: node bench/browser.mjs DIST_DIR
+import http from "node:http";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const dist = path.resolve(process.argv[2] ?? "dist");
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
+  ".svg": "image/svg+xml" };
+const server = http.createServer(async (req, res) => {
+  const rel = path.normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^\/+/, "");
+  const file = path.join(dist, rel || "index.html");
+  if (!file.startsWith(dist + path.sep)) return res.writeHead(403).end();
+  try {
+    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" })
+      .end(await readFile(file));
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"],
+});
+try {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium");
+  const rows = await page.evaluate(() => window.wasmBindings.benchGemm(1500));
+  console.log(`CPU GEMM, wasm32 SIMD128 in headless ${version} (single thread)`);
+  const pad = (s, n, left = false) => (left ? String(s).padEnd(n) : String(s).padStart(n));
+  console.log(pad("shape", 28, true), pad("m x k x n", 16), pad("fast GF/s", 12), pad("naive GF/s", 12),
+    pad("speedup", 9), pad("max rel", 10));
+  for (const r of rows) {
+    console.log(pad(r.name, 28, true), pad(`${r.m}x${r.k}x${r.n}`, 16), pad(r.fastGflops.toFixed(2), 12),
+      pad(r.naiveGflops.toFixed(2), 12), pad(`${(r.fastGflops / r.naiveGflops).toFixed(1)}x`, 9),
+      pad(r.maxRelDiff.toExponential(1), 10));
+  }
+} finally {
+  await browser.close();
+  server.close();
+}

@@ -1,0 +1,98 @@
+//! Benchmarks that print tables (never timed unit tests): GEMM at square sizes and at the shapes the lab's
+//! MLP and CNN training runs, fast kernel against the naive reference loop, in the same run. Natively
+//! `cvjourney bench`; in the browser `./lab bench` calls `benchGemm` through the page.
+
+use serde::Serialize;
+
+use crate::backend::cpu;
+use crate::tensor::Rng;
+
+/// One measured GEMM shape: (m, k) · (k, n).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GemmRow {
+    pub name: String,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Median GFLOP/s of the fast kernel (`cpu::matmul`).
+    pub fast_gflops: f64,
+    /// GFLOP/s of the reference triple loop (`cpu::matmul_ref`).
+    pub naive_gflops: f64,
+    /// Largest |fast − naive| relative to the largest |naive| value: the run is also a correctness check.
+    pub max_rel_diff: f64,
+}
+
+/// The shapes: squares, then the lab's training GEMMs (batch 128; W3 CNN on 28x28 Fashion-MNIST).
+pub fn gemm_shapes() -> Vec<(String, usize, usize, usize)> {
+    let mut v: Vec<(String, usize, usize, usize)> =
+        [128, 256, 512, 1024].iter().map(|&s| (format!("square {s}"), s, s, s)).collect();
+    v.extend([
+        ("MLP 784-128 forward".into(), 128, 784, 128),
+        ("MLP 784-128 weight grad".into(), 784, 128, 128),
+        ("CNN conv1 3x3x16 (im2col)".into(), 16, 9, 128 * 28 * 28),
+        ("CNN conv2 3x3x32 (im2col)".into(), 32, 144, 128 * 14 * 14),
+    ]);
+    v
+}
+
+/// Measures every shape; `now_ms` is the clock (Instant natively, performance.now() in the browser).
+/// `budget_ms` bounds the time spent on each fast measurement (at least 3 runs).
+pub fn gemm_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<GemmRow> {
+    gemm_shapes().into_iter().map(|(name, m, k, n)| gemm_row(name, m, k, n, now_ms, budget_ms)).collect()
+}
+
+fn gemm_row(name: String, m: usize, k: usize, n: usize, now_ms: &dyn Fn() -> f64, budget_ms: f64) -> GemmRow {
+    let mut rng = Rng::new(1);
+    let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let (mut fast, mut naive) = (vec![0.0; m * n], vec![0.0; m * n]);
+    let flops = 2.0 * (m * k * n) as f64;
+
+    cpu::matmul(&a, &b, m, k, n, &mut fast); // warm-up
+    let mut times = Vec::new();
+    let start = now_ms();
+    while times.len() < 3 || (now_ms() - start < budget_ms && times.len() < 25) {
+        let t0 = now_ms();
+        cpu::matmul(&a, &b, m, k, n, &mut fast);
+        times.push(now_ms() - t0);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2].max(1e-6);
+
+    let t0 = now_ms();
+    cpu::matmul_ref(&a, &b, m, k, n, &mut naive);
+    let naive_ms = (now_ms() - t0).max(1e-6);
+
+    let scale = naive.iter().fold(0.0f32, |s, v| s.max(v.abs())).max(1e-30);
+    let diff = fast.iter().zip(&naive).fold(0.0f32, |d, (x, y)| d.max((x - y).abs()));
+    GemmRow {
+        name,
+        m,
+        k,
+        n,
+        fast_gflops: flops / median / 1e6,
+        naive_gflops: flops / naive_ms / 1e6,
+        max_rel_diff: f64::from(diff / scale),
+    }
+}
+
+/// The rows as a plain-text table.
+pub fn format_table(title: &str, rows: &[GemmRow]) -> String {
+    let mut out = format!(
+        "{title}\n{:<28} {:>16} {:>12} {:>12} {:>9} {:>10}\n",
+        "shape", "m x k x n", "fast GF/s", "naive GF/s", "speedup", "max rel"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<28} {:>16} {:>12.2} {:>12.2} {:>8.1}x {:>10.1e}\n",
+            r.name,
+            format!("{}x{}x{}", r.m, r.k, r.n),
+            r.fast_gflops,
+            r.naive_gflops,
+            r.fast_gflops / r.naive_gflops,
+            r.max_rel_diff
+        );
+    }
+    out
+}
