@@ -4,6 +4,8 @@
 
 mod conv;
 mod elementwise;
+#[cfg(target_arch = "wasm32")]
+mod gemm_simd128;
 mod layout;
 mod matmul;
 mod reduce;
@@ -13,7 +15,7 @@ mod simd;
 pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d_ref};
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
 pub use layout::copy_strided;
-pub use matmul::{matmul, matmul_ref};
+pub use matmul::{matmul, matmul_crate, matmul_ref};
 pub use reduce::{reduce, reduce_ref};
 
 /// The name of the SIMD path this build uses, shown on the page.
