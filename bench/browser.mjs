@@ -41,6 +41,11 @@ try {
       pad(r.crateGflops.toFixed(2), 10), pad(r.naiveGflops.toFixed(2), 10),
       pad(`${(r.fastGflops / r.naiveGflops).toFixed(1)}x`, 9), pad(r.maxRelDiff.toExponential(1), 9));
   }
+  console.log("\nconv2d forward, 3x3 same, batch 32: im2col + GEMM (used) vs direct loop");
+  for (const r of await page.evaluate(() => window.wasmBindings.benchConv())) {
+    console.log(`${pad(r.name, 28, true)} im2col ${pad(r.im2colMs.toFixed(2), 8)} ms   direct ` +
+      `${pad(r.directMs.toFixed(2), 8)} ms   max |diff| ${r.maxAbsDiff.toExponential(1)}`);
+  }
 } finally {
   await browser.close();
   server.close();

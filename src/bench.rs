@@ -113,3 +113,73 @@ pub fn format_table(title: &str, rows: &[GemmRow]) -> String {
     }
     out
 }
+
+/// One convolution layer timed two ways: the lab's im2col + GEMM (`Tensor::conv2d`) and a direct loop
+/// written for the cache (rows of x and out streamed, the innermost loop contiguous and vectorisable).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConvRow {
+    pub name: String,
+    pub im2col_ms: f64,
+    pub direct_ms: f64,
+    /// Largest |im2col − direct| over the outputs: the two must compute the same convolution.
+    pub max_abs_diff: f32,
+}
+
+/// The W3 CNN's two convolutions (3x3 "same", batch 32 of 28x28 and 14x14 maps).
+pub fn conv_table(now_ms: &dyn Fn() -> f64) -> Vec<ConvRow> {
+    [("conv1 1->16, 28x28", [32, 1, 28, 28], 16), ("conv2 16->32, 14x14", [32, 16, 14, 14], 32)]
+        .into_iter()
+        .map(|(name, xs, c_out)| {
+            crate::tensor::manual_seed(3);
+            let x = crate::Tensor::uniform(xs, -1.0, 1.0);
+            let w = crate::Tensor::uniform([c_out, xs[1], 3, 3], -1.0, 1.0);
+            let time = |f: &dyn Fn() -> Vec<f32>| {
+                let _ = f();
+                let t0 = now_ms();
+                for _ in 0..5 {
+                    let _ = f();
+                }
+                (now_ms() - t0) / 5.0
+            };
+            let im2col_ms = time(&|| x.conv2d(&w, (1, 1), (1, 1)).map(|y| y.to_vec()).unwrap_or_default());
+            let direct_ms = time(&|| conv3x3_same_direct(&x.to_vec(), xs, &w.to_vec(), c_out));
+            let a = x.conv2d(&w, (1, 1), (1, 1)).map(|y| y.to_vec()).unwrap_or_default();
+            let b = conv3x3_same_direct(&x.to_vec(), xs, &w.to_vec(), c_out);
+            let max_abs_diff = if a.len() == b.len() {
+                a.iter().zip(&b).fold(0.0f32, |m, (p, q)| m.max((p - q).abs()))
+            } else {
+                f32::NAN
+            };
+            ConvRow { name: name.into(), im2col_ms, direct_ms, max_abs_diff }
+        })
+        .collect()
+}
+
+/// Direct 3x3 "same" convolution, the measured alternative to im2col. x: (N, C, H, W), w: (O, C, 3, 3).
+fn conv3x3_same_direct(x: &[f32], [n, c, h, wd]: [usize; 4], w: &[f32], o: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; n * o * h * wd];
+    for ni in 0..n {
+        for oi in 0..o {
+            let dst = &mut out[(ni * o + oi) * h * wd..][..h * wd];
+            for ci in 0..c {
+                let src = &x[(ni * c + ci) * h * wd..][..h * wd];
+                for ki in 0..3 {
+                    for kj in 0..3 {
+                        let wv = w[((oi * c + ci) * 3 + ki) * 3 + kj];
+                        for y in 0..h {
+                            let Some(iy) = (y + ki).checked_sub(1).filter(|&v| v < h) else { continue };
+                            let (x0, x1) = (1usize.saturating_sub(kj), (wd + 1 - kj).min(wd));
+                            let row = &mut dst[y * wd + x0..y * wd + x1];
+                            let from = &src[iy * wd + x0 + kj - 1..iy * wd + x1 + kj - 1];
+                            for (d, &s) in row.iter_mut().zip(from) {
+                                *d += wv * s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}

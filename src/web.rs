@@ -34,6 +34,16 @@ pub fn bench_gemm(budget_ms: f64) -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&crate::bench::gemm_table(&now, budget_ms))?)
 }
 
+/// The conv2d benchmark rows (im2col + GEMM vs a direct loop), for `./lab bench`.
+#[wasm_bindgen(js_name = benchConv)]
+pub fn bench_conv() -> Result<JsValue, JsError> {
+    let performance = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new("benchConv: performance.now() is not available"))?;
+    let now = move || performance.now();
+    Ok(serde_wasm_bindgen::to_value(&crate::bench::conv_table(&now))?)
+}
+
 /// A lab session in the page: the backend it chose and, when that is WebGPU, the open device.
 #[wasm_bindgen]
 pub struct Lab {
