@@ -21,6 +21,9 @@ pub enum LabError {
     /// A value outside what an operation accepts.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A data file that cannot be read: names the format, then the field and the value.
+    #[error("{kind} file: {message}")]
+    Format { kind: &'static str, message: String },
 }
 
 /// Shorthand used across the crate.

@@ -6,6 +6,7 @@ pub mod autograd;
 pub mod backend;
 pub mod bench;
 pub mod chapters;
+pub mod data;
 pub mod error;
 pub mod probe;
 pub mod seed;

@@ -27,6 +27,11 @@ mod cli {
             #[arg(long)]
             cpu: bool,
         },
+        /// Data files: `data inspect FILE` detects the format, parses it and prints a summary.
+        Data {
+            #[command(subcommand)]
+            command: DataCommand,
+        },
         /// Benchmark the CPU GEMM (fast kernel against the naive loop) and print a table.
         Bench {
             /// Milliseconds to spend measuring each shape's fast kernel.
@@ -35,9 +40,47 @@ mod cli {
         },
     }
 
+    #[derive(Subcommand)]
+    enum DataCommand {
+        /// Parse FILE with the browser's own parsers; print a summary (exit 0) or the error (exit 2).
+        Inspect { file: std::path::PathBuf },
+    }
+
+    fn run_inspect(file: &std::path::Path) -> ExitCode {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let result = std::fs::read(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))
+            .and_then(|bytes| cvjourney::data::inspect(&name, &bytes).map_err(|e| e.to_string()));
+        match result {
+            Ok(s) => {
+                println!("file:    {}", file.display());
+                println!("kind:    {}", s.kind);
+                println!("items:   {}", s.items);
+                if !s.item_shape.is_empty() {
+                    println!("shape:   {:?} per item", s.item_shape);
+                }
+                if !s.columns.is_empty() {
+                    println!("columns: {}", s.columns.join(", "));
+                }
+                if !s.class_counts.is_empty() {
+                    let counts: Vec<String> =
+                        s.class_counts.iter().enumerate().map(|(c, n)| format!("{c}: {n}")).collect();
+                    println!("classes: {} ({})", s.class_counts.len(), counts.join(", "));
+                }
+                println!("values:  {} to {}", s.min, s.max);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cvjourney: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+
     pub fn main() -> ExitCode {
         match Cli::parse().command {
             Command::Probe { n, cpu } => run_probe(n, cpu),
+            Command::Data { command: DataCommand::Inspect { file } } => run_inspect(&file),
             Command::Bench { budget_ms } => {
                 let start = Instant::now();
                 let now = move || start.elapsed().as_secs_f64() * 1e3;

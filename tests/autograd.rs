@@ -215,9 +215,11 @@ fn shape_errors_name_the_op_and_shapes() {
     assert!(
         a.reshape(&[4, -1]).unwrap_err().to_string().contains("reshape: shape [2, 3] cannot become [4, -1]")
     );
+    assert!(a.reshape(&[isize::MAX, isize::MAX, 0]).is_err(), "overflowing product");
     assert!(a.sum(&[2], false).unwrap_err().to_string().contains("axis 2 is out of range"));
     assert!(a.permute(&[0, 0]).unwrap_err().to_string().contains("not a permutation"));
     assert!(Tensor::from_vec(vec![1.0; 5], [2, 3]).is_err());
+    assert!(Tensor::from_vec(vec![1.0; 4], [usize::MAX, 2]).is_err(), "overflowing shape");
     assert!(Tensor::zeros([0, 3]).max(0, false).is_err());
 }
 

@@ -93,3 +93,27 @@ fn autograd_runs_in_the_browser() {
     let g = |t: &Tensor| t.grad().unwrap().item().unwrap();
     assert_eq!((g(&a), g(&x), g(&b)), (12.0, 8.0, 4.0));
 }
+
+/// The browser's parsers are the native ones: a gzipped IDX pair and a CSV table, parsed in wasm32.
+#[wasm_bindgen_test]
+fn data_parsers_run_in_the_browser() {
+    use std::io::Write;
+    let gz = |bytes: &[u8]| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    };
+    let mut images = Vec::new();
+    for x in [2051u32, 2, 2, 2] {
+        images.extend_from_slice(&x.to_be_bytes());
+    }
+    images.extend_from_slice(&[0, 64, 128, 255, 1, 2, 3, 4]);
+    let mut labels = 2049u32.to_be_bytes().to_vec();
+    labels.extend_from_slice(&2u32.to_be_bytes());
+    labels.extend_from_slice(&[4, 9]);
+    let d = cvjourney::data::parse_idx_pair(&gz(&images), &gz(&labels), 10).unwrap();
+    assert_eq!((d.images.count, d.labels.clone()), (2, vec![4, 9]));
+    let t = cvjourney::data::parse_csv(b"TV,Sales\n230.1,22.1\n").unwrap();
+    assert_eq!(t.column("Sales").unwrap(), vec![22.1]);
+    assert!(cvjourney::data::parse_idx(&images[..10]).is_err());
+}

@@ -9,10 +9,15 @@ use crate::error::{LabError, Result};
 impl Tensor {
     /// A new shape with the same elements; one dimension may be -1 (inferred), as in PyTorch.
     pub fn reshape(&self, dims: &[isize]) -> Result<Tensor> {
-        let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
         let inferred = dims.iter().filter(|&&d| d == -1).count();
         let bad =
             || LabError::InvalidArgument(format!("reshape: shape {} cannot become {dims:?}", self.shape()));
+        // Checked: an absurd requested shape is an error, never an overflow.
+        let known = dims
+            .iter()
+            .filter(|&&d| d >= 0)
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d as usize))
+            .ok_or_else(bad)?;
         if inferred > 1 || dims.iter().any(|&d| d < -1) {
             return Err(bad());
         }

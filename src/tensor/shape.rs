@@ -26,9 +26,13 @@ impl Shape {
         self.0.len()
     }
 
-    /// Number of elements (1 for a scalar, 0 if any dimension is 0).
+    /// Number of elements (1 for a scalar, 0 if any dimension is 0). Saturates at `usize::MAX` for absurd
+    /// shapes, so a size check against real data fails cleanly instead of overflowing.
     pub fn numel(&self) -> usize {
-        self.0.iter().product()
+        if self.0.contains(&0) {
+            return 0;
+        }
+        self.0.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX)
     }
 
     /// Row-major strides in elements: the last dimension has stride 1.

@@ -1,0 +1,37 @@
+//! The native CLI as a user runs it: `cvjourney data inspect FILE` prints a summary (exit 0) or the error
+//! (exit 2).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::process::Command;
+
+fn inspect(contents: &[u8], name: &str) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!("cvjourney-cli-{}-{name}", std::process::id()));
+    std::fs::write(&dir, contents).unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_cvjourney")).args(["data", "inspect"]).arg(&dir).output().unwrap();
+    let _ = std::fs::remove_file(&dir);
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn inspect_summarises_a_valid_table() {
+    let (code, out, _) = inspect(b"TV,Sales\n1,2\n3,4.5\n", "ok.csv");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("kind:    CSV table") && out.contains("items:   2") && out.contains("TV, Sales"),
+        "{out}"
+    );
+}
+
+#[test]
+fn inspect_reports_a_broken_file_with_exit_2() {
+    let mut idx = 2049u32.to_be_bytes().to_vec();
+    idx.extend_from_slice(&100u32.to_be_bytes());
+    idx.extend_from_slice(&[1, 2]);
+    let (code, _, err) = inspect(&idx, "labels.idx");
+    assert_eq!(code, 2);
+    assert!(err.contains("IDX file: header declares 100 bytes of labels, the file holds 2"), "{err}");
+    let (code, _, err) = inspect(b"", "empty.csv");
+    assert_eq!((code, err.contains("is empty")), (2, true), "{err}");
+}
