@@ -4,17 +4,22 @@
 
 mod cifar;
 mod csv;
+mod dataset;
 mod gzip;
 mod idx;
 mod inspect;
 mod mnist_csv;
+mod normalize;
+pub mod synthetic;
 
 pub use cifar::parse_cifar10;
 pub use csv::{Table, parse_csv};
+pub use dataset::{Batch, Batcher, Dataset, Targets};
 pub use gzip::{MAX_DECOMPRESSED, is_gzip, maybe_gunzip};
 pub use idx::{IMAGES_MAGIC, Idx, LABELS_MAGIC, parse_idx, parse_idx_pair};
 pub use inspect::{Summary, inspect};
 pub use mnist_csv::parse_mnist_csv;
+pub use normalize::{NormStats, Normalization};
 
 use crate::error::{LabError, Result};
 
