@@ -7,6 +7,7 @@ mod csv;
 mod dataset;
 mod gzip;
 mod idx;
+pub mod image;
 mod inspect;
 mod mnist_csv;
 mod normalize;

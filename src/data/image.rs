@@ -1,0 +1,143 @@
+//! Image helpers for the chapters and the drawing pad: the classical edge filters of textbook §7 as 2-D
+//! kernels, a "same"-size filter, and MNIST-style preprocessing (bounding box, scale the longer side to 20,
+//! center of mass at the middle of 28x28). Images are grey, row-major f32.
+
+use crate::error::{LabError, Result};
+
+/// A small 2-D kernel, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kernel {
+    pub name: &'static str,
+    pub size: (usize, usize),
+    pub weights: Vec<f32>,
+}
+
+fn kernel(name: &'static str, size: (usize, usize), weights: &[f32]) -> Kernel {
+    Kernel { name, size, weights: weights.to_vec() }
+}
+
+/// The classical filters: Sobel, Scharr and Prewitt (x and y), Roberts' cross, the Laplacian and a 5x5
+/// Laplacian of Gaussian.
+pub fn classical_filters() -> Vec<Kernel> {
+    vec![
+        kernel("Sobel x", (3, 3), &[-1., 0., 1., -2., 0., 2., -1., 0., 1.]),
+        kernel("Sobel y", (3, 3), &[-1., -2., -1., 0., 0., 0., 1., 2., 1.]),
+        kernel("Scharr x", (3, 3), &[-3., 0., 3., -10., 0., 10., -3., 0., 3.]),
+        kernel("Scharr y", (3, 3), &[-3., -10., -3., 0., 0., 0., 3., 10., 3.]),
+        kernel("Prewitt x", (3, 3), &[-1., 0., 1., -1., 0., 1., -1., 0., 1.]),
+        kernel("Prewitt y", (3, 3), &[-1., -1., -1., 0., 0., 0., 1., 1., 1.]),
+        kernel("Roberts +45°", (2, 2), &[1., 0., 0., -1.]),
+        kernel("Roberts -45°", (2, 2), &[0., 1., -1., 0.]),
+        kernel("Laplacian", (3, 3), &[0., 1., 0., 1., -4., 1., 0., 1., 0.]),
+        kernel(
+            "Laplacian of Gaussian",
+            (5, 5),
+            &[
+                0., 0., -1., 0., 0., 0., -1., -2., -1., 0., -1., -2., 16., -2., -1., 0., -1., -2., -1., 0.,
+                0., 0., -1., 0., 0.,
+            ],
+        ),
+    ]
+}
+
+/// Cross-correlates a `h`×`w` image with `k` (as conv2d does), zero padding so the output has the input's
+/// size; for even kernels the extra row/column of padding goes after.
+pub fn filter(image: &[f32], h: usize, w: usize, k: &Kernel) -> Result<Vec<f32>> {
+    if image.len() != h * w {
+        return Err(LabError::InvalidArgument(format!(
+            "filter: {} values are not a {h}x{w} image",
+            image.len()
+        )));
+    }
+    let (kh, kw) = k.size;
+    let (ph, pw) = ((kh - 1) / 2, (kw - 1) / 2);
+    let mut out = vec![0.0; h * w];
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = 0.0;
+            for i in 0..kh {
+                for j in 0..kw {
+                    let (sy, sx) = ((y + i).checked_sub(ph), (x + j).checked_sub(pw));
+                    if let (Some(sy), Some(sx)) = (sy, sx) {
+                        if sy < h && sx < w {
+                            acc += image[sy * w + sx] * k.weights[i * kw + j];
+                        }
+                    }
+                }
+            }
+            out[y * w + x] = acc;
+        }
+    }
+    Ok(out)
+}
+
+/// MNIST's preparation of a drawn digit (LeCun et al.): crop to the ink's bounding box, scale so the longer
+/// side is 20 pixels (keeping the aspect ratio, area-averaged), and paste into 28x28 so the center of mass
+/// lands at the center. Ink is bright (0 background). Returns `None` for an image without ink.
+pub fn mnist_preprocess(image: &[f32], h: usize, w: usize) -> Option<Vec<f32>> {
+    let (top, bottom, left, right) = bounding_box(image, h, w)?;
+    let (bh, bw) = (bottom - top + 1, right - left + 1);
+    let scale = 20.0 / bh.max(bw) as f32;
+    let (nh, nw) =
+        (((bh as f32 * scale).round() as usize).max(1), ((bw as f32 * scale).round() as usize).max(1));
+    let crop: Vec<f32> =
+        (top..=bottom).flat_map(|y| image[y * w + left..=y * w + right].iter().copied()).collect();
+    let small = resize_area(&crop, bh, bw, nh, nw);
+    let (cy, cx) = center_of_mass(&small, nh, nw)?;
+    let mut out = vec![0.0; 28 * 28];
+    let (oy, ox) = ((14.0 - cy).round() as isize, (14.0 - cx).round() as isize);
+    for y in 0..nh {
+        for x in 0..nw {
+            let (ty, tx) = (y as isize + oy, x as isize + ox);
+            if (0..28).contains(&ty) && (0..28).contains(&tx) {
+                out[ty as usize * 28 + tx as usize] = small[y * nw + x];
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Rows and columns that contain ink (> 0): (top, bottom, left, right), inclusive.
+pub fn bounding_box(image: &[f32], h: usize, w: usize) -> Option<(usize, usize, usize, usize)> {
+    let ink = |y: usize, x: usize| image[y * w + x] > 0.0;
+    let rows: Vec<usize> = (0..h).filter(|&y| (0..w).any(|x| ink(y, x))).collect();
+    let cols: Vec<usize> = (0..w).filter(|&x| (0..h).any(|y| ink(y, x))).collect();
+    Some((*rows.first()?, *rows.last()?, *cols.first()?, *cols.last()?))
+}
+
+/// The intensity-weighted mean position (row, column) + 0.5 (pixel centres), or `None` without ink.
+pub fn center_of_mass(image: &[f32], h: usize, w: usize) -> Option<(f32, f32)> {
+    let (mut m, mut my, mut mx) = (0.0f64, 0.0f64, 0.0f64);
+    for y in 0..h {
+        for x in 0..w {
+            let v = f64::from(image[y * w + x].max(0.0));
+            m += v;
+            my += v * (y as f64 + 0.5);
+            mx += v * (x as f64 + 0.5);
+        }
+    }
+    (m > 0.0).then(|| ((my / m) as f32, (mx / m) as f32))
+}
+
+/// Area-averaging resize (each output pixel is the mean of the input area it covers).
+pub fn resize_area(image: &[f32], h: usize, w: usize, nh: usize, nw: usize) -> Vec<f32> {
+    let mut out = vec![0.0; nh * nw];
+    let (sy, sx) = (h as f32 / nh as f32, w as f32 / nw as f32);
+    for oy in 0..nh {
+        for ox in 0..nw {
+            let (y0, y1) = (oy as f32 * sy, (oy + 1) as f32 * sy);
+            let (x0, x1) = (ox as f32 * sx, (ox + 1) as f32 * sx);
+            let (mut acc, mut area) = (0.0, 0.0);
+            for y in y0 as usize..(y1.ceil() as usize).min(h) {
+                let wy = (y1.min(y as f32 + 1.0) - y0.max(y as f32)).max(0.0);
+                for x in x0 as usize..(x1.ceil() as usize).min(w) {
+                    let wx = (x1.min(x as f32 + 1.0) - x0.max(x as f32)).max(0.0);
+                    acc += image[y * w + x] * wy * wx;
+                    area += wy * wx;
+                }
+            }
+            out[oy * nw + ox] = if area > 0.0 { acc / area } else { 0.0 };
+        }
+    }
+    out
+}
