@@ -114,9 +114,9 @@ fn normalization_uses_training_statistics_only() {
     assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3, "{mean} {var}");
     // The test split is transformed with the training statistics, so it need not be exactly centred.
     let stats = fit(Normalization::ZScore);
-    let mut t = test.features.clone();
-    stats.apply(&mut t, 4);
-    assert_eq!(t[0], (test.features[0] - stats.shift[0]) * stats.scale[0]);
+    let mut t = test.clone();
+    stats.apply_to(&mut t);
+    assert_eq!(t.features[0], (test.features[0] - stats.shift[0]) * stats.scale[0]);
 }
 
 #[test]

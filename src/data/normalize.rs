@@ -71,6 +71,12 @@ impl NormStats {
         })
     }
 
+    /// Normalizes a whole dataset in place (the training split and, with the same statistics, the test split).
+    pub fn apply_to(&self, data: &mut Dataset) {
+        let item_len = data.feature_len();
+        self.apply(&mut data.features, item_len);
+    }
+
     /// Transforms features of items laid out as (C, ...) blocks of `item_len` values, in place.
     pub fn apply(&self, features: &mut [f32], item_len: usize) {
         let channels = self.shift.len().min(self.scale.len());
