@@ -1,0 +1,112 @@
+//! PyTorch-shaped building blocks: the `Module` trait, `Sequential`, layers and activations. A learner who
+//! knows `torch.nn` recognises every name here.
+
+pub mod init;
+mod layers;
+mod norm;
+mod residual;
+mod state;
+
+use std::cell::Cell;
+
+pub use init::Init;
+pub use layers::{
+    Activation, AvgPool2d, Conv2d, Dropout, Flatten, GaussianNoise, Linear, MaxPool2d, Padding,
+};
+pub use norm::{BatchNorm, LayerNorm};
+pub use residual::{Join, Residual};
+pub use state::{load_state, save_state};
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// A layer or a network of layers.
+pub trait Module {
+    /// y = f(x).
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+    /// Learnable tensors with dotted names ("0.weight", "3.bias", ...), as in PyTorch's `state_dict`.
+    fn named_parameters(&self) -> Vec<(String, Tensor)>;
+    /// Non-learned state saved with the model (BatchNorm's running statistics).
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+    /// Training mode (dropout, noise and batch statistics on) or evaluation mode.
+    fn set_training(&self, _on: bool) {}
+    /// A one-line description, e.g. "Linear(784 -> 128)".
+    fn describe(&self) -> String;
+
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+    }
+    fn train(&self) {
+        self.set_training(true);
+    }
+    fn eval(&self) {
+        self.set_training(false);
+    }
+}
+
+/// Layers applied in order; parameters are named by position ("0.weight").
+#[derive(Default)]
+pub struct Sequential {
+    pub layers: Vec<Box<dyn Module>>,
+}
+
+impl Sequential {
+    pub fn new(layers: Vec<Box<dyn Module>>) -> Sequential {
+        Sequential { layers }
+    }
+
+    /// Appends a layer (builder style; `nn.Sequential.append` in PyTorch).
+    pub fn append(mut self, layer: impl Module + 'static) -> Sequential {
+        self.layers.push(Box::new(layer));
+        self
+    }
+}
+
+/// Prefixes child names: "weight" of child 2 becomes "2.weight".
+fn prefixed(i: usize, named: Vec<(String, Tensor)>) -> impl Iterator<Item = (String, Tensor)> {
+    named.into_iter().map(move |(n, t)| (format!("{i}.{n}"), t))
+}
+
+impl Module for Sequential {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for layer in &self.layers {
+            h = layer.forward(&h)?;
+        }
+        Ok(h)
+    }
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(i, l.named_parameters())).collect()
+    }
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(i, l.named_buffers())).collect()
+    }
+    fn set_training(&self, on: bool) {
+        self.layers.iter().for_each(|l| l.set_training(on));
+    }
+    fn describe(&self) -> String {
+        let inner: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
+        format!("Sequential({})", inner.join(", "))
+    }
+}
+
+/// The training flag every mode-dependent layer carries (on by default, as in PyTorch).
+#[derive(Debug)]
+pub(crate) struct Mode(Cell<bool>);
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode(Cell::new(true))
+    }
+}
+
+impl Mode {
+    pub(crate) fn training(&self) -> bool {
+        self.0.get()
+    }
+    pub(crate) fn set(&self, on: bool) {
+        self.0.set(on);
+    }
+}

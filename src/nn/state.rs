@@ -1,0 +1,59 @@
+//! Saving and loading a module's parameters and buffers by name, in the safetensors format (Hugging Face):
+//! a JSON header of names, dtypes and shapes, then the raw little-endian f32 data.
+
+use std::collections::HashMap;
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use super::Module;
+use crate::error::{LabError, Result};
+
+fn err(message: String) -> LabError {
+    LabError::Format { kind: "safetensors", message }
+}
+
+/// Every parameter and buffer of `module` as a safetensors file, with `metadata` (e.g. the config and the
+/// normalization statistics as JSON strings) in its header.
+pub fn save_state(module: &dyn Module, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let named: Vec<(String, Vec<usize>, Vec<u8>)> = module
+        .named_parameters()
+        .into_iter()
+        .chain(module.named_buffers())
+        .map(|(n, t)| (n, t.dims().to_vec(), bytemuck::cast_slice::<f32, u8>(&t.to_vec()).to_vec()))
+        .collect();
+    let views = named
+        .iter()
+        .map(|(n, shape, bytes)| {
+            Ok((
+                n.as_str(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| err(e.to_string()))?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::tensor::serialize(views, Some(metadata.into_iter().collect()))
+        .map_err(|e| err(e.to_string()))
+}
+
+/// Loads parameters and buffers by name into `module`. Every tensor the module has must be present with
+/// the same shape and dtype F32; extra tensors in the file are an error too (a different architecture).
+pub fn load_state(module: &dyn Module, bytes: &[u8]) -> Result<HashMap<String, String>> {
+    let file = SafeTensors::deserialize(bytes).map_err(|e| err(format!("cannot be read: {e}")))?;
+    let targets: Vec<_> = module.named_parameters().into_iter().chain(module.named_buffers()).collect();
+    if file.len() != targets.len() {
+        return Err(err(format!("holds {} tensors, this model has {}", file.len(), targets.len())));
+    }
+    for (name, t) in &targets {
+        let view = file.tensor(name).map_err(|_| err(format!("has no tensor named '{name}'")))?;
+        if view.dtype() != Dtype::F32 || view.shape() != t.dims() {
+            return Err(err(format!(
+                "tensor '{name}' is {:?} {:?}; the model needs F32 {:?}",
+                view.dtype(),
+                view.shape(),
+                t.dims()
+            )));
+        }
+        t.assign(&bytemuck::pod_collect_to_vec::<u8, f32>(view.data()))?;
+    }
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| err(e.to_string()))?;
+    Ok(meta.metadata().clone().map(|m| m.into_iter().collect()).unwrap_or_default())
+}
