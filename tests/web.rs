@@ -117,3 +117,35 @@ fn data_parsers_run_in_the_browser() {
     assert_eq!(t.column("Sales").unwrap(), vec![22.1]);
     assert!(cvjourney::data::parse_idx(&images[..10]).is_err());
 }
+
+/// A few Adam steps of a small classifier in the browser, then a safetensors round trip.
+#[wasm_bindgen_test]
+fn a_model_trains_and_round_trips_in_the_browser() {
+    use cvjourney::nn::{Activation, Init, Linear, Module, Sequential, load_state, save_state};
+    use cvjourney::optim::{Optimizer, OptimizerKind};
+    manual_seed(11);
+    let build = || {
+        Sequential::default()
+            .append(Linear::new(2, 8, Init::KaimingUniform, true))
+            .append(Activation::ReLU)
+            .append(Linear::new(8, 2, Init::XavierUniform { fan_avg: false }, true))
+    };
+    let model = build();
+    let x = Tensor::from_slice(&[0., 0., 0., 1., 1., 0., 1., 1.], [4, 2]).unwrap();
+    let labels = [0, 1, 1, 0];
+    let mut opt =
+        Optimizer::new(OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 }, model.parameters(), 0.05)
+            .unwrap();
+    let loss = |m: &Sequential| cvjourney::loss::cross_entropy(&m.forward(&x).unwrap(), &labels).unwrap();
+    let first = loss(&model).item().unwrap();
+    for _ in 0..100 {
+        opt.zero_grad();
+        loss(&model).backward().unwrap();
+        opt.step().unwrap();
+    }
+    assert!(loss(&model).item().unwrap() < first / 2.0, "XOR loss should fall");
+    let bytes = save_state(&model, Default::default()).unwrap();
+    let copy = build();
+    load_state(&copy, &bytes).unwrap();
+    assert_eq!(copy.forward(&x).unwrap().to_vec(), model.forward(&x).unwrap().to_vec());
+}
