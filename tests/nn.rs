@@ -355,3 +355,36 @@ fn save_and_load_restore_identical_outputs() {
     assert!(load_state(&b, &bytes[..bytes.len() / 2]).is_err());
     assert!(load_state(&b, b"not a model").is_err());
 }
+
+/// A checkpoint holds the optimizer's moments and step count: training resumes exactly where it stopped.
+#[test]
+fn checkpoints_resume_training_exactly() {
+    let build = || {
+        manual_seed(8);
+        Sequential::default().append(Linear::new(3, 2, Init::XavierNormal { fan_avg: false }, true))
+    };
+    let x = t(&[1., 2., 3., -1., 0., 2.], &[2, 3]);
+    let adam = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+    let train = |m: &Sequential, opt: &mut Optimizer, steps: usize| {
+        for _ in 0..steps {
+            opt.zero_grad();
+            loss::cross_entropy(&m.forward(&x).unwrap(), &[1, 0]).unwrap().backward().unwrap();
+            opt.step().unwrap();
+        }
+    };
+    let a = build();
+    let mut opt_a = Optimizer::new(adam, a.parameters(), 0.05).unwrap();
+    train(&a, &mut opt_a, 3);
+    let bytes = save_checkpoint(&a, &opt_a, HashMap::new()).unwrap();
+    train(&a, &mut opt_a, 2);
+
+    let b = build();
+    let mut opt_b = Optimizer::new(adam, b.parameters(), 0.05).unwrap();
+    load_checkpoint(&b, &mut opt_b, &bytes).unwrap();
+    assert_eq!(opt_b.steps(), 3);
+    train(&b, &mut opt_b, 2);
+    assert_eq!(b.forward(&x).unwrap().to_vec(), a.forward(&x).unwrap().to_vec());
+    // A plain model file has no optimizer state: loading it as a checkpoint says so.
+    let plain = save_state(&a, HashMap::new()).unwrap();
+    assert!(load_checkpoint(&b, &mut opt_b, &plain).unwrap_err().to_string().contains("optimizer state"));
+}

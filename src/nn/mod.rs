@@ -13,9 +13,9 @@ pub use init::Init;
 pub use layers::{
     Activation, AvgPool2d, Conv2d, Dropout, Flatten, GaussianNoise, Linear, MaxPool2d, Padding,
 };
-pub use norm::{BatchNorm, LayerNorm};
+pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm};
 pub use residual::{Join, Residual};
-pub use state::{load_state, save_state};
+pub use state::{load_checkpoint, load_state, save_checkpoint, save_state};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

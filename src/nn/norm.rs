@@ -90,6 +90,11 @@ impl Module for BatchNorm {
     }
 }
 
+/// PyTorch's name for BatchNorm over (N, C).
+pub type BatchNorm1d = BatchNorm;
+/// PyTorch's name for BatchNorm over (N, C, H, W).
+pub type BatchNorm2d = BatchNorm;
+
 /// Layer normalization over the last dimension (per sample, so it works for any batch size).
 /// x: (..., D) -> same shape; γ, β: (D,).
 pub struct LayerNorm {

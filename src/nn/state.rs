@@ -7,6 +7,8 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use super::Module;
 use crate::error::{LabError, Result};
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
 
 fn err(message: String) -> LabError {
     LabError::Format { kind: "safetensors", message }
@@ -15,10 +17,42 @@ fn err(message: String) -> LabError {
 /// Every parameter and buffer of `module` as a safetensors file, with `metadata` (e.g. the config and the
 /// normalization statistics as JSON strings) in its header.
 pub fn save_state(module: &dyn Module, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
-    let named: Vec<(String, Vec<usize>, Vec<u8>)> = module
-        .named_parameters()
+    serialize(module.named_parameters().into_iter().chain(module.named_buffers()).collect(), metadata)
+}
+
+/// A checkpoint: the module's tensors plus the optimizer's state (so training resumes exactly).
+pub fn save_checkpoint(
+    module: &dyn Module,
+    optimizer: &Optimizer,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let mut tensors: Vec<(String, Tensor)> =
+        module.named_parameters().into_iter().chain(module.named_buffers()).collect();
+    tensors.extend(optimizer.state_tensors());
+    serialize(tensors, metadata)
+}
+
+/// Loads a checkpoint written by `save_checkpoint` into `module` and `optimizer`.
+pub fn load_checkpoint(
+    module: &dyn Module,
+    optimizer: &mut Optimizer,
+    bytes: &[u8],
+) -> Result<HashMap<String, String>> {
+    let meta = load_tensors(module, bytes, true)?;
+    let file = SafeTensors::deserialize(bytes).map_err(|e| err(format!("cannot be read: {e}")))?;
+    let get = |name: &str| {
+        file.tensor(name)
+            .ok()
+            .filter(|v| v.dtype() == Dtype::F32)
+            .map(|v| bytemuck::pod_collect_to_vec::<u8, f32>(v.data()))
+    };
+    optimizer.load_state_tensors(&get)?;
+    Ok(meta)
+}
+
+fn serialize(tensors: Vec<(String, Tensor)>, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let named: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .into_iter()
-        .chain(module.named_buffers())
         .map(|(n, t)| (n, t.dims().to_vec(), bytemuck::cast_slice::<f32, u8>(&t.to_vec()).to_vec()))
         .collect();
     let views = named
@@ -37,10 +71,16 @@ pub fn save_state(module: &dyn Module, metadata: HashMap<String, String>) -> Res
 /// Loads parameters and buffers by name into `module`. Every tensor the module has must be present with
 /// the same shape and dtype F32; extra tensors in the file are an error too (a different architecture).
 pub fn load_state(module: &dyn Module, bytes: &[u8]) -> Result<HashMap<String, String>> {
+    load_tensors(module, bytes, false)
+}
+
+/// Loads the module's tensors; `extra_allowed` lets a checkpoint carry optimizer tensors besides them.
+fn load_tensors(module: &dyn Module, bytes: &[u8], extra_allowed: bool) -> Result<HashMap<String, String>> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| err(format!("cannot be read: {e}")))?;
     let targets: Vec<_> = module.named_parameters().into_iter().chain(module.named_buffers()).collect();
-    if file.len() != targets.len() {
-        return Err(err(format!("holds {} tensors, this model has {}", file.len(), targets.len())));
+    let own = file.names().iter().filter(|n| !n.starts_with("optimizer.")).count();
+    if own != targets.len() || (!extra_allowed && file.len() != targets.len()) {
+        return Err(err(format!("holds {own} model tensors, this model has {}", targets.len())));
     }
     for (name, t) in &targets {
         let view = file.tensor(name).map_err(|_| err(format!("has no tensor named '{name}'")))?;

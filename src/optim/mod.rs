@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use schedule::Schedule;
 
 use crate::error::{LabError, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{Shape, Tensor};
 
 /// The update rule and its hyper-parameters (PyTorch's names).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -97,6 +97,41 @@ impl Optimizer {
             out.extend(slots.iter().zip(names).map(|(v, n)| (format!("param {i}: {n}"), v.clone())));
         }
         out
+    }
+
+    /// The state as tensors named "optimizer.{param}.{slot}" plus "optimizer.steps", for checkpoints.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("optimizer.steps".to_string(), Tensor::scalar(self.steps as f32))];
+        for (i, slots) in self.state.iter().enumerate() {
+            for (s, v) in slots.iter().enumerate() {
+                out.push((
+                    format!("optimizer.{i}.{s}"),
+                    Tensor::make(v.clone(), Shape::new(&[v.len()]), None),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Restores state saved by `state_tensors` (same optimizer kind and parameter sizes).
+    pub fn load_state_tensors(&mut self, get: &dyn Fn(&str) -> Option<Vec<f32>>) -> Result<()> {
+        let steps = get("optimizer.steps").and_then(|v| v.first().copied()).unwrap_or(0.0);
+        for (i, slots) in self.state.iter_mut().enumerate() {
+            for (s, v) in slots.iter_mut().enumerate() {
+                let name = format!("optimizer.{i}.{s}");
+                match get(&name) {
+                    Some(saved) if saved.len() == v.len() => *v = saved,
+                    _ => {
+                        return Err(LabError::Format {
+                            kind: "checkpoint",
+                            message: format!("optimizer state '{name}' is missing or has the wrong size"),
+                        });
+                    }
+                }
+            }
+        }
+        self.steps = steps as u64;
+        Ok(())
     }
 
     /// One update of every parameter that has a gradient.
