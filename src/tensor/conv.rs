@@ -42,12 +42,22 @@ impl Tensor {
 
     /// The adjoint of `im2col` (overlaps summed), used by its backward. cols -> (N, C, H, W)
     pub(crate) fn col2im(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
+        self.adjoint_into(x_shape, "col2im", |g, dims, out| cpu::col2im_ref(g, dims, win, out))
+    }
+
+    /// Runs a window op's adjoint kernel from this gradient into a new (N, C, H, W) tensor of `x_shape`.
+    fn adjoint_into(
+        &self,
+        x_shape: &Shape,
+        op: &str,
+        kernel: impl FnOnce(&[f32], [usize; 4], &mut [f32]),
+    ) -> Result<Tensor> {
         let dims: [usize; 4] = x_shape.dims().try_into().map_err(|_| {
-            LabError::InvalidArgument(format!("col2im: target shape {x_shape} is not (N, C, H, W)"))
+            LabError::InvalidArgument(format!("{op}: target shape {x_shape} is not (N, C, H, W)"))
         })?;
-        let mut x = vec![0.0; x_shape.numel()];
-        cpu::col2im_ref(&self.data(), dims, win, &mut x);
-        Ok(Tensor::make(x, x_shape.clone(), None))
+        let mut out = vec![0.0; x_shape.numel()];
+        kernel(&self.data(), dims, &mut out);
+        Ok(Tensor::make(out, x_shape.clone(), None))
     }
 
     /// 2-D convolution (cross-correlation, as in PyTorch) without bias.
@@ -100,12 +110,9 @@ impl Tensor {
 
     /// The adjoint of `avg_pool2d`, used by its backward. g: (N, C, H', W') -> (N, C, H, W)
     pub(crate) fn avg_pool2d_backward(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
-        let dims: [usize; 4] = x_shape.dims().try_into().map_err(|_| {
-            LabError::InvalidArgument(format!("avg_pool2d: shape {x_shape} is not (N, C, H, W)"))
-        })?;
-        let mut dx = vec![0.0; x_shape.numel()];
-        cpu::avg_pool2d_backward_ref(&self.data(), dims, win, &mut dx);
-        Ok(Tensor::make(dx, x_shape.clone(), None))
+        self.adjoint_into(x_shape, "avg_pool2d", |g, dims, out| {
+            cpu::avg_pool2d_backward_ref(g, dims, win, out)
+        })
     }
 
     /// Inverted dropout: in training, zeroes each element with probability `p` and scales the survivors by
