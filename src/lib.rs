@@ -14,6 +14,7 @@ pub mod optim;
 pub mod probe;
 pub mod seed;
 pub mod tensor;
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,0 +1,65 @@
+//! The serializable description of a training run: what the UI, the CLI and presets all produce.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Normalization;
+use crate::nn::{Activation, Init};
+use crate::optim::{OptimizerKind, Schedule};
+
+/// Which data a run trains on. Files come from a `DataSource` (the `data/` folder natively, HTTP in the
+/// browser); synthetic sets are generated from the run's seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "name")]
+pub enum DatasetSpec {
+    /// Advertising: chosen budget columns -> Sales (regression).
+    Advertising {
+        features: Vec<String>,
+    },
+    /// Iris with the first `classes` species (2: the textbook's binary set, 3: all) and chosen columns.
+    Iris {
+        classes: usize,
+        features: Vec<String>,
+    },
+    Xor,
+    /// Concentric rings, `per_ring` points each.
+    Rings {
+        rings: usize,
+        per_ring: usize,
+        noise: f32,
+    },
+}
+
+/// The loss a run minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossKind {
+    Mse,
+    /// Binary cross-entropy on one logit per item (classes 0/1).
+    BinaryCrossEntropy,
+    /// Cross-entropy on C logits per item.
+    CrossEntropy,
+}
+
+/// A multilayer perceptron: hidden widths (empty = a linear model) with one activation between layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    pub init: Init,
+}
+
+/// Everything that decides a run. Same config and seed, same numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionConfig {
+    pub dataset: DatasetSpec,
+    pub test_fraction: f32,
+    pub normalization: Normalization,
+    pub model: ModelSpec,
+    pub loss: LossKind,
+    pub optimizer: OptimizerKind,
+    pub lr: f32,
+    pub schedule: Schedule,
+    pub batch_size: usize,
+    pub epochs: u32,
+    pub seed: u64,
+}

@@ -1,0 +1,174 @@
+//! Training sessions end to end on the CPU: the first success checks of chapters 1-4 (issue 7 adds the
+//! presets and the rest), the divergence guard, determinism.
+#![cfg(not(target_arch = "wasm32"))]
+
+use cvjourney::data::Normalization;
+use cvjourney::nn::{Activation, Init};
+use cvjourney::optim::{OptimizerKind, Schedule};
+use cvjourney::train::*;
+
+/// The committed small datasets (Advertising, Iris) are all these runs need.
+fn source() -> DirSource {
+    DirSource(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
+}
+
+fn config(dataset: DatasetSpec, loss: LossKind, hidden: Vec<usize>) -> SessionConfig {
+    SessionConfig {
+        dataset,
+        test_fraction: 0.2,
+        normalization: Normalization::ZScore,
+        model: ModelSpec {
+            hidden,
+            activation: Activation::Tanh,
+            init: Init::XavierUniform { fan_avg: false },
+        },
+        loss,
+        optimizer: OptimizerKind::Sgd { momentum: 0.0 },
+        lr: 0.1,
+        schedule: Schedule::Constant,
+        batch_size: 16,
+        epochs: 100,
+        seed: 1,
+    }
+}
+
+fn iris_features() -> Vec<String> {
+    ["SepalLengthCm", "SepalWidthCm", "PetalLengthCm", "PetalWidthCm"].map(String::from).to_vec()
+}
+
+/// Least squares by the normal equations (XᵀX)w = Xᵀy with a bias column, in f64, by Gaussian elimination
+/// (index loops on purpose: they read like the elimination on paper).
+#[allow(clippy::needless_range_loop)]
+fn least_squares_mse(x: &[f32], y: &[f32], d: usize) -> f64 {
+    let n = y.len();
+    let row = |i: usize| (0..=d).map(move |j| if j == d { 1.0 } else { f64::from(x[i * d + j]) });
+    let mut a = vec![vec![0.0f64; d + 2]; d + 1];
+    for i in 0..n {
+        let r: Vec<f64> = row(i).collect();
+        for p in 0..=d {
+            for q in 0..=d {
+                a[p][q] += r[p] * r[q];
+            }
+            a[p][d + 1] += r[p] * f64::from(y[i]);
+        }
+    }
+    for c in 0..=d {
+        let pivot = a[c][c];
+        for k in c..d + 2 {
+            a[c][k] /= pivot;
+        }
+        for r in 0..=d {
+            if r != c {
+                let f = a[r][c];
+                for k in c..d + 2 {
+                    a[r][k] -= f * a[c][k];
+                }
+            }
+        }
+    }
+    let w: Vec<f64> = (0..=d).map(|i| a[i][d + 1]).collect();
+    (0..n).map(|i| (row(i).zip(&w).map(|(v, w)| v * w).sum::<f64>() - f64::from(y[i])).powi(2)).sum::<f64>()
+        / n as f64
+}
+
+#[test]
+fn ch1_gradient_descent_reaches_the_least_squares_fit() {
+    let features = ["TV", "Radio", "Newspaper"].map(String::from).to_vec();
+    let mut c = config(DatasetSpec::Advertising { features }, LossKind::Mse, vec![]);
+    (c.test_fraction, c.batch_size, c.epochs) = (0.0, 200, 500);
+    // Per-column z-score (for (N, D) features the "channels" are the columns): a well-conditioned problem.
+    c.normalization = Normalization::ZScorePerChannel;
+    let mut s = Session::new(c, &source()).unwrap();
+    s.run().unwrap();
+    let cvjourney::data::Targets::Values { values, .. } = &s.train.targets else { panic!() };
+    let best = least_squares_mse(&s.train.features, values, 3);
+    let (trained, _) = s.evaluate(&s.train).unwrap();
+    assert!((f64::from(trained) - best).abs() < 1e-3 * best.max(1.0), "GD {trained} vs least squares {best}");
+}
+
+#[test]
+fn ch2_iris_two_classes_is_separated_perfectly() {
+    let c = config(
+        DatasetSpec::Iris { classes: 2, features: iris_features() },
+        LossKind::BinaryCrossEntropy,
+        vec![],
+    );
+    let mut s = Session::new(c, &source()).unwrap();
+    let history = s.run().unwrap();
+    assert_eq!(history.last().unwrap().test_accuracy, Some(1.0));
+    assert_eq!(s.test.len(), 20);
+}
+
+#[test]
+fn ch3_softmax_regression_on_three_iris_species() {
+    let mut c =
+        config(DatasetSpec::Iris { classes: 3, features: iris_features() }, LossKind::CrossEntropy, vec![]);
+    c.epochs = 200;
+    let mut s = Session::new(c, &source()).unwrap();
+    let acc = s.run().unwrap().last().unwrap().test_accuracy.unwrap();
+    assert!(acc >= 0.93, "test accuracy {acc}");
+}
+
+#[test]
+fn ch4_a_hidden_layer_solves_xor_and_the_rings() {
+    let mut c = config(DatasetSpec::Xor, LossKind::CrossEntropy, vec![8]);
+    (c.test_fraction, c.batch_size, c.epochs, c.lr) = (0.0, 4, 300, 0.05);
+    c.optimizer = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+    c.normalization = Normalization::None;
+    let mut s = Session::new(c, &source()).unwrap();
+    s.run().unwrap();
+    assert_eq!(s.evaluate(&s.train).unwrap().1, Some(1.0), "XOR: 4 of 4");
+
+    let rings = DatasetSpec::Rings { rings: 3, per_ring: 200, noise: 0.1 };
+    let run = |hidden: Vec<usize>| {
+        let mut c = config(rings.clone(), LossKind::CrossEntropy, hidden);
+        (c.epochs, c.lr, c.batch_size) = (60, 0.01, 32);
+        c.optimizer = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+        c.model.activation = Activation::ReLU;
+        let mut s = Session::new(c, &source()).unwrap();
+        s.run().unwrap().last().unwrap().test_accuracy.unwrap()
+    };
+    let linear = run(vec![]);
+    let mlp = run(vec![32, 32]);
+    assert!(linear <= 0.6, "a linear model cannot separate rings, got {linear}");
+    assert!(mlp >= 0.95, "an MLP separates them, got {mlp}");
+}
+
+#[test]
+fn divergence_is_stopped_with_the_step_and_a_cause() {
+    let features = ["TV", "Radio", "Newspaper"].map(String::from).to_vec();
+    let mut c = config(DatasetSpec::Advertising { features }, LossKind::Mse, vec![]);
+    (c.normalization, c.lr, c.epochs) = (Normalization::None, 0.5, 5);
+    let mut s = Session::new(c, &source()).unwrap();
+    let e = s.run().unwrap_err().to_string();
+    assert!(e.starts_with("training diverged at step"), "{e}");
+    assert!(e.contains("learning rate 0.5 is too high for unnormalized inputs"), "{e}");
+}
+
+#[test]
+fn same_seed_same_metrics_and_absurd_configs_are_refused() {
+    let c =
+        config(DatasetSpec::Iris { classes: 3, features: iris_features() }, LossKind::CrossEntropy, vec![16]);
+    let run = |c: SessionConfig| {
+        let mut s = Session::new(c, &source()).unwrap();
+        for _ in 0..3 {
+            s.run_epoch().unwrap();
+        }
+        s.history.clone()
+    };
+    assert_eq!(run(c.clone()), run(c.clone()));
+    for (field, bad) in [
+        ("lr", SessionConfig { lr: -1.0, ..c.clone() }),
+        ("batch", SessionConfig { batch_size: 0, ..c.clone() }),
+        ("epochs", SessionConfig { epochs: 1_000_000_000, ..c.clone() }),
+        (
+            "units",
+            SessionConfig { model: ModelSpec { hidden: vec![1_000_000], ..c.model.clone() }, ..c.clone() },
+        ),
+    ] {
+        assert!(Session::new(bad, &source()).is_err(), "{field} should be refused");
+    }
+    let missing = DirSource(std::env::temp_dir().join("no-such-cvjourney-dir"));
+    let e = Session::new(c, &missing).err().unwrap().to_string();
+    assert!(e.contains("run ./lab setup"), "{e}");
+}
