@@ -27,6 +27,26 @@ mod cli {
             #[arg(long)]
             cpu: bool,
         },
+        /// List the chapters' presets.
+        List {
+            /// Print a JSON array of {id, chapter, title}.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Train a preset headless on the CPU and print its metrics and success check.
+        Run {
+            /// A preset id from `cvjourney list`.
+            preset: String,
+            /// Override the number of epochs.
+            #[arg(long)]
+            epochs: Option<u32>,
+            /// Override a setting: lr=0.05, batch_size=32, seed=7 (repeatable).
+            #[arg(long = "set", value_name = "KEY=VALUE")]
+            set: Vec<String>,
+            /// Print one JSON object instead of text.
+            #[arg(long)]
+            json: bool,
+        },
         /// Data files: `data inspect FILE` detects the format, parses it and prints a summary.
         Data {
             #[command(subcommand)]
@@ -81,6 +101,8 @@ mod cli {
         match Cli::parse().command {
             Command::Probe { n, cpu } => run_probe(n, cpu),
             Command::Data { command: DataCommand::Inspect { file } } => run_inspect(&file),
+            Command::List { json } => super::run::list(json),
+            Command::Run { preset, epochs, set, json } => super::run::run(&preset, epochs, &set, json),
             Command::Bench { budget_ms } => {
                 let start = Instant::now();
                 let now = move || start.elapsed().as_secs_f64() * 1e3;
@@ -134,6 +156,9 @@ mod cli {
         }
     }
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+mod run;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {

@@ -35,3 +35,32 @@ fn inspect_reports_a_broken_file_with_exit_2() {
     let (code, _, err) = inspect(b"", "empty.csv");
     assert_eq!((code, err.contains("is empty")), (2, true), "{err}");
 }
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cvjourney"))
+        .args(args)
+        .env("CVJOURNEY_DATA", concat!(env!("CARGO_MANIFEST_DIR"), "/datasets"))
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn list_and_run_presets() {
+    let (code, out, _) = cli(&["list", "--json"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with('[') && out.contains("\"id\":\"ch3-iris-softmax\""), "{out}");
+    let (code, out, err) = cli(&["run", "ch3-iris-softmax", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    for key in ["train_loss", "test_loss", "test_accuracy", "epochs", "seconds", "examples_per_s", "backend"]
+    {
+        assert!(out.contains(&format!("\"{key}\"")), "missing {key}: {out}");
+    }
+    assert!(out.contains("\"check_passed\":true"), "{out}");
+    let (code, _, err) = cli(&["run", "ch1-tv-sgd", "--set", "lr=50", "--epochs", "2"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("training diverged at step"), "{err}");
+    let (code, _, err) = cli(&["run", "ch1-tv-sgd", "--set", "momentum=2"]);
+    assert_eq!((code, err.contains("unknown key 'momentum'")), (2, true), "{err}");
+}

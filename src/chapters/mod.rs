@@ -1,7 +1,11 @@
 //! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module will
 //! configure experiments (presets, a success check, plots); it never implements math.
 
+mod presets;
+
 use serde::Serialize;
+
+pub use presets::{Check, Preset, preset, presets};
 
 /// One chapter as the chapter picker lists it.
 #[derive(Debug, Clone, Copy, Serialize)]

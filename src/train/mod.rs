@@ -44,6 +44,7 @@ pub struct EpochMetrics {
     pub epoch: u32,
     /// Mean training loss over the epoch's batches.
     pub train_loss: f32,
+    /// On the test split, or on the training split when the run has none.
     pub test_loss: f32,
     /// For classification runs.
     pub test_accuracy: Option<f32>,
@@ -110,7 +111,9 @@ impl Session {
             total += f64::from(value);
             batches += 1;
         }
-        let (test_loss, test_accuracy) = self.evaluate(&self.test)?;
+        // With no test split (XOR's four points) the metrics are measured on the training data.
+        let held_out = if self.test.is_empty() { &self.train } else { &self.test };
+        let (test_loss, test_accuracy) = self.evaluate(held_out)?;
         let m = EpochMetrics {
             epoch: epoch + 1,
             train_loss: (total / batches.max(1) as f64) as f32,
