@@ -4,7 +4,7 @@ use thiserror::Error;
 
 /// Every error the lab reports. The message is shown to the visitor as it is, so it names the operation,
 /// the values involved and, where there is one, what to do.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum LabError {
     /// The browser or the machine has no usable WebGPU/Vulkan adapter; the lab runs on the CPU instead.
     #[error("no GPU adapter: {0}")]
@@ -24,6 +24,10 @@ pub enum LabError {
     /// A data file that cannot be read: names the format, then the field and the value.
     #[error("{kind} file: {message}")]
     Format { kind: &'static str, message: String },
+    /// Training produced a non-finite loss or gradient (the divergence guard); `message` names the step
+    /// and the likely cause, `suggested_lr` is the one-click fix the page offers.
+    #[error("{message}")]
+    Diverged { step: u64, message: String, suggested_lr: f32 },
 }
 
 /// Shorthand used across the crate.

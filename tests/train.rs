@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use cvjourney::data::Normalization;
-use cvjourney::nn::{Activation, Init};
+use cvjourney::nn::{Activation, Init, Module};
 use cvjourney::optim::{OptimizerKind, Schedule};
 use cvjourney::train::*;
 
@@ -154,7 +154,7 @@ fn same_seed_same_metrics_and_absurd_configs_are_refused() {
         for _ in 0..3 {
             s.run_epoch().unwrap();
         }
-        s.history.clone()
+        numbers(&s.history)
     };
     assert_eq!(run(c.clone()), run(c.clone()));
     for (field, bad) in [
@@ -171,4 +171,94 @@ fn same_seed_same_metrics_and_absurd_configs_are_refused() {
     let missing = DirSource(std::env::temp_dir().join("no-such-cvjourney-dir"));
     let e = Session::new(c, &missing).err().unwrap().to_string();
     assert!(e.contains("run ./lab setup"), "{e}");
+}
+
+/// The metrics that must reproduce exactly (wall time and speed never do).
+fn numbers(h: &[EpochMetrics]) -> Vec<(u32, f32, f32, Option<f32>, f32)> {
+    h.iter().map(|m| (m.epoch, m.train_loss, m.test_loss, m.test_accuracy, m.lr)).collect()
+}
+
+fn iris3(hidden: Vec<usize>) -> SessionConfig {
+    config(DatasetSpec::Iris { classes: 3, features: iris_features() }, LossKind::CrossEntropy, hidden)
+}
+
+#[test]
+fn steps_add_up_to_epochs_with_timing() {
+    let mut s = Session::new(iris3(vec![8]), &source()).unwrap();
+    assert_eq!(s.steps_per_epoch(), 120usize.div_ceil(16));
+    let mut ends = 0;
+    for i in 1..=s.steps_per_epoch() * 2 {
+        let info = s.step().unwrap();
+        assert_eq!(info.step, i as u64);
+        assert!(info.loss.is_finite());
+        ends += usize::from(info.epoch_end.is_some());
+        assert_eq!(info.epoch_end.is_some(), i % s.steps_per_epoch() == 0, "step {i}");
+    }
+    assert_eq!((ends, s.history.len(), s.step_losses.len()), (2, 2, 16));
+    let m = &s.history[1];
+    assert!(m.examples_per_s > 0.0 && m.seconds > 0.0 && m.seconds >= s.history[0].seconds, "{m:?}");
+    // Stepping by hand gives the numbers `run` gives.
+    let mut t = Session::new(iris3(vec![8]), &source()).unwrap();
+    t.run_epoch().unwrap();
+    t.run_epoch().unwrap();
+    assert_eq!(numbers(&s.history), numbers(&t.history));
+}
+
+#[test]
+fn a_checkpoint_resumes_exactly_where_it_stopped() {
+    let mut c = iris3(vec![8]);
+    c.optimizer = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+    let mut straight = Session::new(c.clone(), &source()).unwrap();
+    for _ in 0..4 {
+        straight.run_epoch().unwrap();
+    }
+    let mut first = Session::new(c.clone(), &source()).unwrap();
+    first.run_epoch().unwrap();
+    first.run_epoch().unwrap();
+    let bytes = first.checkpoint().unwrap();
+    let mut resumed = Session::new(c, &source()).unwrap();
+    resumed.restore(&bytes).unwrap();
+    assert_eq!((resumed.history.len(), resumed.steps()), (2, first.steps()));
+    resumed.run_epoch().unwrap();
+    resumed.run_epoch().unwrap();
+    assert_eq!(numbers(&resumed.history), numbers(&straight.history));
+    // A checkpoint of another architecture is refused with the reason.
+    let mut other = Session::new(iris3(vec![4]), &source()).unwrap();
+    let e = other.restore(&bytes).unwrap_err().to_string();
+    assert!(e.contains("tensor '0.weight' is F32 [8, 4]; the model needs F32 [4, 4]"), "{e}");
+    assert!(other.restore(&bytes[..bytes.len() / 2]).is_err());
+}
+
+#[test]
+fn layer_stats_find_dead_relus_and_gradients() {
+    let mut c = iris3(vec![16, 16]);
+    c.model.activation = Activation::ReLU;
+    let mut s = Session::new(c, &source()).unwrap();
+    s.run_epoch().unwrap();
+    let stats = s.layer_stats(30).unwrap();
+    assert_eq!(stats.len(), 5, "{stats:?}");
+    assert!(stats[0].layer.starts_with("0 Linear(4 -> 16)"), "{}", stats[0].layer);
+    assert!(stats[0].weight_grad_std.unwrap() > 0.0);
+    assert!(stats[1].weight_grad_std.is_none());
+    // Kill every unit of the first ReLU layer: a large negative bias.
+    let bias = s.model.named_parameters().into_iter().find(|(n, _)| n == "0.bias").unwrap().1;
+    bias.assign(&[-100.0; 16]).unwrap();
+    let dead = s.layer_stats(30).unwrap();
+    assert_eq!(dead[1].dead_fraction, 1.0);
+    assert_eq!(dead[1].activation_std, 0.0);
+}
+
+#[test]
+fn tracing_records_the_parameter_path() {
+    let features = vec!["TV".to_string()];
+    let mut s = Session::new(config(DatasetSpec::Advertising { features }, LossKind::Mse, vec![]), &source())
+        .unwrap();
+    s.trace_parameters().unwrap();
+    s.run_epoch().unwrap();
+    let trace = s.trace.as_ref().unwrap();
+    assert_eq!(trace.len(), 1 + s.steps_per_epoch());
+    assert!(trace.iter().all(|p| p.len() == 2));
+    assert_ne!(trace[0], trace[trace.len() - 1]);
+    let mut big = Session::new(iris3(vec![64]), &source()).unwrap();
+    assert!(big.trace_parameters().is_err());
 }

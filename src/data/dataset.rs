@@ -211,7 +211,8 @@ impl Batcher {
     }
 }
 
-fn make_batch(data: &Dataset, idx: &[usize]) -> Result<Batch> {
+/// The items at `idx` gathered into one batch.
+pub fn make_batch(data: &Dataset, idx: &[usize]) -> Result<Batch> {
     let f = data.feature_len();
     let mut x = Vec::with_capacity(idx.len() * f);
     for &i in idx {

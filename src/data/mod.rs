@@ -15,7 +15,7 @@ pub mod synthetic;
 
 pub use cifar::parse_cifar10;
 pub use csv::{Table, parse_csv};
-pub use dataset::{Batch, Batcher, Dataset, Targets};
+pub use dataset::{Batch, Batcher, Dataset, Targets, make_batch};
 pub use gzip::{MAX_DECOMPRESSED, is_gzip, maybe_gunzip};
 pub use idx::{IMAGES_MAGIC, Idx, LABELS_MAGIC, parse_idx, parse_idx_pair};
 pub use inspect::{Summary, inspect};

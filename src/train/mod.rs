@@ -1,41 +1,28 @@
-//! A training session: a config in, a model trained epoch by epoch out, with a metrics history and a
-//! divergence guard. The web page, the CLI and the chapter tests all drive this same type.
+//! A training session: a config in, a model trained step by step out, with a metrics history, per-layer
+//! statistics, checkpoints and a divergence guard. The web page's worker, the CLI and the chapter tests all
+//! drive this same type.
 
 mod config;
+mod source;
+mod stats;
+
+use std::collections::HashMap;
 
 use serde::Serialize;
+use web_time::Instant;
 
 pub use config::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
+#[cfg(not(target_arch = "wasm32"))]
+pub use source::DirSource;
+pub use source::{DataSource, MemorySource, files_needed};
+pub use stats::{LayerStats, layer_stats};
 
-use crate::data::{self, Batch, Batcher, Dataset, NormStats, Normalization, Targets, synthetic};
+use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};
 use crate::error::{LabError, Result};
-use crate::nn::{Linear, Module, Sequential};
+use crate::nn::{self, Flatten, Linear, Module, Sequential};
 use crate::optim::Optimizer;
 use crate::tensor::{Tensor, manual_seed};
 use crate::{autograd, loss};
-
-/// Where a session reads data files: `data/` natively, fetched bytes in the browser.
-pub trait DataSource {
-    /// The bytes of a file named as in `data/` (e.g. "iris.csv").
-    fn read(&self, name: &str) -> Result<Vec<u8>>;
-}
-
-/// Reads from a folder (the CLI and tests: the repository's `data/`).
-#[cfg(not(target_arch = "wasm32"))]
-pub struct DirSource(pub std::path::PathBuf);
-
-#[cfg(not(target_arch = "wasm32"))]
-impl DataSource for DirSource {
-    fn read(&self, name: &str) -> Result<Vec<u8>> {
-        let path = self.0.join(name);
-        std::fs::read(&path).map_err(|e| {
-            LabError::InvalidArgument(format!(
-                "cannot read {}: {e} (run ./lab setup to install the datasets)",
-                path.display()
-            ))
-        })
-    }
-}
 
 /// What one epoch achieved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,6 +36,30 @@ pub struct EpochMetrics {
     /// For classification runs.
     pub test_accuracy: Option<f32>,
     pub lr: f32,
+    /// Training examples per second of wall time during this epoch (evaluation not counted).
+    pub examples_per_s: f32,
+    /// Wall time since the session started training, evaluation included.
+    pub seconds: f32,
+}
+
+/// The outcome of one optimisation step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepInfo {
+    /// Steps taken so far, this one included.
+    pub step: u64,
+    pub loss: f32,
+    /// The epoch's metrics when this step finished an epoch.
+    pub epoch_end: Option<EpochMetrics>,
+}
+
+/// The current epoch: its item order and how far through it the session is.
+struct Cursor {
+    order: Vec<usize>,
+    next: usize,
+    loss_sum: f64,
+    batches: usize,
+    train_seconds: f64,
 }
 
 /// A run in progress.
@@ -59,18 +70,27 @@ pub struct Session {
     pub test: Dataset,
     pub norm: NormStats,
     pub history: Vec<EpochMetrics>,
+    /// Every step's training loss (recording stops after `MAX_STEP_LOSSES`).
+    pub step_losses: Vec<f32>,
+    /// With `trace_parameters`, all parameters (flattened, in `named_parameters` order) after each step.
+    pub trace: Option<Vec<Vec<f32>>>,
     optimizer: Optimizer,
     batcher: Batcher,
+    cursor: Option<Cursor>,
     steps: u64,
+    started: Option<Instant>,
+    elapsed_before: f64,
 }
+
+/// Enough for 100 epochs of per-sample SGD on Advertising many times over, and bounded.
+const MAX_STEP_LOSSES: usize = 1 << 20;
 
 impl Session {
     /// Loads and splits the data, fits the normalization on the training split, builds the model.
     pub fn new(config: SessionConfig, source: &dyn DataSource) -> Result<Session> {
-        validate(&config)?;
+        source::validate(&config)?;
         manual_seed(config.seed);
-        let all = load_dataset(&config.dataset, config.seed, source)?;
-        let (mut train, mut test) = all.split(config.test_fraction, config.seed)?;
+        let (mut train, mut test) = source::load_splits(&config, source)?;
         let norm = NormStats::fit(config.normalization, &train)?;
         norm.apply_to(&mut train);
         norm.apply_to(&mut test);
@@ -82,52 +102,134 @@ impl Session {
                 return Err(LabError::InvalidArgument("a regression dataset needs the MSE loss".into()));
             }
         };
-        let model = build_mlp(train.feature_len(), &config.model, outputs);
+        let model = build_mlp(&train.feature_shape, &config.model, outputs);
         let optimizer = Optimizer::new(config.optimizer, model.parameters(), config.lr)?;
         let batcher =
             Batcher { batch_size: config.batch_size, shuffle: true, drop_last: false, seed: config.seed };
-        Ok(Session { config, model, train, test, norm, history: Vec::new(), optimizer, batcher, steps: 0 })
+        Ok(Session {
+            config,
+            model,
+            train,
+            test,
+            norm,
+            history: Vec::new(),
+            step_losses: Vec::new(),
+            trace: None,
+            optimizer,
+            batcher,
+            cursor: None,
+            steps: 0,
+            started: None,
+            elapsed_before: 0.0,
+        })
     }
 
-    /// One pass over the training split; stops with a clear error at the first non-finite loss.
-    pub fn run_epoch(&mut self) -> Result<EpochMetrics> {
-        let epoch = self.history.len() as u32;
-        let lr = self.config.schedule.lr_at(self.config.lr, epoch);
-        self.optimizer.lr = lr;
-        self.model.train();
-        let (mut total, mut batches) = (0.0f64, 0usize);
-        let batches_iter: Vec<Result<Batch>> = self.batcher.epoch(&self.train, u64::from(epoch))?.collect();
-        for batch in batches_iter {
-            let batch = batch?;
-            self.steps += 1;
-            self.optimizer.zero_grad();
-            let loss = self.loss(&self.model.forward(&batch.x)?, &batch)?;
-            let value = loss.item()?;
-            if !value.is_finite() {
-                return Err(self.diverged(value));
-            }
-            loss.backward()?;
-            self.optimizer.step().map_err(|_| self.diverged(f32::INFINITY))?;
-            total += f64::from(value);
-            batches += 1;
+    /// Records every parameter after each step (for small models: the (w, b) path on a loss contour).
+    pub fn trace_parameters(&mut self) -> Result<()> {
+        let count: usize = self.model.parameters().iter().map(|p| p.numel()).sum();
+        if count > 64 {
+            return Err(LabError::InvalidArgument(format!(
+                "tracing records every parameter after each step; this model has {count} (at most 64)"
+            )));
         }
+        self.trace = Some(vec![self.flat_parameters()]);
+        Ok(())
+    }
+
+    fn flat_parameters(&self) -> Vec<f32> {
+        self.model.parameters().iter().flat_map(|p| p.to_vec()).collect()
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Batches per epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch_size)
+    }
+
+    /// Whether the configured number of epochs has been run.
+    pub fn finished(&self) -> bool {
+        self.history.len() as u32 >= self.config.epochs
+    }
+
+    /// One optimisation step on the next batch; evaluates when it ends an epoch. The first non-finite
+    /// loss or gradient stops the run with the divergence guard's message.
+    pub fn step(&mut self) -> Result<StepInfo> {
+        let epoch = self.history.len() as u32;
+        let started = Instant::now();
+        self.started.get_or_insert(started);
+        if self.cursor.is_none() {
+            self.optimizer.lr = self.config.schedule.lr_at(self.config.lr, epoch);
+            let order = self.batcher.order(self.train.len(), u64::from(epoch));
+            self.cursor = Some(Cursor { order, next: 0, loss_sum: 0.0, batches: 0, train_seconds: 0.0 });
+        }
+        let cursor = self.cursor.as_mut().expect("cursor set above");
+        let end = (cursor.next + self.config.batch_size).min(cursor.order.len());
+        let batch = make_batch(&self.train, &cursor.order[cursor.next..end])?;
+        cursor.next = end;
+        self.model.train();
+        self.optimizer.zero_grad();
+        self.steps += 1;
+        let loss = self.loss(&self.model.forward(&batch.x)?, &batch)?;
+        let value = loss.item()?;
+        if !value.is_finite() {
+            return Err(self.diverged(value));
+        }
+        loss.backward()?;
+        self.optimizer.step().map_err(|_| self.diverged(f32::INFINITY))?;
+        if self.step_losses.len() < MAX_STEP_LOSSES {
+            self.step_losses.push(value);
+        }
+        if self.trace.is_some() {
+            let now = self.flat_parameters();
+            self.trace.as_mut().expect("checked").push(now);
+        }
+        let cursor = self.cursor.as_mut().expect("cursor set above");
+        cursor.loss_sum += f64::from(value);
+        cursor.batches += 1;
+        cursor.train_seconds += started.elapsed().as_secs_f64();
+        let epoch_end = if cursor.next >= cursor.order.len() { Some(self.end_epoch()?) } else { None };
+        Ok(StepInfo { step: self.steps, loss: value, epoch_end })
+    }
+
+    fn end_epoch(&mut self) -> Result<EpochMetrics> {
+        let cursor = self.cursor.take().expect("an epoch in progress");
         // With no test split (XOR's four points) the metrics are measured on the training data.
         let held_out = if self.test.is_empty() { &self.train } else { &self.test };
         let (test_loss, test_accuracy) = self.evaluate(held_out)?;
         let m = EpochMetrics {
-            epoch: epoch + 1,
-            train_loss: (total / batches.max(1) as f64) as f32,
+            epoch: self.history.len() as u32 + 1,
+            train_loss: (cursor.loss_sum / cursor.batches.max(1) as f64) as f32,
             test_loss,
             test_accuracy,
-            lr,
+            lr: self.optimizer.lr,
+            examples_per_s: (cursor.order.len() as f64 / cursor.train_seconds.max(1e-9)) as f32,
+            seconds: self.elapsed_seconds() as f32,
         };
         self.history.push(m.clone());
         Ok(m)
     }
 
-    /// Runs the configured number of epochs.
+    /// Wall time spent in this session so far (paused time between `step` calls counts).
+    pub fn elapsed_seconds(&self) -> f64 {
+        self.elapsed_before + self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
+    }
+
+    /// Steps until the current epoch ends.
+    pub fn run_epoch(&mut self) -> Result<EpochMetrics> {
+        loop {
+            if let Some(m) = self.step()?.epoch_end {
+                return Ok(m);
+            }
+        }
+    }
+
+    /// Runs the remaining configured epochs.
     pub fn run(&mut self) -> Result<&[EpochMetrics]> {
-        for _ in 0..self.config.epochs {
+        while !self.finished() {
             self.run_epoch()?;
         }
         Ok(&self.history)
@@ -136,7 +238,7 @@ impl Session {
     /// Loss and (for classification) accuracy on `data`, in evaluation mode and without recording a graph.
     pub fn evaluate(&self, data: &Dataset) -> Result<(f32, Option<f32>)> {
         self.model.eval();
-        autograd::no_grad(|| {
+        let out = autograd::no_grad(|| {
             let batcher = Batcher { batch_size: 4096, shuffle: false, drop_last: false, seed: 0 };
             let (mut loss_sum, mut correct, mut count) = (0.0f64, 0usize, 0usize);
             for batch in batcher.epoch(data, 0)? {
@@ -145,22 +247,58 @@ impl Session {
                 let n = batch.x.dims()[0];
                 loss_sum += f64::from(self.loss(&out, &batch)?.item()?) * n as f64;
                 count += n;
-                correct += match self.config.loss {
-                    LossKind::BinaryCrossEntropy => {
-                        let p = out.to_vec();
-                        p.iter().zip(&batch.labels).filter(|(z, l)| usize::from(**z > 0.0) == **l).count()
-                    }
-                    _ if !batch.labels.is_empty() => {
-                        let pred = out.argmax(-1, false)?.to_vec();
-                        pred.iter().zip(&batch.labels).filter(|(p, l)| **p as usize == **l).count()
-                    }
-                    _ => 0,
-                };
+                let pred = self.predicted_classes(&out)?;
+                correct += pred.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
             }
             let accuracy =
                 matches!(data.targets, Targets::Classes { .. }).then(|| correct as f32 / count.max(1) as f32);
             Ok(((loss_sum / count.max(1) as f64) as f32, accuracy))
-        })
+        });
+        self.model.train();
+        out
+    }
+
+    /// Class indices from model outputs: the logit's sign for one output, argmax otherwise.
+    pub fn predicted_classes(&self, out: &Tensor) -> Result<Vec<usize>> {
+        if self.config.loss == LossKind::BinaryCrossEntropy {
+            return Ok(out.to_vec().iter().map(|&z| usize::from(z > 0.0)).collect());
+        }
+        Ok(out.argmax(-1, false)?.to_vec().iter().map(|&p| p as usize).collect())
+    }
+
+    /// Per-layer statistics on the first `probe` test items (training items when there is no test split).
+    pub fn layer_stats(&self, probe: usize) -> Result<Vec<LayerStats>> {
+        let data = if self.test.is_empty() { &self.train } else { &self.test };
+        let n = probe.clamp(1, data.len().max(1)).min(data.len());
+        let batch = make_batch(data, &(0..n).collect::<Vec<_>>())?;
+        layer_stats(&self.model, &batch.x)
+    }
+
+    /// Weights, optimizer state, normalization statistics, config and history in one safetensors file.
+    pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        let json = |v: serde_json::Result<String>| v.map_err(|e| LabError::InvalidArgument(e.to_string()));
+        let mut meta = HashMap::new();
+        meta.insert("config".to_string(), json(serde_json::to_string(&self.config))?);
+        meta.insert("normalization".to_string(), json(serde_json::to_string(&self.norm))?);
+        meta.insert("history".to_string(), json(serde_json::to_string(&self.history))?);
+        meta.insert("steps".to_string(), self.steps.to_string());
+        nn::save_checkpoint(&self.model, &self.optimizer, meta)
+    }
+
+    /// Resumes from `checkpoint()` bytes written by a session with the same config: the next step is the
+    /// first of the epoch after the checkpoint's last complete one.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
+        let meta = nn::load_checkpoint(&self.model, &mut self.optimizer, bytes)?;
+        let bad = |what: &str| LabError::Format { kind: "checkpoint", message: format!("{what} is missing") };
+        let history: Vec<EpochRecord> =
+            serde_json::from_str(meta.get("history").ok_or_else(|| bad("history"))?)
+                .map_err(|e| LabError::Format { kind: "checkpoint", message: e.to_string() })?;
+        self.history = history.into_iter().map(EpochRecord::into_metrics).collect();
+        self.steps = meta.get("steps").and_then(|s| s.parse().ok()).ok_or_else(|| bad("steps"))?;
+        self.elapsed_before = self.history.last().map_or(0.0, |m| f64::from(m.seconds));
+        self.started = None;
+        self.cursor = None;
+        Ok(())
     }
 
     fn loss(&self, out: &Tensor, batch: &Batch) -> Result<Tensor> {
@@ -187,74 +325,41 @@ impl Session {
         } else {
             format!("learning rate {lr} is too high: try {}", lr / 10.0)
         };
-        LabError::InvalidArgument(format!("training diverged at step {} (loss {value}): {cause}", self.steps))
+        LabError::Diverged {
+            step: self.steps,
+            message: format!("training diverged at step {} (loss {value}): {cause}", self.steps),
+            suggested_lr: lr / 10.0,
+        }
     }
 }
 
-/// Rejects absurd settings before anything is allocated.
-fn validate(c: &SessionConfig) -> Result<()> {
-    let bad = |m: String| Err(LabError::InvalidArgument(m));
-    if !(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 100.0) {
-        return bad(format!("learning rate {} must be in (0, 100]", c.lr));
-    }
-    if c.batch_size == 0 || c.batch_size > 100_000 {
-        return bad(format!("batch size {} must be between 1 and 100000", c.batch_size));
-    }
-    if c.epochs == 0 || c.epochs > 100_000 {
-        return bad(format!("epochs {} must be between 1 and 100000", c.epochs));
-    }
-    if let Some(w) = c.model.hidden.iter().find(|&&w| w == 0 || w > 16_384) {
-        return bad(format!("a hidden layer of {w} units is outside 1-16384"));
-    }
-    if c.model.hidden.len() > 16 {
-        return bad(format!("{} hidden layers is more than the lab's 16", c.model.hidden.len()));
-    }
-    Ok(())
+/// `EpochMetrics` as a checkpoint stores it (camelCase JSON).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EpochRecord {
+    epoch: u32,
+    train_loss: f32,
+    test_loss: f32,
+    test_accuracy: Option<f32>,
+    lr: f32,
+    examples_per_s: f32,
+    seconds: f32,
 }
 
-fn load_dataset(spec: &DatasetSpec, seed: u64, source: &dyn DataSource) -> Result<Dataset> {
-    fn names(v: &[String]) -> Vec<&str> {
-        v.iter().map(String::as_str).collect()
+impl EpochRecord {
+    fn into_metrics(self) -> EpochMetrics {
+        let EpochRecord { epoch, train_loss, test_loss, test_accuracy, lr, examples_per_s, seconds } = self;
+        EpochMetrics { epoch, train_loss, test_loss, test_accuracy, lr, examples_per_s, seconds }
     }
-    Ok(match spec {
-        DatasetSpec::Advertising { features } => {
-            let t = data::parse_csv(&source.read("advertising.csv")?)?;
-            Dataset::regression(&t, &names(features), "Sales")?
-        }
-        DatasetSpec::Iris { classes, features } => {
-            if !(2..=3).contains(classes) {
-                return Err(LabError::InvalidArgument(format!("Iris has 2 or 3 classes, not {classes}")));
-            }
-            let t = data::parse_csv(&source.read("iris.csv")?)?;
-            let all = Dataset::classification(&t, &names(features), "Species", &data::IRIS_CLASSES)?;
-            let Targets::Classes { labels, .. } = &all.targets else {
-                unreachable!("classification targets")
-            };
-            let keep: Vec<usize> = (0..all.len()).filter(|&i| labels[i] < *classes).collect();
-            let mut d = all.subset(&keep);
-            d.targets = match d.targets {
-                Targets::Classes { labels, .. } => Targets::Classes { labels, classes: *classes },
-                other => other,
-            };
-            d.class_names.truncate(*classes);
-            d
-        }
-        DatasetSpec::Xor => Dataset::from_points(&synthetic::xor()),
-        DatasetSpec::Rings { rings, per_ring, noise } => {
-            if *per_ring == 0 || *per_ring > 100_000 || !(1..=10).contains(rings) {
-                return Err(LabError::InvalidArgument(format!(
-                    "rings: {rings} rings of {per_ring} points is out of range"
-                )));
-            }
-            Dataset::from_points(&synthetic::rings(*per_ring, *rings, *noise, seed))
-        }
-    })
 }
 
-/// inputs -> hidden... -> outputs, with the activation between layers (none after the last).
-fn build_mlp(inputs: usize, spec: &ModelSpec, outputs: usize) -> Sequential {
+/// [Flatten ->] inputs -> hidden... -> outputs, with the activation between layers (none after the last).
+fn build_mlp(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Sequential {
     let mut model = Sequential::default();
-    let mut width = inputs;
+    if feature_shape.len() > 1 {
+        model = model.append(Flatten);
+    }
+    let mut width = feature_shape.iter().product();
     for &h in &spec.hidden {
         model = model.append(Linear::new(width, h, spec.init, true)).append(spec.activation);
         width = h;

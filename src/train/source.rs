@@ -1,0 +1,157 @@
+//! Where a session's data comes from (files natively, fetched bytes in the browser) and how a
+//! `DatasetSpec` becomes train and test splits.
+
+use super::{DatasetSpec, SessionConfig};
+use crate::data::{self, Dataset, Targets, synthetic};
+use crate::error::{LabError, Result};
+
+/// Where a session reads data files: `data/` natively, fetched bytes in the browser.
+pub trait DataSource {
+    /// The bytes of a file named as in `data/` (e.g. "iris.csv", "fashion-mnist/t10k-labels-idx1-ubyte.gz").
+    fn read(&self, name: &str) -> Result<Vec<u8>>;
+}
+
+/// Reads from a folder (the CLI and tests: the repository's `data/`).
+#[cfg(not(target_arch = "wasm32"))]
+pub struct DirSource(pub std::path::PathBuf);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl DataSource for DirSource {
+    fn read(&self, name: &str) -> Result<Vec<u8>> {
+        let path = self.0.join(name);
+        std::fs::read(&path).map_err(|e| {
+            LabError::InvalidArgument(format!(
+                "cannot read {}: {e} (run ./lab setup to install the datasets)",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// Files already in memory, by name (the browser fetches them, then hands them over).
+#[derive(Default)]
+pub struct MemorySource(pub std::collections::HashMap<String, Vec<u8>>);
+
+impl DataSource for MemorySource {
+    fn read(&self, name: &str) -> Result<Vec<u8>> {
+        self.0
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LabError::InvalidArgument(format!("the data file '{name}' has not been loaded")))
+    }
+}
+
+/// The files a dataset needs from a `DataSource` (none for synthetic sets).
+pub fn files_needed(spec: &DatasetSpec) -> Vec<&'static str> {
+    match spec {
+        DatasetSpec::Advertising { .. } => vec!["advertising.csv"],
+        DatasetSpec::Iris { .. } => vec!["iris.csv"],
+        DatasetSpec::FashionMnist { .. } => FASHION_FILES.to_vec(),
+        DatasetSpec::MnistSample { .. } => vec![MNIST_SAMPLE],
+        DatasetSpec::Xor | DatasetSpec::Rings { .. } => vec![],
+    }
+}
+
+const FASHION_FILES: [&str; 4] = [
+    "fashion-mnist/train-images-idx3-ubyte.gz",
+    "fashion-mnist/train-labels-idx1-ubyte.gz",
+    "fashion-mnist/t10k-images-idx3-ubyte.gz",
+    "fashion-mnist/t10k-labels-idx1-ubyte.gz",
+];
+const MNIST_SAMPLE: &str = "mnist/mnist_5k.csv.gz";
+
+/// Rejects absurd settings before anything is allocated.
+pub(super) fn validate(c: &SessionConfig) -> Result<()> {
+    let bad = |m: String| Err(LabError::InvalidArgument(m));
+    if !(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 100.0) {
+        return bad(format!("learning rate {} must be in (0, 100]", c.lr));
+    }
+    if c.batch_size == 0 || c.batch_size > 100_000 {
+        return bad(format!("batch size {} must be between 1 and 100000", c.batch_size));
+    }
+    if c.epochs == 0 || c.epochs > 100_000 {
+        return bad(format!("epochs {} must be between 1 and 100000", c.epochs));
+    }
+    if let Some(w) = c.model.hidden.iter().find(|&&w| w == 0 || w > 16_384) {
+        return bad(format!("a hidden layer of {w} units is outside 1-16384"));
+    }
+    if c.model.hidden.len() > 16 {
+        return bad(format!("{} hidden layers is more than the lab's 16", c.model.hidden.len()));
+    }
+    if !(0.0..1.0).contains(&c.test_fraction) {
+        return bad(format!("test fraction {} must be in [0, 1)", c.test_fraction));
+    }
+    Ok(())
+}
+
+/// The train and test splits of `spec`: the official test set where the dataset has one, otherwise a
+/// seeded (stratified) split of `test_fraction`.
+pub(super) fn load_splits(c: &SessionConfig, source: &dyn DataSource) -> Result<(Dataset, Dataset)> {
+    let limit = |d: Dataset, n: Option<usize>| match n {
+        Some(n) if n < d.len() => d.subset(&(0..n).collect::<Vec<_>>()),
+        _ => d,
+    };
+    match &c.dataset {
+        DatasetSpec::FashionMnist { train_limit, test_limit } => {
+            let read = |i: usize| source.read(FASHION_FILES[i]);
+            let pair = |a: usize, b: usize| -> Result<Dataset> {
+                let images = data::parse_idx_pair(&read(a)?, &read(b)?, 10)?;
+                Ok(Dataset::from_images(&images, &data::FASHION_MNIST_CLASSES))
+            };
+            Ok((limit(pair(0, 1)?, *train_limit), limit(pair(2, 3)?, *test_limit)))
+        }
+        spec => {
+            let all = load_dataset(spec, c.seed, source)?;
+            all.split(c.test_fraction, c.seed)
+        }
+    }
+}
+
+fn load_dataset(spec: &DatasetSpec, seed: u64, source: &dyn DataSource) -> Result<Dataset> {
+    fn names(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    Ok(match spec {
+        DatasetSpec::Advertising { features } => {
+            let t = data::parse_csv(&source.read("advertising.csv")?)?;
+            Dataset::regression(&t, &names(features), "Sales")?
+        }
+        DatasetSpec::Iris { classes, features } => iris(&source.read("iris.csv")?, *classes, features)?,
+        DatasetSpec::MnistSample { limit } => {
+            let images = data::parse_mnist_csv(&source.read(MNIST_SAMPLE)?)?;
+            let d = Dataset::from_images(&images, &data::DIGIT_CLASSES);
+            match limit {
+                Some(n) if *n < d.len() => d.subset(&(0..*n).collect::<Vec<_>>()),
+                _ => d,
+            }
+        }
+        DatasetSpec::FashionMnist { .. } => unreachable!("handled by load_splits"),
+        DatasetSpec::Xor => Dataset::from_points(&synthetic::xor()),
+        DatasetSpec::Rings { rings, per_ring, noise } => {
+            if *per_ring == 0 || *per_ring > 100_000 || !(1..=10).contains(rings) {
+                return Err(LabError::InvalidArgument(format!(
+                    "rings: {rings} rings of {per_ring} points is out of range"
+                )));
+            }
+            Dataset::from_points(&synthetic::rings(*per_ring, *rings, *noise, seed))
+        }
+    })
+}
+
+/// Iris with its first `classes` species and the chosen columns.
+fn iris(bytes: &[u8], classes: usize, features: &[String]) -> Result<Dataset> {
+    if !(2..=3).contains(&classes) {
+        return Err(LabError::InvalidArgument(format!("Iris has 2 or 3 classes, not {classes}")));
+    }
+    let t = data::parse_csv(bytes)?;
+    let names: Vec<&str> = features.iter().map(String::as_str).collect();
+    let all = Dataset::classification(&t, &names, "Species", &data::IRIS_CLASSES)?;
+    let Targets::Classes { labels, .. } = &all.targets else { unreachable!("classification targets") };
+    let keep: Vec<usize> = (0..all.len()).filter(|&i| labels[i] < classes).collect();
+    let mut d = all.subset(&keep);
+    if let Targets::Classes { classes: c, .. } = &mut d.targets {
+        *c = classes;
+    }
+    d.class_names.truncate(classes);
+    Ok(d)
+}
