@@ -183,9 +183,9 @@ impl Session {
         if self.step_losses.len() < MAX_STEP_LOSSES {
             self.step_losses.push(value);
         }
-        if self.trace.is_some() {
-            let now = self.flat_parameters();
-            self.trace.as_mut().expect("checked").push(now);
+        let params = self.trace.is_some().then(|| self.flat_parameters());
+        if let (Some(trace), Some(now)) = (&mut self.trace, params) {
+            trace.push(now);
         }
         let cursor = self.cursor.as_mut().expect("cursor set above");
         cursor.loss_sum += f64::from(value);
