@@ -11,6 +11,7 @@ pub mod error;
 pub mod loss;
 pub mod nn;
 pub mod optim;
+pub mod plot;
 pub mod probe;
 pub mod seed;
 pub mod tensor;

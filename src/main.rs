@@ -33,7 +33,7 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
-        /// Train a preset headless on the CPU and print its metrics and success check.
+        /// Train a preset (or each run of a study) headless and print its metrics and success check.
         Run {
             /// A preset id from `cvjourney list`.
             preset: String,
@@ -43,9 +43,23 @@ mod cli {
             /// Override a setting: lr=0.05, batch_size=32, seed=7 (repeatable).
             #[arg(long = "set", value_name = "KEY=VALUE")]
             set: Vec<String>,
+            /// Where to train: cpu, webgpu or auto.
+            #[arg(long, default_value = "auto")]
+            backend: String,
             /// Print one JSON object instead of text.
             #[arg(long)]
             json: bool,
+            /// Draw the preset's plots into one PNG file.
+            #[arg(long, value_name = "FILE.png")]
+            plot: Option<std::path::PathBuf>,
+        },
+        /// Run every preset of a chapter and print the lab's numbers next to the textbook's.
+        Reproduce {
+            /// A chapter number (1-8) or id (e.g. "mlp").
+            chapter: String,
+            /// At most 3 epochs and a 2,000-image slice of Fashion-MNIST: the shape of the results in seconds.
+            #[arg(long)]
+            quick: bool,
         },
         /// Data files: `data inspect FILE` detects the format, parses it and prints a summary.
         Data {
@@ -102,7 +116,17 @@ mod cli {
             Command::Probe { n, cpu } => run_probe(n, cpu),
             Command::Data { command: DataCommand::Inspect { file } } => run_inspect(&file),
             Command::List { json } => super::run::list(json),
-            Command::Run { preset, epochs, set, json } => super::run::run(&preset, epochs, &set, json),
+            Command::Run { preset, epochs, set, backend, json, plot } => {
+                super::run::run(super::run::RunArgs {
+                    id: &preset,
+                    epochs,
+                    set: &set,
+                    backend: &backend,
+                    json,
+                    plot: plot.as_deref(),
+                })
+            }
+            Command::Reproduce { chapter, quick } => super::run::reproduce(&chapter, quick),
             Command::Bench { budget_ms } => {
                 let start = Instant::now();
                 let now = move || start.elapsed().as_secs_f64() * 1e3;

@@ -1,11 +1,11 @@
-//! `cvjourney list` and `cvjourney run`: the chapters' presets from the command line.
+//! `cvjourney list`, `run` and `reproduce`: the chapters' presets from the command line.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
-use cvjourney::LabError;
-use cvjourney::chapters::{CHAPTERS, presets};
-use cvjourney::train::{DirSource, Session, SessionConfig};
+use cvjourney::chapters::{self, CHAPTERS, Preset, Progress, RunOutcome, presets};
+use cvjourney::train::{DirSource, SessionConfig};
+use indicatif::{ProgressBar, ProgressStyle};
 
 pub fn list(json: bool) -> ExitCode {
     let all = presets();
@@ -20,86 +20,228 @@ pub fn list(json: bool) -> ExitCode {
     for c in CHAPTERS {
         println!("{}. {}", c.number, c.title);
         for p in all.iter().filter(|p| p.chapter == c.number) {
-            println!("   {:<24} {}", p.id, p.title);
+            let study =
+                if p.variants.is_empty() { String::new() } else { format!(" ({} runs)", p.variants.len()) };
+            println!("   {:<28} {}{study}", p.id, p.title);
         }
     }
     ExitCode::SUCCESS
 }
 
-/// Applies `key=value` overrides to a config.
-fn apply(config: &mut SessionConfig, set: &[String]) -> Result<(), String> {
+/// Applies `key=value` overrides to a config. Keys are the config's JSON fields, dotted for nested ones
+/// (`lr`, `batch_size`, `normalization`, `model.hidden`, `optimizer`); values are JSON (`[256,128]`,
+/// `{"kind":"sgd","momentum":0.9}`) or a bare word taken as a string (`unit-range`).
+pub fn apply(config: &mut SessionConfig, set: &[String]) -> Result<(), String> {
+    let mut json = serde_json::to_value(&*config).map_err(|e| e.to_string())?;
     for item in set {
         let (key, value) = item.split_once('=').ok_or(format!("--set {item}: expected KEY=VALUE"))?;
-        let bad = |e: &dyn std::fmt::Display| format!("--set {key}: '{value}' is not valid ({e})");
-        match key {
-            "lr" => config.lr = value.parse().map_err(|e| bad(&e))?,
-            "batch_size" => config.batch_size = value.parse().map_err(|e| bad(&e))?,
-            "epochs" => config.epochs = value.parse().map_err(|e| bad(&e))?,
-            "seed" => config.seed = value.parse().map_err(|e| bad(&e))?,
-            "test_fraction" => config.test_fraction = value.parse().map_err(|e| bad(&e))?,
-            _ => {
-                return Err(format!(
-                    "--set: unknown key '{key}' (lr, batch_size, epochs, seed, test_fraction)"
-                ));
-            }
+        let value: serde_json::Value =
+            serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        let mut slot = &mut json;
+        for part in key.split('.') {
+            let keys = slot.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "));
+            slot = slot.get_mut(part).ok_or_else(|| {
+                format!("--set: unknown key '{key}' (known here: {})", keys.unwrap_or_default())
+            })?;
         }
+        *slot = value;
     }
+    *config = serde_json::from_value(json).map_err(|e| format!("--set: {e}"))?;
     Ok(())
 }
 
-pub fn run(id: &str, epochs: Option<u32>, set: &[String], json: bool) -> ExitCode {
-    let Some(preset) = presets().into_iter().find(|p| p.id == id) else {
-        eprintln!("cvjourney: no preset '{id}'; `cvjourney list` shows them");
+/// The data folder: $CVJOURNEY_DATA, else ./data, else the checkout this binary was built from.
+fn data_dir() -> PathBuf {
+    std::env::var_os("CVJOURNEY_DATA").map(PathBuf::from).unwrap_or_else(|| {
+        let here = PathBuf::from("data");
+        if here.is_dir() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("data") }
+    })
+}
+
+/// How `run` is asked to go.
+pub struct RunArgs<'a> {
+    pub id: &'a str,
+    pub epochs: Option<u32>,
+    pub set: &'a [String],
+    pub backend: &'a str,
+    pub json: bool,
+    pub plot: Option<&'a Path>,
+}
+
+pub fn run(a: RunArgs) -> ExitCode {
+    let Some(mut preset) = chapters::preset(a.id) else {
+        eprintln!("cvjourney: no preset '{}'; `cvjourney list` shows them", a.id);
         return ExitCode::from(2);
     };
-    let mut config = preset.config.clone();
-    if let Err(e) = apply(&mut config, set) {
+    match a.backend {
+        "cpu" | "auto" => {}
+        "webgpu" => {
+            eprintln!(
+                "cvjourney: training on WebGPU is not available yet (the WGSL kernels cover only `add`); \
+                 use --backend cpu"
+            );
+            return ExitCode::from(2);
+        }
+        other => {
+            eprintln!("cvjourney: --backend {other}: expected cpu, webgpu or auto");
+            return ExitCode::from(2);
+        }
+    }
+    let edit = |c: &mut SessionConfig| -> Result<(), String> {
+        apply(c, a.set)?;
+        if let Some(e) = a.epochs {
+            c.epochs = e;
+        }
+        Ok(())
+    };
+    if let Err(e) = edit(&mut preset.config)
+        .and_then(|_| preset.variants.iter_mut().try_for_each(|v| edit(&mut v.config)))
+    {
         eprintln!("cvjourney: {e}");
         return ExitCode::from(2);
     }
-    config.epochs = epochs.unwrap_or(config.epochs);
-    // The data folder: $CVJOURNEY_DATA, else ./data, else the checkout this binary was built from.
-    let dir = std::env::var_os("CVJOURNEY_DATA").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        let here = std::path::PathBuf::from("data");
-        if here.is_dir() { here } else { std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data") }
-    });
-    let data = DirSource(dir);
-    let started = Instant::now();
-    let result = Session::new(config, &data).and_then(|mut s| {
-        s.run()?;
-        Ok::<_, LabError>((s.history.last().cloned(), s.train.len()))
-    });
-    let seconds = started.elapsed().as_secs_f64();
-    let (last, train_items) = match result {
-        Ok((Some(last), n)) => (last, n),
-        Ok((None, _)) => unreachable!("a session runs at least one epoch"),
+    let (outcomes, session) = match execute(&preset, a.json) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("cvjourney: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let check = preset.check.verify(&last);
-    let examples_per_s = train_items as f64 * f64::from(last.epoch) / seconds.max(1e-9);
-    if json {
-        let out = serde_json::json!({
-            "preset": id, "backend": "cpu", "epochs": last.epoch, "train_loss": last.train_loss,
-            "test_loss": last.test_loss, "test_accuracy": last.test_accuracy, "seconds": seconds,
-            "examples_per_s": examples_per_s, "check_passed": check.is_ok(),
-        });
-        println!("{out}");
+    for o in outcomes.iter().filter(|o| o.error.is_some()) {
+        eprintln!("cvjourney: {}: {}", o.label, o.error.as_deref().unwrap_or_default());
+    }
+    let check = preset.check.verify(&outcomes);
+    if a.json {
+        println!("{}", json_report(&preset, &outcomes, check.is_ok()));
     } else {
-        println!(
-            "{}: {} epochs in {seconds:.2} s ({examples_per_s:.0} examples/s, CPU)",
-            preset.title, last.epoch
-        );
-        println!(
-            "train loss {:.4}, test loss {:.4}, test accuracy {:?}",
-            last.train_loss, last.test_loss, last.test_accuracy
-        );
+        print_table(&preset, &outcomes);
         match &check {
             Ok(msg) => println!("success check passed: {msg}"),
             Err(msg) => println!("success check FAILED: {msg}"),
         }
     }
+    if let Some(path) = a.plot {
+        match cvjourney::plot::save_png(&preset, &outcomes, &session, path) {
+            Ok(()) => eprintln!("plots written to {}", path.display()),
+            Err(e) => {
+                eprintln!("cvjourney: --plot: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if check.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Runs the preset with a progress bar on stderr (hidden when stderr is not a terminal or with --json).
+fn execute(
+    preset: &Preset,
+    quiet: bool,
+) -> Result<(Vec<RunOutcome>, cvjourney::train::Session), cvjourney::LabError> {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:24} [{bar:30}] epoch {prefix} {elapsed_precise} ETA {eta}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    let mut on_step = |p: Progress| {
+        let per_run = p.steps_per_epoch as u64 * u64::from(p.epochs);
+        bar.set_length(per_run * p.runs as u64);
+        bar.set_position(per_run * p.run as u64 + p.step.step);
+        bar.set_message(p.label.to_string());
+        if let Some(m) = &p.step.epoch_end {
+            bar.set_prefix(format!("{}/{}", m.epoch, p.epochs));
+        }
+    };
+    let out = chapters::run_preset(preset, &DirSource(data_dir()), &mut on_step);
+    bar.finish_and_clear();
+    out
+}
+
+fn json_report(preset: &Preset, outcomes: &[RunOutcome], passed: bool) -> serde_json::Value {
+    let one = |o: &RunOutcome| {
+        let last = o.history.last();
+        serde_json::json!({
+            "label": o.label, "epochs": last.map_or(0, |m| m.epoch),
+            "train_loss": last.map(|m| m.train_loss), "test_loss": last.map(|m| m.test_loss),
+            "test_accuracy": last.and_then(|m| m.test_accuracy), "seconds": last.map_or(0.0, |m| m.seconds),
+            "examples_per_s": mean_speed(o), "error": o.error,
+        })
+    };
+    let mut out = one(outcomes.last().expect("at least one run"));
+    out["preset"] = preset.id.into();
+    out["backend"] = "cpu".into();
+    out["check_passed"] = passed.into();
+    if !preset.variants.is_empty() {
+        out["runs"] = outcomes.iter().map(one).collect();
+    }
+    out
+}
+
+/// Mean training speed over a run's epochs.
+fn mean_speed(o: &RunOutcome) -> f32 {
+    o.history.iter().map(|m| m.examples_per_s).sum::<f32>() / o.history.len().max(1) as f32
+}
+
+fn print_table(preset: &Preset, outcomes: &[RunOutcome]) {
+    println!("{} (CPU)", preset.title);
+    println!(
+        "{:<24} {:>6} {:>11} {:>10} {:>9} {:>9} {:>12}",
+        "run", "epochs", "train loss", "test loss", "accuracy", "seconds", "examples/s"
+    );
+    for o in outcomes {
+        let Some(m) = o.history.last() else {
+            println!("{:<24} stopped before its first epoch: {}", o.label, o.error.as_deref().unwrap_or(""));
+            continue;
+        };
+        let acc = m.test_accuracy.map_or("-".to_string(), |a| format!("{:.2} %", a * 100.0));
+        println!(
+            "{:<24} {:>6} {:>11.4} {:>10.4} {:>9} {:>9.2} {:>12.0}",
+            o.label,
+            m.epoch,
+            m.train_loss,
+            m.test_loss,
+            acc,
+            m.seconds,
+            mean_speed(o)
+        );
+        if let Some(e) = &o.error {
+            println!("{:<24} stopped: {e}", "");
+        }
+    }
+}
+
+/// `cvjourney reproduce <chapter>`: every preset of the chapter, the lab's numbers next to the textbook's.
+pub fn reproduce(key: &str, quick: bool) -> ExitCode {
+    let Some(chapter) = chapters::chapter(key) else {
+        eprintln!("cvjourney: no chapter '{key}' (1-8 or an id such as 'mlp')");
+        return ExitCode::from(2);
+    };
+    let mine: Vec<Preset> = presets().into_iter().filter(|p| p.chapter == chapter.number).collect();
+    if mine.is_empty() {
+        eprintln!("cvjourney: chapter {} has no presets yet", chapter.number);
+        return ExitCode::from(2);
+    }
+    println!("Chapter {}: {}\n", chapter.number, chapter.title);
+    let mut failed = 0;
+    for preset in mine {
+        let preset = if quick { preset.quick(3) } else { preset };
+        match execute(&preset, false) {
+            Ok((outcomes, _)) => {
+                print_table(&preset, &outcomes);
+                println!("textbook: {}", preset.textbook);
+                match preset.check.verify(&outcomes) {
+                    Ok(m) => println!("check:    passed ({m})\n"),
+                    Err(m) => {
+                        failed += 1;
+                        println!("check:    FAILED ({m})\n");
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{}: {e}\n", preset.id);
+            }
+        }
+    }
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

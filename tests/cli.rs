@@ -64,3 +64,37 @@ fn list_and_run_presets() {
     let (code, _, err) = cli(&["run", "ch1-tv-sgd", "--set", "momentum=2"]);
     assert_eq!((code, err.contains("unknown key 'momentum'")), (2, true), "{err}");
 }
+
+#[test]
+fn run_studies_backends_settings_and_reproduce() {
+    let (code, out, err) = cli(&["run", "ch1-batch-sizes", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches("\"label\"").count(), 4, "three runs plus the top level: {out}");
+    let (code, _, err) = cli(&["run", "ch3-iris-softmax", "--backend", "webgpu"]);
+    assert_eq!((code, err.contains("not available yet")), (2, true), "{err}");
+    let (code, _, err) = cli(&["run", "ch3-iris-softmax", "--backend", "tpu"]);
+    assert_eq!((code, err.contains("expected cpu, webgpu or auto")), (2, true), "{err}");
+    // Any config field, nested ones dotted, values as JSON or bare words.
+    let (code, out, err) = cli(&[
+        "run",
+        "ch4-rings-mlp",
+        "--epochs",
+        "3",
+        "--set",
+        "model.hidden=[8]",
+        "--set",
+        "normalization=unit-range",
+        "--set",
+        r#"optimizer={"kind":"sgd","momentum":0.9}"#,
+        "--json",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(out.contains("\"epochs\":3"), "{out}");
+    let (code, _, err) = cli(&["run", "ch4-rings-mlp", "--set", "normalization=sideways"]);
+    assert_eq!((code, err.contains("unknown variant `sideways`")), (2, true), "{err}");
+    let (code, out, err) = cli(&["reproduce", "softmax", "--quick"]);
+    assert_eq!(code, 1, "3 epochs are too few for the checks: {err}");
+    assert!(out.contains("Chapter 3") && out.contains("textbook: Loss near 0.2"), "{out}");
+    let (code, _, err) = cli(&["reproduce", "9"]);
+    assert_eq!((code, err.contains("no chapter '9'")), (2, true), "{err}");
+}

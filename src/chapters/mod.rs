@@ -1,11 +1,17 @@
-//! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module will
-//! configure experiments (presets, a success check, plots); it never implements math.
+//! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module
+//! configures experiments (presets, a success check, plots); it never implements math.
 
-mod presets;
+mod linear;
+mod logistic;
+mod mlp;
+mod preset;
+mod runner;
+mod softmax;
 
 use serde::Serialize;
 
-pub use presets::{Check, Preset, preset, presets};
+pub use preset::{Check, PlotKind, Preset, RunOutcome, Variant};
+pub use runner::{Progress, run_preset};
 
 /// One chapter as the chapter picker lists it.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -28,6 +34,25 @@ pub const CHAPTERS: [ChapterInfo; 8] = [
     ChapterInfo { number: 7, id: "autograd", title: "Autograd: how every gradient is computed" },
     ChapterInfo { number: 8, id: "better-cnn", title: "Better CNNs: normalization, dropout and skips" },
 ];
+
+/// Every preset of the chapters built so far, in curriculum order.
+pub fn presets() -> Vec<Preset> {
+    let mut all = linear::presets();
+    all.extend(logistic::presets());
+    all.extend(softmax::presets());
+    all.extend(mlp::presets());
+    all
+}
+
+/// The preset with this id.
+pub fn preset(id: &str) -> Option<Preset> {
+    presets().into_iter().find(|p| p.id == id)
+}
+
+/// The chapter with this number or id ("4" or "mlp").
+pub fn chapter(key: &str) -> Option<ChapterInfo> {
+    CHAPTERS.iter().copied().find(|c| c.id == key || c.number.to_string() == key)
+}
 
 #[cfg(test)]
 mod tests {

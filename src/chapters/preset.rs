@@ -1,0 +1,257 @@
+//! Presets: the experiments a visitor runs with one click. A preset is one run (a `SessionConfig`) or a
+//! study (several labelled runs compared on one plot), plus words, the plots it wants, a success check and
+//! the textbook's own numbers.
+
+use serde::Serialize;
+
+use crate::data::Normalization;
+use crate::nn::{Activation, Init};
+use crate::optim::{OptimizerKind, Schedule};
+use crate::train::{DatasetSpec, EpochMetrics, LossKind, ModelSpec, SessionConfig};
+
+/// One runnable experiment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preset {
+    pub id: &'static str,
+    pub chapter: u8,
+    pub title: &'static str,
+    /// A paragraph written for the lab.
+    pub summary: &'static str,
+    /// The run, or the first run of a study.
+    pub config: SessionConfig,
+    /// Empty for a single run; otherwise the study's runs, each with a label for the legend.
+    pub variants: Vec<Variant>,
+    pub plots: Vec<PlotKind>,
+    /// What the finished run(s) must show for the preset to count as working.
+    #[serde(skip)]
+    pub check: Check,
+    /// What the textbook reports for this experiment, in words (`cvjourney reproduce` prints it).
+    pub textbook: &'static str,
+}
+
+/// One run of a study.
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    pub label: String,
+    pub config: SessionConfig,
+}
+
+/// The plots a preset wants; `plot::figure` turns each into drawable data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlotKind {
+    /// Train and test loss per epoch (every run of a study overlaid).
+    Loss,
+    /// Test accuracy per epoch.
+    Accuracy,
+    /// Scatter of one feature against the target with the fitted line.
+    RegressionFit,
+    /// The MSE surface over (w, b) with the path gradient descent took.
+    LossContour,
+    /// Predicted class over the plane of two features, with the data on top.
+    DecisionRegions,
+    /// Sigmoid and tanh with their derivatives.
+    Activations,
+    /// Loss along one weight and its second derivative: MSE on a sigmoid vs binary cross-entropy.
+    Curvature,
+    /// Per-layer activation spread and share of dead units.
+    LayerStats,
+}
+
+/// What one finished run (or a run stopped by the divergence guard) produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub label: String,
+    pub history: Vec<EpochMetrics>,
+    /// The divergence guard's message (or another error) when the run stopped early.
+    pub error: Option<String>,
+}
+
+impl RunOutcome {
+    fn last(&self) -> Result<&EpochMetrics, String> {
+        match (&self.error, self.history.last()) {
+            (Some(e), _) => Err(format!("{}: {e}", self.label)),
+            (None, Some(m)) => Ok(m),
+            (None, None) => Err(format!("{}: no epoch finished", self.label)),
+        }
+    }
+
+    fn accuracy(&self) -> Result<f32, String> {
+        self.last()?.test_accuracy.ok_or(format!("{}: no accuracy (a regression run?)", self.label))
+    }
+}
+
+/// A success check on the outcomes of a preset's runs (one run, or a study's runs in order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    /// Every run's final test accuracy is at least this.
+    TestAccuracyAtLeast(f32),
+    /// For presets whose point is a failure (a linear model on rings).
+    TestAccuracyAtMost(f32),
+    TestLossBelow(f32),
+    /// Run `noisy`'s test loss moves more from epoch to epoch (mean |Δ| over the second half) than run
+    /// `smooth`'s: the zig-zag of per-sample SGD.
+    Noisier {
+        noisy: usize,
+        smooth: usize,
+    },
+    /// The final accuracies of runs `from..` never fall (within `slack`), and the last reaches `min`.
+    AccuracyRises {
+        from: usize,
+        slack: f32,
+        min: f32,
+    },
+    /// Run `better`'s final accuracy is at least run `worse`'s.
+    BetterThan {
+        better: usize,
+        worse: usize,
+    },
+}
+
+impl Check {
+    /// `Ok` with a sentence, or `Err` with what was expected and what came out.
+    pub fn verify(self, runs: &[RunOutcome]) -> Result<String, String> {
+        let run = |i: usize| runs.get(i).ok_or(format!("the check needs run {i}; there are {}", runs.len()));
+        match self {
+            Check::TestAccuracyAtLeast(min) => {
+                for r in runs {
+                    let a = r.accuracy()?;
+                    if a < min {
+                        return Err(format!("{}: test accuracy {a:.3} is below {min}", r.label));
+                    }
+                }
+                Ok(format!("test accuracy >= {min}"))
+            }
+            Check::TestAccuracyAtMost(max) => {
+                for r in runs {
+                    let a = r.accuracy()?;
+                    if a > max {
+                        return Err(format!("{}: test accuracy {a:.3} is above {max}", r.label));
+                    }
+                }
+                Ok(format!("test accuracy <= {max}"))
+            }
+            Check::TestLossBelow(max) => {
+                for r in runs {
+                    let l = r.last()?.test_loss;
+                    if l >= max {
+                        return Err(format!("{}: test loss {l} is not below {max}", r.label));
+                    }
+                }
+                Ok(format!("test loss < {max}"))
+            }
+            Check::Noisier { noisy, smooth } => {
+                let (a, b) = (jitter(run(noisy)?)?, jitter(run(smooth)?)?);
+                let says = format!(
+                    "mean |Δ test loss| {a:.4} ({}) vs {b:.4} ({})",
+                    runs[noisy].label, runs[smooth].label
+                );
+                if a > b { Ok(says) } else { Err(format!("expected the first to be larger: {says}")) }
+            }
+            Check::AccuracyRises { from, slack, min } => {
+                let acc = runs.iter().skip(from).map(RunOutcome::accuracy).collect::<Result<Vec<_>, _>>()?;
+                let listed = runs.iter().skip(from).zip(&acc).map(|(r, a)| format!("{} {a:.3}", r.label));
+                let listed = listed.collect::<Vec<_>>().join(" < ");
+                if acc.windows(2).any(|w| w[1] + slack < w[0]) {
+                    return Err(format!("accuracy does not rise: {listed}"));
+                }
+                match acc.last() {
+                    Some(&a) if a >= min => Ok(listed),
+                    _ => Err(format!("the last run should reach {min}: {listed}")),
+                }
+            }
+            Check::BetterThan { better, worse } => {
+                let (a, b) = (run(better)?.accuracy()?, run(worse)?.accuracy()?);
+                let says = format!("{} {a:.3} vs {} {b:.3}", runs[better].label, runs[worse].label);
+                if a >= b {
+                    Ok(says)
+                } else {
+                    Err(format!("expected the first to be at least the second: {says}"))
+                }
+            }
+        }
+    }
+}
+
+/// Mean absolute epoch-to-epoch change of the test loss over the second half of a run.
+fn jitter(run: &RunOutcome) -> Result<f32, String> {
+    run.last()?;
+    let losses: Vec<f32> = run.history.iter().map(|m| m.test_loss).collect();
+    let tail = &losses[losses.len() / 2..];
+    if tail.len() < 2 {
+        return Err(format!("{}: too few epochs to measure noise", run.label));
+    }
+    Ok(tail.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f32>() / (tail.len() - 1) as f32)
+}
+
+impl Preset {
+    /// The runs this preset makes: its variants, or its one config.
+    pub fn runs(&self) -> Vec<Variant> {
+        if self.variants.is_empty() {
+            vec![Variant { label: self.id.to_string(), config: self.config.clone() }]
+        } else {
+            self.variants.clone()
+        }
+    }
+
+    /// The same experiment cut down to seconds: `epochs` epochs, and Fashion-MNIST limited to its first
+    /// 2,000 training and 1,000 test images. For smoke tests on every backend.
+    pub fn quick(&self, epochs: u32) -> Preset {
+        let shrink = |c: &SessionConfig| {
+            let mut c = c.clone();
+            c.epochs = c.epochs.min(epochs);
+            if let DatasetSpec::FashionMnist { train_limit, test_limit } = &mut c.dataset {
+                *train_limit = Some(train_limit.unwrap_or(2000).min(2000));
+                *test_limit = Some(test_limit.unwrap_or(1000).min(1000));
+            }
+            c
+        };
+        let mut p = self.clone();
+        p.config = shrink(&self.config);
+        p.variants = self
+            .variants
+            .iter()
+            .map(|v| Variant { label: v.label.clone(), config: shrink(&v.config) })
+            .collect();
+        p
+    }
+}
+
+/// Names of columns, owned.
+pub(super) fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Iris's four measurement columns.
+pub(super) const IRIS: [&str; 4] = ["SepalLengthCm", "SepalWidthCm", "PetalLengthCm", "PetalWidthCm"];
+
+/// Adam with PyTorch's defaults.
+pub(super) const ADAM: OptimizerKind = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+
+/// A starting config that presets adjust.
+pub(super) fn base(dataset: DatasetSpec, loss: LossKind) -> SessionConfig {
+    SessionConfig {
+        dataset,
+        test_fraction: 0.2,
+        normalization: Normalization::ZScorePerChannel,
+        model: ModelSpec {
+            hidden: vec![],
+            activation: Activation::Tanh,
+            init: Init::XavierUniform { fan_avg: false },
+        },
+        loss,
+        optimizer: OptimizerKind::Sgd { momentum: 0.0 },
+        lr: 0.1,
+        schedule: Schedule::Constant,
+        batch_size: 16,
+        epochs: 100,
+        seed: 42,
+    }
+}
+
+/// A labelled copy of `base` changed by `edit`.
+pub(super) fn vary(base: &SessionConfig, label: &str, edit: impl FnOnce(&mut SessionConfig)) -> Variant {
+    let mut config = base.clone();
+    edit(&mut config);
+    Variant { label: label.to_string(), config }
+}

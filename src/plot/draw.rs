@@ -1,0 +1,252 @@
+//! Draws a `Figure` on any plotters drawing area: the same code paints the page's canvases and the CLI's
+//! PNG files.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{Figure, PALETTE, Series};
+
+type Out = Result<(), String>;
+
+fn fail<E: std::fmt::Debug>(e: E) -> String {
+    format!("drawing failed: {e:?}")
+}
+
+fn colour(i: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+/// A colour mixed towards white: `t` = 0 the colour, 1 white.
+fn tint(c: RGBColor, t: f64) -> RGBColor {
+    let mix = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * t) as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
+/// Lower and upper bound with a little air, never empty.
+fn span(v: impl Iterator<Item = f32>) -> (f32, f32) {
+    let (lo, hi) = v
+        .filter(|x| x.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.5 };
+    (lo - pad, hi + pad)
+}
+
+/// Draws `fig` filling `area` (cleared to white first).
+pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Out {
+    area.fill(&WHITE).map_err(fail)?;
+    match fig {
+        Figure::Lines { title, x_label, y_label, series } => lines(area, title, x_label, y_label, series),
+        Figure::Scatter { title, x_label, y_label, points, line } => {
+            let fit = [Series { label: "fit".into(), points: line.clone() }];
+            scatter(area, title, x_label, y_label, points, &fit)
+        }
+        Figure::Regions { title, x_label, y_label, x, y, cols, cells, points, classes } => {
+            regions(area, (title, x_label, y_label), (*x, *y, *cols), cells, points, classes)
+        }
+        Figure::Contour { title, x_label, y_label, x, y, cols, values, path } => {
+            contour(area, (title, x_label, y_label), (*x, *y, *cols), values, path)
+        }
+        Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
+    }
+    .and_then(|_| area.present().map_err(fail))
+}
+
+fn lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    xl: &str,
+    yl: &str,
+    series: &[Series],
+) -> Out {
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    let (x, y) = (span(all().map(|p| p.0)), span(all().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(fail)?;
+    chart.configure_mesh().x_desc(xl).y_desc(yl).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
+    for (i, s) in series.iter().enumerate() {
+        let c = colour(i);
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied().filter(|p| p.1.is_finite()),
+                c.stroke_width(2),
+            ))
+            .map_err(fail)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+    }
+    if series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn scatter<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    xl: &str,
+    yl: &str,
+    points: &[(f32, f32)],
+    fit: &[Series],
+) -> Out {
+    let (x, y) = (span(points.iter().map(|p| p.0)), span(points.iter().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(fail)?;
+    chart.configure_mesh().x_desc(xl).y_desc(yl).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
+    chart
+        .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour(0).mix(0.6).filled())))
+        .map_err(fail)?;
+    for s in fit {
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), colour(5).stroke_width(3)))
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+type Labels<'a> = (&'a str, &'a str, &'a str);
+type Grid = ((f32, f32), (f32, f32), usize);
+
+fn regions<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (title, xl, yl): Labels,
+    (x, y, cols): Grid,
+    cells: &[u8],
+    points: &[(f32, f32, u8)],
+    classes: &[String],
+) -> Out {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(fail)?;
+    let rows = cells.len() / cols.max(1);
+    let (dx, dy) = ((x.1 - x.0) / cols.max(1) as f32, (y.1 - y.0) / rows.max(1) as f32);
+    chart
+        .draw_series(cells.iter().enumerate().map(|(i, &c)| {
+            let (cx, cy) = (x.0 + (i % cols) as f32 * dx, y.0 + (i / cols) as f32 * dy);
+            Rectangle::new([(cx, cy), (cx + dx, cy + dy)], tint(colour(usize::from(c)), 0.7).filled())
+        }))
+        .map_err(fail)?;
+    chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
+    for (k, name) in classes.iter().enumerate() {
+        let c = colour(k);
+        let mine = points.iter().filter(move |p| usize::from(p.2) == k);
+        chart
+            .draw_series(mine.map(move |p| Circle::new((p.0, p.1), 3, c.filled())))
+            .map_err(fail)?
+            .label(name.clone())
+            .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(fail)
+}
+
+fn contour<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (title, xl, yl): Labels,
+    (x, y, cols): Grid,
+    values: &[f32],
+    path: &[(f32, f32)],
+) -> Out {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(fail)?;
+    // Log scale: a quadratic bowl's rim would otherwise swamp its floor.
+    let logs: Vec<f32> = values.iter().map(|v| (v.max(1e-12)).ln()).collect();
+    let (lo, hi) = span(logs.iter().copied());
+    let rows = values.len() / cols.max(1);
+    let (dx, dy) = ((x.1 - x.0) / (cols - 1).max(1) as f32, (y.1 - y.0) / (rows - 1).max(1) as f32);
+    chart
+        .draw_series(logs.iter().enumerate().map(|(i, &v)| {
+            let t = f64::from((v - lo) / (hi - lo).max(1e-9));
+            // Ten bands, dark at the minimum: the bands are the contour lines.
+            let band = (t * 10.0).floor() / 10.0;
+            let (cx, cy) = (x.0 + (i % cols) as f32 * dx - dx / 2.0, y.0 + (i / cols) as f32 * dy - dy / 2.0);
+            Rectangle::new([(cx, cy), (cx + dx, cy + dy)], tint(colour(0), 0.15 + 0.8 * band).filled())
+        }))
+        .map_err(fail)?;
+    chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
+    chart.draw_series(LineSeries::new(path.iter().copied(), colour(5).stroke_width(2))).map_err(fail)?;
+    if let (Some(&first), Some(&last)) = (path.first(), path.last()) {
+        chart
+            .draw_series([Circle::new(first, 5, BLACK.filled()), Circle::new(last, 5, colour(1).filled())])
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn bars<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    yl: &str,
+    labels: &[String],
+    series: &[(String, Vec<f32>)],
+) -> Out {
+    let top =
+        series.iter().flat_map(|s| s.1.iter().copied()).filter(|v| v.is_finite()).fold(1.0f32, f32::max);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0f32..labels.len().max(1) as f32, 0f32..top * 1.1)
+        .map_err(fail)?;
+    let short =
+        |v: &f32| labels.get(v.floor() as usize).map(|l| l.chars().take(14).collect()).unwrap_or_default();
+    chart
+        .configure_mesh()
+        .y_desc(yl)
+        .x_labels(labels.len().max(1) * 2)
+        .x_label_formatter(&|v: &f32| if v.fract() == 0.5 { short(v) } else { String::new() })
+        .disable_mesh()
+        .draw()
+        .map_err(fail)?;
+    let width = 0.8 / series.len().max(1) as f32;
+    for (k, (name, values)) in series.iter().enumerate() {
+        let c = colour(k);
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                let x0 = i as f32 + 0.1 + k as f32 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, v.max(0.0))], c.filled())
+            }))
+            .map_err(fail)?
+            .label(name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(fail)
+}

@@ -1,0 +1,87 @@
+//! Plots as plain data (`Figure`), built from a preset's outcomes and its last session, and drawn by
+//! `draw` on any plotters backend: the page's canvas, or a PNG file natively.
+
+mod data;
+mod draw;
+#[cfg(not(target_arch = "wasm32"))]
+mod png;
+
+use serde::Serialize;
+
+pub use data::{curvature, figures};
+pub use draw::draw;
+#[cfg(not(target_arch = "wasm32"))]
+pub use png::save_png;
+
+/// One named line of points.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub label: String,
+    pub points: Vec<(f32, f32)>,
+}
+
+/// Something to draw, independent of where it is drawn. Serialized to JSON for the page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Figure {
+    /// Curves against a shared x axis (loss per epoch, activation functions).
+    Lines { title: String, x_label: String, y_label: String, series: Vec<Series> },
+    /// Points with an optional fitted line (a regression).
+    Scatter {
+        title: String,
+        x_label: String,
+        y_label: String,
+        points: Vec<(f32, f32)>,
+        line: Vec<(f32, f32)>,
+    },
+    /// A class per grid cell over [x0, x1] × [y0, y1] (row-major, `cols` per row, bottom row first) with
+    /// labelled points on top.
+    Regions {
+        title: String,
+        x_label: String,
+        y_label: String,
+        x: (f32, f32),
+        y: (f32, f32),
+        cols: usize,
+        cells: Vec<u8>,
+        points: Vec<(f32, f32, u8)>,
+        classes: Vec<String>,
+    },
+    /// A scalar field over [x0, x1] × [y0, y1] (row-major, bottom row first) with a path drawn over it.
+    Contour {
+        title: String,
+        x_label: String,
+        y_label: String,
+        x: (f32, f32),
+        y: (f32, f32),
+        cols: usize,
+        values: Vec<f32>,
+        path: Vec<(f32, f32)>,
+    },
+    /// Grouped bars: one group per label, one bar per series.
+    Bars { title: String, y_label: String, labels: Vec<String>, series: Vec<(String, Vec<f32>)> },
+}
+
+impl Figure {
+    pub fn title(&self) -> &str {
+        match self {
+            Figure::Lines { title, .. }
+            | Figure::Scatter { title, .. }
+            | Figure::Regions { title, .. }
+            | Figure::Contour { title, .. }
+            | Figure::Bars { title, .. } => title,
+        }
+    }
+}
+
+/// The colour-blind-safe palette of Okabe and Ito (2008), in the order series use it.
+pub const PALETTE: [(u8, u8, u8); 8] = [
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (213, 94, 0),
+    (240, 228, 66),
+    (0, 0, 0),
+];

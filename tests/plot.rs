@@ -1,0 +1,118 @@
+//! Plot data: every figure a small preset asks for is built and drawn; the curvature study's closed forms
+//! agree with finite differences of the lab's own losses; PNG files come out of the CLI.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::Path;
+
+use cvjourney::chapters::{PlotKind, preset, presets, run_preset};
+use cvjourney::loss;
+use cvjourney::plot::{Figure, curvature, figures};
+use cvjourney::tensor::Tensor;
+use cvjourney::train::{DatasetSpec, DirSource};
+
+fn committed() -> DirSource {
+    DirSource(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
+}
+
+#[test]
+fn every_small_preset_builds_its_figures() {
+    for p in presets() {
+        if matches!(p.config.dataset, DatasetSpec::FashionMnist { .. }) {
+            continue;
+        }
+        let p = p.quick(3);
+        let (outcomes, session) = run_preset(&p, &committed(), &mut |_| {}).unwrap();
+        let figs = figures(&p, &outcomes, &session).unwrap_or_else(|e| panic!("{}: {e}", p.id));
+        assert!(figs.len() >= p.plots.len(), "{}", p.id);
+        for f in &figs {
+            match f {
+                Figure::Lines { series, .. } => {
+                    assert!(series.iter().all(|s| !s.points.is_empty()), "{}: {}", p.id, f.title())
+                }
+                Figure::Regions { cells, cols, points, .. } => {
+                    assert_eq!(cells.len(), cols * cols);
+                    assert!(!points.is_empty());
+                }
+                Figure::Contour { values, path, .. } => {
+                    assert!(values.iter().all(|v| v.is_finite() && *v >= 0.0));
+                    assert_eq!(path.len(), session.steps() as usize + 1);
+                }
+                Figure::Scatter { points, line, .. } => assert!(!points.is_empty() && line.len() > 2),
+                Figure::Bars { labels, series, .. } => {
+                    assert!(series.iter().all(|s| s.1.len() == labels.len()))
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_contour_is_lowest_near_where_descent_ends() {
+    let p = preset("ch1-tv-sgd").unwrap();
+    assert!(p.plots.contains(&PlotKind::LossContour));
+    let (outcomes, session) = run_preset(&p, &committed(), &mut |_| {}).unwrap();
+    let figs = figures(&p, &outcomes, &session).unwrap();
+    let Some(Figure::Contour { x, y, cols, values, path, .. }) =
+        figs.iter().find(|f| matches!(f, Figure::Contour { .. }))
+    else {
+        panic!("no contour")
+    };
+    let best = values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    let at = |(lo, hi): (f32, f32), k: usize| lo + (hi - lo) * k as f32 / (cols - 1) as f32;
+    let (bw, bb) = (at(*x, best % cols), at(*y, best / cols));
+    let end = path.last().unwrap();
+    // Per-sample SGD wanders around the minimum; it ends within a few grid cells of it.
+    let cell = ((x.1 - x.0) / *cols as f32).max((y.1 - y.0) / *cols as f32);
+    assert!(
+        (end.0 - bw).abs() < 8.0 * cell && (end.1 - bb).abs() < 8.0 * cell,
+        "end {end:?}, min ({bw}, {bb})"
+    );
+}
+
+#[test]
+fn bce_is_convex_along_a_weight_and_mse_on_a_sigmoid_is_not() {
+    // Iris-2 as the chapter uses it: the first feature, labels 0/1 (any real data shows it).
+    let x: Vec<f32> = (0..40).map(|i| (i as f32 - 20.0) / 8.0).collect();
+    let y: Vec<f32> =
+        x.iter().enumerate().map(|(i, &v)| f32::from(v + 0.3 * ((i % 3) as f32 - 1.0) > 0.0)).collect();
+    let ws: Vec<f32> = (0..=200).map(|i| -10.0 + i as f32 * 0.1).collect();
+    let rows = curvature(&x, &y, &ws);
+    assert!(rows.iter().all(|r| r.4 >= 0.0), "BCE'' must never be negative");
+    assert!(rows.iter().any(|r| r.3 < -1e-3), "MSE on a sigmoid must curve downwards somewhere");
+    // The closed forms agree with central differences of the lab's own loss functions (f64 reference
+    // above, f32 tensors here: h = 0.05 keeps the rounding error far below the tolerance).
+    let xs = Tensor::from_slice(&x, [x.len()]).unwrap();
+    let ys = Tensor::from_slice(&y, [y.len()]).unwrap();
+    let lab = |w: f32| {
+        let z = xs.mul_scalar(w);
+        let mse = loss::mse(&z.sigmoid(), &ys).unwrap().item().unwrap();
+        let bce = loss::binary_cross_entropy_with_logits(&z, &ys).unwrap().item().unwrap();
+        (f64::from(mse), f64::from(bce))
+    };
+    let h = 0.05f32;
+    for r in rows.iter().step_by(10) {
+        let ((m0, b0), (m1, b1), (m2, b2)) = (lab(r.0 - h), lab(r.0), lab(r.0 + h));
+        let d2 = |a: f64, b: f64, c: f64| (a - 2.0 * b + c) / f64::from(h * h);
+        assert!((d2(m0, m1, m2) - r.3).abs() < 2e-2, "MSE'' at w = {}: {} vs {}", r.0, d2(m0, m1, m2), r.3);
+        assert!((d2(b0, b1, b2) - r.4).abs() < 2e-2, "BCE'' at w = {}: {} vs {}", r.0, d2(b0, b1, b2), r.4);
+        assert!((m1 - r.1).abs() < 1e-4 && (b1 - r.2).abs() < 1e-4, "losses at w = {}", r.0);
+    }
+}
+
+#[test]
+fn the_cli_writes_a_png_of_the_plots() {
+    let out = std::env::temp_dir().join(format!("cvjourney-plot-{}.png", std::process::id()));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_cvjourney"))
+        .args(["run", "ch3-iris-regions", "--epochs", "20", "--plot"])
+        .arg(&out)
+        .env("CVJOURNEY_DATA", concat!(env!("CARGO_MANIFEST_DIR"), "/datasets"))
+        .output()
+        .unwrap();
+    assert!(status.status.code().is_some(), "{status:?}");
+    let bytes =
+        std::fs::read(&out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&status.stderr)));
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // Two 560x380 figures side by side: a drawing, not an empty image, compresses to well over 10 kB.
+    assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
+}
