@@ -8,6 +8,7 @@ mod parity;
 use cvjourney::backend::{BackendKind, cpu, webgpu};
 use cvjourney::probe;
 use cvjourney::tensor::{Rng, Tensor, manual_seed};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -148,4 +149,41 @@ fn a_model_trains_and_round_trips_in_the_browser() {
     let copy = build();
     load_state(&copy, &bytes).unwrap();
     assert_eq!(copy.forward(&x).unwrap().to_vec(), model.forward(&x).unwrap().to_vec());
+}
+
+/// The worker's `Trainer` in the browser: a preset with the page's edits, trained in time slices to the
+/// same numbers as one uninterrupted native-style run, with figures the page can draw.
+#[wasm_bindgen_test]
+fn trainer_runs_a_preset_in_slices_like_the_session_does() {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{MemorySource, Session};
+    use cvjourney::web::Trainer;
+
+    let p = preset("ch4-rings-mlp").expect("preset");
+    let mut config = p.config.clone();
+    config.epochs = 3;
+    let js = serde_wasm_bindgen::to_value(&config).unwrap();
+    let mut trainer = Trainer::new(p.id, js).map_err(JsValue::from).expect("trainer");
+    assert!(trainer.files_needed().is_empty(), "rings are synthetic");
+    let mut epochs = Vec::new();
+    for _ in 0..10_000 {
+        let status = trainer.run_for(5.0, 7).map_err(JsValue::from).unwrap();
+        let done = js_sys::Reflect::get(&status, &"done".into()).unwrap().as_bool().unwrap();
+        let new = js_sys::Reflect::get(&status, &"newEpochs".into()).unwrap();
+        for pair in js_sys::Array::from(&new).iter() {
+            let m = js_sys::Array::from(&pair).get(1);
+            epochs.push(js_sys::Reflect::get(&m, &"testLoss".into()).unwrap().as_f64().unwrap() as f32);
+        }
+        if done {
+            break;
+        }
+    }
+    let mut session = Session::new(config, &MemorySource::default()).unwrap();
+    let want: Vec<f32> = session.run().unwrap().iter().map(|m| m.test_loss).collect();
+    assert_eq!(epochs, want);
+    let figures = js_sys::Array::from(&trainer.figures().map_err(JsValue::from).unwrap());
+    assert_eq!(figures.length(), 2, "decision regions and loss");
+    // An unknown preset and a malformed config are errors, not panics.
+    assert!(Trainer::new("no-such-preset", JsValue::NULL).is_err());
+    assert!(Trainer::new(p.id, JsValue::from_str("{")).is_err());
 }

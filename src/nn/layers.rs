@@ -240,9 +240,13 @@ pub enum Activation {
     Identity,
     Sigmoid,
     Tanh,
+    #[serde(rename = "relu")]
     ReLU,
+    #[serde(rename = "leaky-relu")]
     LeakyReLU(f32),
+    #[serde(rename = "elu")]
     ELU(f32),
+    #[serde(rename = "gelu")]
     GELU,
     /// x·σ(x), also called SiLU.
     Swish,

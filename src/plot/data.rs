@@ -19,7 +19,7 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::Accuracy => out.push(accuracy_curves(outcomes)),
             PlotKind::RegressionFit => out.push(regression_fit(session)?),
             PlotKind::LossContour => out.push(loss_contour(session)?),
-            PlotKind::DecisionRegions => out.push(decision_regions(session, 80)?),
+            PlotKind::DecisionRegions => out.push(decision_regions(session, 64)?),
             PlotKind::Activations => out.push(activations()?),
             PlotKind::Curvature => out.extend(curvature_figures(session)?),
             PlotKind::LayerStats => out.push(layer_stats(session)?),

@@ -143,18 +143,26 @@ fn regions<DB: DrawingBackend>(
         .map_err(fail)?;
     let rows = cells.len() / cols.max(1);
     let (dx, dy) = ((x.1 - x.0) / cols.max(1) as f32, (y.1 - y.0) / rows.max(1) as f32);
-    chart
-        .draw_series(cells.iter().enumerate().map(|(i, &c)| {
-            let (cx, cy) = (x.0 + (i % cols) as f32 * dx, y.0 + (i / cols) as f32 * dy);
-            Rectangle::new([(cx, cy), (cx + dx, cy + dy)], tint(colour(usize::from(c)), 0.7).filled())
-        }))
-        .map_err(fail)?;
+    let runs = row_runs(cells, cols).map(|(r, c0, c1, class)| {
+        let (cx, cy) = (x.0 + c0 as f32 * dx, y.0 + r as f32 * dy);
+        Rectangle::new(
+            [(cx, cy), (x.0 + c1 as f32 * dx, cy + dy)],
+            tint(colour(usize::from(class)), 0.7).filled(),
+        )
+    });
+    chart.draw_series(runs).map_err(fail)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
     for (k, name) in classes.iter().enumerate() {
         let c = colour(k);
         let mine = points.iter().filter(move |p| usize::from(p.2) == k);
+        // Squares, not circles: one canvas call each instead of a path per point keeps a redraw short.
+        let square = move |p: &(f32, f32, u8)| {
+            EmptyElement::at((p.0, p.1))
+                + Rectangle::new([(-3, -3), (3, 3)], c.filled())
+                + Rectangle::new([(-3, -3), (3, 3)], WHITE.stroke_width(1))
+        };
         chart
-            .draw_series(mine.map(move |p| Circle::new((p.0, p.1), 3, c.filled())))
+            .draw_series(mine.map(square))
             .map_err(fail)?
             .label(name.clone())
             .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
@@ -186,15 +194,17 @@ fn contour<DB: DrawingBackend>(
     let (lo, hi) = span(logs.iter().copied());
     let rows = values.len() / cols.max(1);
     let (dx, dy) = ((x.1 - x.0) / (cols - 1).max(1) as f32, (y.1 - y.0) / (rows - 1).max(1) as f32);
-    chart
-        .draw_series(logs.iter().enumerate().map(|(i, &v)| {
-            let t = f64::from((v - lo) / (hi - lo).max(1e-9));
-            // Ten bands, dark at the minimum: the bands are the contour lines.
-            let band = (t * 10.0).floor() / 10.0;
-            let (cx, cy) = (x.0 + (i % cols) as f32 * dx - dx / 2.0, y.0 + (i / cols) as f32 * dy - dy / 2.0);
-            Rectangle::new([(cx, cy), (cx + dx, cy + dy)], tint(colour(0), 0.15 + 0.8 * band).filled())
-        }))
-        .map_err(fail)?;
+    // Ten bands, dark at the minimum: the bands' edges are the contour lines.
+    let bands: Vec<u8> = logs
+        .iter()
+        .map(|&v| ((v - lo) / (hi - lo).max(1e-9) * 10.0).floor().clamp(0.0, 10.0) as u8)
+        .collect();
+    let runs = row_runs(&bands, cols).map(|(r, c0, c1, band)| {
+        let (cx, cy) = (x.0 + c0 as f32 * dx - dx / 2.0, y.0 + r as f32 * dy - dy / 2.0);
+        let colour = tint(colour(0), 0.15 + 0.08 * f64::from(band));
+        Rectangle::new([(cx, cy), (x.0 + c1 as f32 * dx - dx / 2.0, cy + dy)], colour.filled())
+    });
+    chart.draw_series(runs).map_err(fail)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
     chart.draw_series(LineSeries::new(path.iter().copied(), colour(5).stroke_width(2))).map_err(fail)?;
     if let (Some(&first), Some(&last)) = (path.first(), path.last()) {
@@ -249,4 +259,20 @@ fn bars<DB: DrawingBackend>(
         .border_style(BLACK.mix(0.3))
         .draw()
         .map_err(fail)
+}
+
+/// Runs of equal values along each row of a grid: (row, first column, end column, value). Drawing one
+/// rectangle per run instead of per cell keeps a redraw of a 80x80 map to a few hundred canvas calls.
+fn row_runs(cells: &[u8], cols: usize) -> impl Iterator<Item = (usize, usize, usize, u8)> + '_ {
+    cells.chunks(cols.max(1)).enumerate().flat_map(|(r, row)| {
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for c in 1..=row.len() {
+            if c == row.len() || row[c] != row[start] {
+                runs.push((r, start, c, row[start]));
+                start = c;
+            }
+        }
+        runs
+    })
 }

@@ -6,7 +6,7 @@ mod draw;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use data::{curvature, figures};
 pub use draw::draw;
@@ -14,14 +14,14 @@ pub use draw::draw;
 pub use png::save_png;
 
 /// One named line of points.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub label: String,
     pub points: Vec<(f32, f32)>,
 }
 
 /// Something to draw, independent of where it is drawn. Serialized to JSON for the page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Figure {
     /// Curves against a shared x axis (loss per epoch, activation functions).

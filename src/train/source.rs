@@ -63,8 +63,8 @@ const MNIST_SAMPLE: &str = "mnist/mnist_5k.csv.gz";
 /// Rejects absurd settings before anything is allocated.
 pub(super) fn validate(c: &SessionConfig) -> Result<()> {
     let bad = |m: String| Err(LabError::InvalidArgument(m));
-    if !(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 100.0) {
-        return bad(format!("learning rate {} must be in (0, 100]", c.lr));
+    if !(c.lr.is_finite() && c.lr > 0.0 && c.lr <= 1000.0) {
+        return bad(format!("learning rate {} must be in (0, 1000]", c.lr));
     }
     if c.batch_size == 0 || c.batch_size > 100_000 {
         return bad(format!("batch size {} must be between 1 and 100000", c.batch_size));

@@ -3,58 +3,23 @@
 // adapter) and without it (the page must fall back to the CPU and say so).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { chromium } from "playwright-core";
-
-const DIST = path.resolve("dist");
-const ARTIFACTS = path.resolve("artifacts");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-// The probe's headless flags: no background traffic on this closed network, no first-run work.
-const QUIET = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-  "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"];
-const WEBGPU = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"];
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
-  ".csv": "text/csv", ".gz": "application/gzip", ".png": "image/png", ".json": "application/json" };
+import { ARTIFACTS, WEBGPU, open, serve } from "./serve.mjs";
 
 let server;
 let base;
 
 before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  // LAB_URL=http://127.0.0.1:8080/ checks a running `./lab serve` instead of serving dist/ here.
-  if (process.env.LAB_URL) {
-    base = process.env.LAB_URL;
-    return;
-  }
-  server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const rel = path.normalize(decodeURIComponent(url.pathname)).replace(/^\/+/, "") || "index.html";
-    const file = path.join(DIST, rel);
-    if (!file.startsWith(DIST + path.sep)) { res.writeHead(403).end(); return; }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${server.address().port}/`;
+  server = await serve();
+  base = server.base;
 });
 
 after(() => server?.close());
 
 /** Opens the page in a fresh browser, waits for the kernel check to finish and returns what it shows. */
 async function visit(args, name, viewport = { width: 1000, height: 800 }) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...QUIET, ...args] });
+  const { browser, page, errors } = await open(args, viewport);
   try {
-    const page = await browser.newPage({ viewport });
-    const errors = [];
-    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} for ${r.url()}`); });
     await page.goto(base);
     await page.waitForFunction(() => document.getElementById("kernel-result")?.dataset.state !== "pending" &&
       !document.getElementById("kernel-result")?.textContent?.startsWith("Running"), null, { timeout: 120_000 });
@@ -70,7 +35,7 @@ async function visit(args, name, viewport = { width: 1000, height: 800 }) {
         kernel: text("kernel-result"),
         kernelState: document.getElementById("kernel-result")?.dataset.state,
         fallback: text("fallback-reason"),
-        chapters: document.querySelectorAll("#chapters li").length,
+        chapters: document.querySelectorAll("#chapter-nav li").length,
         inked,
         overflow: document.documentElement.scrollWidth - window.innerWidth,
       };

@@ -42,5 +42,107 @@ export interface Lab {
 
 export interface WasmBindings {
   createLab(): Promise<Lab>;
-  chapters(): ChapterInfo[];
+  chapters(): ChapterText[];
 }
+
+/** A training run's settings (src/train/config.rs, serde names). The page edits a few fields by name. */
+export interface SessionConfig {
+  dataset: { name: string } & Record<string, unknown>;
+  test_fraction: number;
+  normalization: string;
+  model: { hidden: number[]; activation: string | Record<string, number>; init: { kind: string } & Record<string, unknown> };
+  loss: string;
+  optimizer: { kind: string } & Record<string, unknown>;
+  lr: number;
+  schedule: { kind: string } & Record<string, unknown>;
+  batch_size: number;
+  epochs: number;
+  seed: number;
+}
+
+export interface PresetInfo {
+  id: string;
+  chapter: number;
+  title: string;
+  summary: string;
+  config: SessionConfig;
+  variants: { label: string; config: SessionConfig }[];
+  plots: string[];
+  textbook: string;
+}
+
+export interface ChapterText extends ChapterInfo {
+  intro: string;
+  equations: string[];
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  testLoss: number;
+  testAccuracy?: number | null;
+  lr: number;
+  examplesPerS: number;
+  seconds: number;
+}
+
+/** What the worker's trainer reports after each time slice (src/web/trainer.rs `Status`). */
+export interface TrainStatus {
+  run: number;
+  runs: number;
+  label: string;
+  step: number;
+  stepsPerEpoch: number;
+  epoch: number;
+  epochs: number;
+  lastLoss?: number | null;
+  seconds: number;
+  newEpochs: [number, EpochMetrics][];
+  done: boolean;
+  error?: string | null;
+  suggestedLr?: number | null;
+  check?: string | null;
+  checkPassed?: boolean | null;
+}
+
+/** A plot as data (src/plot/mod.rs `Figure`); only drawFigure looks inside. */
+export interface Figure {
+  kind: string;
+  title: string;
+}
+
+export interface Trainer {
+  filesNeeded(): string[];
+  addFile(name: string, bytes: Uint8Array): void;
+  runFor(budgetMs: number, maxSteps: number): TrainStatus;
+  figures(): Figure[];
+  free(): void;
+}
+
+/** The page's bindings: everything the main thread calls. */
+export interface LabBindings extends WasmBindings {
+  presets(): PresetInfo[];
+  drawFigure(canvasId: string, figure: Figure): void;
+}
+
+/** The module as the worker imports it (wasm-bindgen's `web` target). */
+export interface WorkerModule {
+  default(options: { module_or_path: URL }): Promise<unknown>;
+  Trainer: new (id: string, config: SessionConfig) => Trainer;
+}
+
+/** Messages from the page to the training worker. */
+export type ToWorker =
+  | { type: "start"; presetId: string; config: SessionConfig }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "step" }
+  | { type: "stop" };
+
+/** Messages from the training worker to the page. */
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "loading"; text: string }
+  | { type: "progress"; status: TrainStatus }
+  | { type: "figures"; figures: Figure[] }
+  | { type: "error"; message: string };

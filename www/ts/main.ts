@@ -1,11 +1,12 @@
-// The page shell: finds the wasm module that Trunk loads, asks it for a backend, runs the kernel check and
-// shows every outcome in words. Nothing here computes; the Rust side (src/web.rs) does.
+// The page shell: finds the wasm module that Trunk loads, starts the lab (lab.ts), asks for a backend, runs
+// the kernel check and shows every outcome in words. Nothing here computes; the Rust side (src/web/) does.
 
-import type { BackendChoice, ChapterInfo, KernelCheck, Lab, WasmBindings } from "./bindings.js";
+import type { BackendChoice, KernelCheck, Lab, LabBindings } from "./bindings.js";
+import { LabPage } from "./lab.js";
 
 declare global {
   interface Window {
-    wasmBindings?: WasmBindings;
+    wasmBindings?: LabBindings;
   }
 }
 
@@ -32,7 +33,7 @@ function describeError(e: unknown): string {
 }
 
 /** Resolves with the bindings once Trunk's loader has instantiated the module. */
-function whenLoaded(): Promise<WasmBindings> {
+function whenLoaded(): Promise<LabBindings> {
   return new Promise((resolve, reject) => {
     if (window.wasmBindings !== undefined) {
       resolve(window.wasmBindings);
@@ -68,23 +69,8 @@ function showCheck(lab: Lab, check: KernelCheck, millis: number): void {
   lab.drawKernelCheck("kernel-plot", check);
 }
 
-function listChapters(chapters: ChapterInfo[]): void {
-  const list = element("chapters");
-  list.replaceChildren(
-    ...chapters.map((c) => {
-      const item = document.createElement("li");
-      item.textContent = c.title;
-      const status = document.createElement("span");
-      status.className = "status";
-      status.textContent = "(coming)";
-      item.append(status);
-      return item;
-    }),
-  );
-}
-
 async function main(): Promise<void> {
-  let bindings: WasmBindings;
+  let bindings: LabBindings;
   try {
     bindings = await whenLoaded();
   } catch (e) {
@@ -92,7 +78,11 @@ async function main(): Promise<void> {
     show("kernel-result", "Not run.", "error");
     return;
   }
-  listChapters(bindings.chapters());
+  try {
+    new LabPage(bindings);
+  } catch (e) {
+    show("chapter-title", `The lab could not start: ${describeError(e)}`, "error");
+  }
   const lab = await bindings.createLab();
   showBackend(lab.backend());
   show("kernel-result", "Running…", "pending");

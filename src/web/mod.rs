@@ -6,7 +6,12 @@ use std::rc::Rc;
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
+mod trainer;
+
+pub use trainer::Trainer;
 
 use crate::backend::webgpu::GpuContext;
 use crate::probe::{self, BackendChoice};
@@ -20,7 +25,25 @@ pub fn start() {
 /// The chapter list, in curriculum order: `[{ number, id, title }]`.
 #[wasm_bindgen]
 pub fn chapters() -> Result<JsValue, JsError> {
-    Ok(serde_wasm_bindgen::to_value(&crate::chapters::CHAPTERS)?)
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Ok(crate::chapters::CHAPTERS.serialize(&serializer)?)
+}
+
+/// Every preset of the built chapters: `[{ id, chapter, title, summary, config, variants, plots, textbook }]`.
+#[wasm_bindgen]
+pub fn presets() -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Ok(crate::chapters::presets().serialize(&serializer)?)
+}
+
+/// Draws one figure (as `Trainer.figures()` returns them) on the canvas with this id.
+#[wasm_bindgen(js_name = drawFigure)]
+pub fn draw_figure(canvas_id: &str, figure: JsValue) -> Result<(), JsError> {
+    let figure: crate::plot::Figure = serde_wasm_bindgen::from_value(figure)
+        .map_err(|e| JsError::new(&format!("drawFigure: not a figure: {e}")))?;
+    let backend = CanvasBackend::new(canvas_id)
+        .ok_or_else(|| JsError::new(&format!("no canvas with id '{canvas_id}'")))?;
+    crate::plot::draw(&figure, &backend.into_drawing_area()).map_err(|e| JsError::new(&e))
 }
 
 /// Runs the CPU GEMM benchmark (see `bench`) with `performance.now()` as the clock; returns its rows.

@@ -1,0 +1,228 @@
+//! `Trainer`: a preset's runs driven from the page's Web Worker in time slices, so the worker can answer
+//! pause and step messages between slices. The page's edits of the preset's config arrive as JSON.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use web_time::Instant;
+
+use crate::chapters::{self, Preset, RunOutcome, Variant};
+use crate::error::LabError;
+use crate::train::{EpochMetrics, MemorySource, Session, SessionConfig, files_needed};
+
+/// Where a training run stands, sent to the page after every slice.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    run: usize,
+    runs: usize,
+    label: String,
+    step: u64,
+    steps_per_epoch: usize,
+    epoch: u32,
+    epochs: u32,
+    last_loss: Option<f32>,
+    seconds: f64,
+    /// Epochs finished during this slice, across runs.
+    new_epochs: Vec<(usize, EpochMetrics)>,
+    done: bool,
+    /// The divergence guard's message (or another error) that stopped the current run.
+    error: Option<String>,
+    /// The guard's one-click fix: a learning rate that should not diverge.
+    suggested_lr: Option<f32>,
+    check: Option<String>,
+    check_passed: Option<bool>,
+}
+
+/// A preset's runs, stepped from JavaScript.
+#[wasm_bindgen]
+pub struct Trainer {
+    preset: Preset,
+    runs: Vec<Variant>,
+    files: MemorySource,
+    current: usize,
+    session: Option<Session>,
+    outcomes: Vec<RunOutcome>,
+    last_loss: Option<f32>,
+}
+
+/// The fields of `edited` that differ from `base`, applied to `target` (so a study's variants keep what
+/// makes them different and take the visitor's other changes).
+fn apply_edits(
+    base: &SessionConfig,
+    edited: &SessionConfig,
+    target: &SessionConfig,
+) -> Result<SessionConfig, JsError> {
+    let (b, e, mut t) =
+        (serde_json::to_value(base)?, serde_json::to_value(edited)?, serde_json::to_value(target)?);
+    if let (Some(b), Some(e), Some(t)) = (b.as_object(), e.as_object(), t.as_object_mut()) {
+        for (key, value) in e {
+            if b.get(key) != Some(value) {
+                t.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Ok(serde_json::from_value(t)?)
+}
+
+#[wasm_bindgen]
+impl Trainer {
+    /// The preset `id` with its config replaced by `config` (the page's controls; for a study, the changed
+    /// fields apply to every run). Files must be added with `addFile` before the first `runFor`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(id: &str, config: JsValue) -> Result<Trainer, JsError> {
+        let preset = chapters::preset(id).ok_or_else(|| JsError::new(&format!("no preset '{id}'")))?;
+        let edited: SessionConfig = serde_wasm_bindgen::from_value(config)
+            .map_err(|e| JsError::new(&format!("the settings are not a valid config: {e}")))?;
+        let runs = preset
+            .runs()
+            .into_iter()
+            .map(|v| Ok(Variant { config: apply_edits(&preset.config, &edited, &v.config)?, label: v.label }))
+            .collect::<Result<Vec<_>, JsError>>()?;
+        Ok(Trainer {
+            preset,
+            runs,
+            files: MemorySource::default(),
+            current: 0,
+            session: None,
+            outcomes: Vec::new(),
+            last_loss: None,
+        })
+    }
+
+    /// The data files (paths under `data/`) the runs need.
+    #[wasm_bindgen(js_name = filesNeeded)]
+    pub fn files_needed(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            self.runs.iter().flat_map(|v| files_needed(&v.config.dataset)).map(String::from).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Hands over a fetched data file.
+    #[wasm_bindgen(js_name = addFile)]
+    pub fn add_file(&mut self, name: &str, bytes: Vec<u8>) {
+        self.files.0.insert(name.to_string(), bytes);
+    }
+
+    /// Trains for about `budget_ms` milliseconds or `max_steps` steps, whichever comes first (at least one
+    /// step), moving on to the study's next run when one ends. Returns a `Status`.
+    #[wasm_bindgen(js_name = runFor)]
+    pub fn run_for(&mut self, budget_ms: f64, max_steps: u32) -> Result<JsValue, JsError> {
+        let started = Instant::now();
+        let mut new_epochs = Vec::new();
+        let (mut error, mut suggested_lr) = (None, None);
+        let mut steps = 0;
+        while self.current < self.runs.len() && steps < max_steps.max(1) {
+            if self.session.is_none() {
+                let mut s = Session::new(self.runs[self.current].config.clone(), &self.files)
+                    .map_err(|e| JsError::new(&e.to_string()))?;
+                if self.preset.plots.contains(&chapters::PlotKind::LossContour) {
+                    s.trace_parameters().map_err(|e| JsError::new(&e.to_string()))?;
+                }
+                self.session = Some(s);
+            }
+            let session = self.session.as_mut().expect("created above");
+            match session.step() {
+                Ok(info) => {
+                    self.last_loss = Some(info.loss);
+                    if let Some(m) = info.epoch_end {
+                        new_epochs.push((self.current, m));
+                    }
+                    if session.finished() {
+                        self.finish_run(None);
+                    }
+                }
+                Err(e) => {
+                    if let LabError::Diverged { suggested_lr: lr, .. } = &e {
+                        suggested_lr = Some(*lr);
+                    }
+                    error = Some(e.to_string());
+                    self.finish_run(Some(e.to_string()));
+                }
+            }
+            steps += 1;
+            if started.elapsed().as_secs_f64() * 1e3 >= budget_ms {
+                break;
+            }
+        }
+        Ok(serde_wasm_bindgen::to_value(&self.status(new_epochs, error, suggested_lr))?)
+    }
+
+    /// The preset's figures for the runs so far (see `plot::Figure`), for `drawFigure` on the page.
+    pub fn figures(&self) -> Result<JsValue, JsError> {
+        let Some(session) = self.session.as_ref() else { return Ok(JsValue::from(js_sys::Array::new())) };
+        let figs = crate::plot::figures(&self.preset, &self.outcomes_so_far(), session)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(serde_wasm_bindgen::to_value(&figs)?)
+    }
+}
+
+impl Trainer {
+    /// Records the current run; keeps its session (the plots show the last model) until the next starts.
+    fn finish_run(&mut self, error: Option<String>) {
+        let history = self.session.as_ref().map(|s| s.history.clone()).unwrap_or_default();
+        self.outcomes.push(RunOutcome { label: self.runs[self.current].label.clone(), history, error });
+        self.current += 1;
+        if self.current < self.runs.len() {
+            // The next run builds a fresh session; until then the finished one stays for the plots.
+            let next = Session::new(self.runs[self.current].config.clone(), &self.files);
+            if let Ok(mut s) = next {
+                if self.preset.plots.contains(&chapters::PlotKind::LossContour) {
+                    let _ = s.trace_parameters();
+                }
+                self.session = Some(s);
+            }
+        }
+    }
+
+    fn outcomes_so_far(&self) -> Vec<RunOutcome> {
+        let mut all = self.outcomes.clone();
+        if self.current < self.runs.len() {
+            if let Some(s) = &self.session {
+                all.push(RunOutcome {
+                    label: self.runs[self.current].label.clone(),
+                    history: s.history.clone(),
+                    error: None,
+                });
+            }
+        }
+        all
+    }
+
+    fn status(
+        &self,
+        new_epochs: Vec<(usize, EpochMetrics)>,
+        error: Option<String>,
+        suggested_lr: Option<f32>,
+    ) -> Status {
+        let done = self.current >= self.runs.len();
+        let i = self.current.min(self.runs.len() - 1);
+        let session = self.session.as_ref();
+        let (check, check_passed) = if done {
+            match self.preset.check.verify(&self.outcomes) {
+                Ok(m) => (Some(m), Some(true)),
+                Err(m) => (Some(m), Some(false)),
+            }
+        } else {
+            (None, None)
+        };
+        Status {
+            run: i,
+            runs: self.runs.len(),
+            label: self.runs[i].label.clone(),
+            step: session.map_or(0, Session::steps),
+            steps_per_epoch: session.map_or(0, Session::steps_per_epoch),
+            epoch: session.map_or(0, |s| s.history.len() as u32),
+            epochs: self.runs[i].config.epochs,
+            last_loss: self.last_loss,
+            seconds: session.map_or(0.0, Session::elapsed_seconds),
+            new_epochs,
+            done,
+            error,
+            suggested_lr,
+            check,
+            check_passed,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// End-to-end tests of the lab itself: every chapter opens and trains in the worker with live plots, on the
+// CPU path and with WebGPU enabled; a shared URL reproduces a run; the main thread never blocks for 100 ms
+// while training; the divergence guard speaks instead of plotting NaN; phone and desktop screenshots.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { ARTIFACTS, WEBGPU, inked, open, serve } from "./serve.mjs";
+
+let server;
+before(async () => { server = await serve(); });
+after(() => server?.close());
+
+/** Waits until the lab has built its chapter navigation. */
+async function ready(page) {
+  await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+    { timeout: 60_000 });
+}
+
+/** Epoch log rows as numbers: [run, epoch, trainLoss, testLoss]. */
+function epochLog(page) {
+  return page.$$eval("#epoch-log tbody tr", (rows) => rows.map((r) =>
+    [...r.querySelectorAll("td")].slice(0, 4).map((td) => Number(td.textContent))));
+}
+
+async function trainFor(page, ms) {
+  await page.click("#train");
+  await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0 ||
+    !document.getElementById("guard").hidden, null, { timeout: 120_000 });
+  await page.waitForTimeout(ms);
+}
+
+for (const [name, args] of [["CPU path", []], ["WebGPU enabled", WEBGPU]]) {
+  test(`every chapter opens, and each one with presets trains its first preset (${name})`, async () => {
+    const { browser, page, errors } = await open(args);
+    try {
+      await page.goto(server.base);
+      await ready(page);
+      const chapters = await page.$$eval("#chapter-nav button", (bs) => bs.map((b) => b.dataset.chapter));
+      for (const id of chapters) {
+        await page.click(`#chapter-nav button[data-chapter="${id}"]`);
+        await page.waitForFunction((c) => location.hash.includes(c) || location.hash.includes("preset="), id);
+        const cards = await page.$$eval("#presets .card", (cs) => cs.length);
+        if (cards === 0) {
+          assert.equal(await page.isVisible("#coming"), true, `chapter ${id} shows neither presets nor a note`);
+          continue;
+        }
+        await trainFor(page, 1500);
+        const log = await epochLog(page);
+        assert.ok(log.length >= 1, `chapter ${id}: no epoch finished`);
+        assert.ok(log.every((row) => row.every(Number.isFinite)), `chapter ${id}: ${JSON.stringify(log)}`);
+        assert.equal(await page.isHidden("#guard"), true, await page.textContent("#guard-text"));
+        const ink = await inked(page, "#fig-0");
+        assert.ok(ink > 2000, `chapter ${id}: the first plot looks blank (${ink} inked pixels)`);
+        await page.click("#reset");
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test("a shared URL reproduces the run that produced it", async () => {
+  const first = await open([]);
+  let url;
+  let losses;
+  try {
+    await first.page.goto(`${server.base}#preset=ch3-iris-softmax`);
+    await ready(first.page);
+    await first.page.fill("#c-lr", "0.05");
+    await first.page.fill("#c-seed", "7");
+    await first.page.fill("#c-epochs", "12");
+    await first.page.dispatchEvent("#c-epochs", "change");
+    url = first.page.url();
+    assert.match(decodeURIComponent(url), /"lr":0.05/);
+    assert.match(decodeURIComponent(url), /"seed":7/);
+    await trainFor(first.page, 0);
+    await first.page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 12);
+    losses = (await epochLog(first.page)).slice(0, 10);
+  } finally {
+    await first.browser.close();
+  }
+  const second = await open([]);
+  try {
+    await second.page.goto(url);
+    await ready(second.page);
+    assert.equal(await second.page.inputValue("#c-lr"), "0.05");
+    await trainFor(second.page, 0);
+    await second.page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 10);
+    assert.deepEqual((await epochLog(second.page)).slice(0, 10), losses);
+  } finally {
+    await second.browser.close();
+  }
+});
+
+test("training keeps the main thread free: no task of 100 ms or more while it runs", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":400}`);
+    await ready(page);
+    await page.evaluate(() => {
+      window.longTasks = [];
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); })
+        .observe({ type: "longtask" });
+    });
+    await trainFor(page, 6000);
+    const tasks = await page.evaluate(() => window.longTasks);
+    const rows = (await epochLog(page)).length;
+    assert.ok(rows >= 5, `training barely ran (${rows} epochs)`);
+    assert.ok(tasks.every((d) => d < 100), `long tasks while training: ${JSON.stringify(tasks)}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a divergent run shows the guard's message and a fix instead of NaN plots", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    const set = encodeURIComponent(JSON.stringify({ lr: 1000, normalization: "none" }));
+    await page.goto(`${server.base}#preset=ch1-three-features&set=${set}`);
+    await ready(page);
+    await page.click("#train");
+    await page.waitForFunction(() => !document.getElementById("guard").hidden, null, { timeout: 60_000 });
+    assert.match(await page.textContent("#guard-text"),
+      /training diverged at step \d+ \(loss .+\): learning rate 1000 is too high for unnormalized inputs/);
+    assert.match(await page.textContent("#guard-fix"), /Use learning rate 100 and train again/);
+    const log = await epochLog(page);
+    assert.ok(log.every((row) => row.every(Number.isFinite)), JSON.stringify(log));
+    await page.click("#guard-fix");
+    assert.equal(await page.inputValue("#c-lr"), "100");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("invalid settings are refused at the control with a reason", async () => {
+  const { browser, page } = await open([]);
+  try {
+    await page.goto(`${server.base}#preset=ch4-xor`);
+    await ready(page);
+    await page.fill("#c-hidden", "8, banana");
+    await page.fill("#c-batch", "0");
+    await page.click("#train");
+    assert.match(await page.textContent("#c-hidden-why"), /up to 16 layer widths/);
+    assert.match(await page.textContent("#c-batch-why"), /whole number from 1 to 100,000/);
+    assert.match(await page.textContent("#progress"), /Fix the settings/);
+    assert.equal(await epochLog(page).then((l) => l.length), 0);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("phone (360 px) and desktop layouts while training, saved as screenshots", async () => {
+  for (const [name, viewport] of [["phone-360", { width: 360, height: 780 }], ["desktop", { width: 1280, height: 900 }]]) {
+    const { browser, page, errors } = await open([], viewport);
+    try {
+      await page.goto(`${server.base}#preset=ch2-iris-two-features`);
+      await ready(page);
+      await trainFor(page, 1500);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than the screen`);
+      await page.screenshot({ path: path.join(ARTIFACTS, `lab-${name}.png`), fullPage: true });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  }
+});

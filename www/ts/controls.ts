@@ -1,0 +1,217 @@
+// The settings form: builds the controls for a preset's config, refuses invalid values at the control with a
+// reason, and turns the form back into a config. Only fields the visitor can change are here; the full
+// config is editable as JSON too.
+
+import type { SessionConfig } from "./bindings.js";
+
+type Option = [value: string, label: string];
+
+const OPTIMIZERS: Option[] = [["sgd", "SGD"], ["momentum", "SGD with momentum 0.9"], ["adagrad", "Adagrad"],
+  ["rmsprop", "RMSProp (ρ 0.9)"], ["adam", "Adam"]];
+const NORMALIZATIONS: Option[] = [["none", "none (raw values)"], ["unit-range", "[0, 1]"],
+  ["symmetric-range", "[-1, 1]"], ["z-score", "z-score"], ["z-score-per-channel", "z-score per feature/channel"]];
+const ACTIVATIONS: Option[] = [["relu", "ReLU"], ["tanh", "tanh"], ["sigmoid", "sigmoid"], ["gelu", "GELU"],
+  ["swish", "Swish"], ["identity", "none (identity)"]];
+const INITS: Option[] = [["xavier-uniform", "Xavier uniform"], ["xavier-normal", "Xavier normal"],
+  ["kaiming-uniform", "He uniform"], ["kaiming-normal", "He normal"], ["zeros", "zeros"]];
+const SCHEDULES: Option[] = [["constant", "constant"], ["step-decay", "halve every epoch"],
+  ["exponential", "×0.9 per epoch (exponential)"]];
+
+/** The control names, also the keys of classroom `hide=` flags in the URL. */
+export const CONTROL_NAMES = ["lr", "optimizer", "schedule", "batch_size", "epochs", "seed", "normalization",
+  "hidden", "activation", "init"] as const;
+export type ControlName = (typeof CONTROL_NAMES)[number];
+
+function optimizerKey(o: SessionConfig["optimizer"]): string {
+  if (o.kind === "sgd") return Number(o["momentum"] ?? 0) > 0 ? "momentum" : "sgd";
+  if (o.kind === "rms-prop") return "rmsprop";
+  return o.kind;
+}
+
+function optimizerConfig(key: string): SessionConfig["optimizer"] {
+  switch (key) {
+    case "momentum": return { kind: "sgd", momentum: 0.9 };
+    case "adagrad": return { kind: "adagrad", eps: 1e-10 };
+    case "rmsprop": return { kind: "rms-prop", rho: 0.9, eps: 1e-8 };
+    case "adam": return { kind: "adam", betas: [0.9, 0.999], eps: 1e-8 };
+    default: return { kind: "sgd", momentum: 0 };
+  }
+}
+
+function scheduleConfig(key: string, current: SessionConfig["schedule"]): SessionConfig["schedule"] {
+  if (key === current.kind) return current;
+  switch (key) {
+    case "step-decay": return { kind: "step-decay", every: 1, factor: 0.5 };
+    case "exponential": return { kind: "exponential", lambda: 0.9, k: 1 };
+    default: return { kind: "constant" };
+  }
+}
+
+function activationKey(a: SessionConfig["model"]["activation"]): string {
+  return typeof a === "string" ? a : Object.keys(a)[0] ?? "relu";
+}
+
+function initConfig(key: string): SessionConfig["model"]["init"] {
+  return key.startsWith("xavier") ? { kind: key, fan_avg: false } : { kind: key };
+}
+
+function field(name: ControlName, label: string, control: HTMLElement, hint = ""): HTMLElement {
+  const wrap = document.createElement("div");
+  wrap.className = "field";
+  wrap.dataset.control = name;
+  const l = document.createElement("label");
+  l.htmlFor = control.id;
+  l.textContent = label;
+  const message = document.createElement("span");
+  message.className = "invalid";
+  message.id = `${control.id}-why`;
+  message.setAttribute("aria-live", "polite");
+  control.setAttribute("aria-describedby", message.id);
+  wrap.append(l, control);
+  if (hint !== "") {
+    const h = document.createElement("span");
+    h.className = "hint";
+    h.textContent = hint;
+    wrap.append(h);
+  }
+  wrap.append(message);
+  return wrap;
+}
+
+function select(id: string, options: Option[], value: string): HTMLSelectElement {
+  const s = document.createElement("select");
+  s.id = id;
+  for (const [v, text] of options) s.add(new Option(text, v, false, v === value));
+  if (!options.some(([v]) => v === value)) s.add(new Option(value, value, false, true));
+  return s;
+}
+
+function numberInput(id: string, value: number, min: number, max: number, step: string): HTMLInputElement {
+  const i = document.createElement("input");
+  i.type = "number";
+  i.id = id;
+  i.min = String(min);
+  i.max = String(max);
+  i.step = step;
+  i.value = String(value);
+  i.inputMode = "decimal";
+  return i;
+}
+
+/** The form for one config; `read()` validates every control and returns the edited config or null. */
+export class Controls {
+  private readonly base: SessionConfig;
+  private readonly inputs = new Map<ControlName, HTMLInputElement | HTMLSelectElement>();
+
+  constructor(private readonly form: HTMLFormElement, config: SessionConfig, hidden: Set<string>, onChange: () => void) {
+    this.base = structuredClone(config);
+    form.replaceChildren();
+    const lr = numberInput("c-lr", Number(config.lr.toPrecision(6)), 1e-6, 1000, "any");
+    const slider = document.createElement("input");
+    slider.type = "range";
+    slider.id = "c-lr-slider";
+    slider.min = "-5";
+    slider.max = "1";
+    slider.step = "0.05";
+    slider.value = String(Math.log10(config.lr));
+    slider.setAttribute("aria-label", "learning rate, logarithmic slider");
+    slider.addEventListener("input", () => {
+      lr.value = String(Number((10 ** Number(slider.value)).toPrecision(2)));
+      onChange();
+    });
+    lr.addEventListener("input", () => {
+      if (Number(lr.value) > 0) slider.value = String(Math.log10(Number(lr.value)));
+    });
+    const lrField = field("lr", "Learning rate", lr);
+    lrField.insertBefore(slider, lr.nextSibling);
+    const add = (name: ControlName, label: string, control: HTMLInputElement | HTMLSelectElement, hint = "") => {
+      this.inputs.set(name, control);
+      const f = name === "lr" ? lrField : field(name, label, control, hint);
+      f.hidden = hidden.has(name);
+      form.append(f);
+      control.addEventListener("change", onChange);
+    };
+    add("lr", "Learning rate", lr);
+    add("optimizer", "Optimizer", select("c-optimizer", OPTIMIZERS, optimizerKey(config.optimizer)));
+    add("schedule", "Schedule", select("c-schedule", SCHEDULES, config.schedule.kind));
+    add("batch_size", "Batch size", numberInput("c-batch", config.batch_size, 1, 100_000, "1"));
+    add("epochs", "Epochs", numberInput("c-epochs", config.epochs, 1, 100_000, "1"));
+    add("seed", "Seed", numberInput("c-seed", config.seed, 0, Number.MAX_SAFE_INTEGER, "1"));
+    add("normalization", "Input scaling", select("c-norm", NORMALIZATIONS, config.normalization));
+    const hiddenInput = document.createElement("input");
+    hiddenInput.id = "c-hidden";
+    hiddenInput.value = config.model.hidden.join(", ");
+    hiddenInput.placeholder = "none: a linear model";
+    add("hidden", "Hidden layers", hiddenInput, "units per layer, e.g. 128, 64");
+    add("activation", "Activation", select("c-activation", ACTIVATIONS, activationKey(config.model.activation)));
+    add("init", "Initializer", select("c-init", INITS, config.model.init.kind));
+  }
+
+  private value(name: ControlName): string {
+    return this.inputs.get(name)?.value.trim() ?? "";
+  }
+
+  /** Marks a control invalid with a reason (shown next to it and to screen readers). */
+  private refuse(name: ControlName, reason: string): null {
+    const control = this.inputs.get(name);
+    if (control !== undefined) {
+      control.setAttribute("aria-invalid", "true");
+      const why = document.getElementById(`${control.id}-why`);
+      if (why !== null) why.textContent = reason;
+    }
+    return null;
+  }
+
+  private clear(): void {
+    for (const control of this.inputs.values()) {
+      control.removeAttribute("aria-invalid");
+      const why = document.getElementById(`${control.id}-why`);
+      if (why !== null) why.textContent = "";
+    }
+  }
+
+  private integer(name: ControlName, min: number, max: number, what: string): number | null {
+    const text = this.value(name);
+    const v = Number(text);
+    if (text === "" || !Number.isInteger(v) || v < min || v > max) {
+      return this.refuse(name, `${what} must be a whole number from ${min} to ${max.toLocaleString("en-US")}`);
+    }
+    return v;
+  }
+
+  /** The edited config, or null when a control holds an invalid value (each says why). */
+  read(): SessionConfig | null {
+    this.clear();
+    const c = structuredClone(this.base);
+    let ok = true;
+    const lr = Number(this.value("lr"));
+    if (!(Number.isFinite(lr) && lr > 0 && lr <= 1000)) ok = this.refuse("lr", "the learning rate must be above 0 and at most 1000") ?? false;
+    else c.lr = lr;
+    const batch = this.integer("batch_size", 1, 100_000, "the batch size");
+    const epochs = this.integer("epochs", 1, 100_000, "epochs");
+    const seed = this.integer("seed", 0, Number.MAX_SAFE_INTEGER, "the seed");
+    if (batch === null || epochs === null || seed === null) ok = false;
+    else [c.batch_size, c.epochs, c.seed] = [batch, epochs, seed];
+    const units = this.value("hidden") === "" ? [] : this.value("hidden").split(/[\s,]+/).filter((s) => s !== "").map(Number);
+    if (units.length > 16 || units.some((u) => !Number.isInteger(u) || u < 1 || u > 16_384)) {
+      ok = this.refuse("hidden", "give up to 16 layer widths, each a whole number from 1 to 16,384") ?? false;
+    } else c.model.hidden = units;
+    const optimizer = this.value("optimizer");
+    if (optimizer !== optimizerKey(this.base.optimizer)) c.optimizer = optimizerConfig(optimizer);
+    c.schedule = scheduleConfig(this.value("schedule"), this.base.schedule);
+    c.normalization = this.value("normalization");
+    const activation = this.value("activation");
+    if (activation !== activationKey(this.base.model.activation)) c.model.activation = activation;
+    const init = this.value("init");
+    if (init !== this.base.model.init.kind) c.model.init = initConfig(init);
+    return ok ? c : null;
+  }
+
+  /** Sets the learning rate control (the divergence guard's one-click fix). */
+  setLearningRate(lr: number): void {
+    const control = this.inputs.get("lr");
+    if (control !== undefined) control.value = String(lr);
+    const slider = this.form.querySelector<HTMLInputElement>("#c-lr-slider");
+    if (slider !== null) slider.value = String(Math.log10(lr));
+  }
+}

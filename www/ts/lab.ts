@@ -1,0 +1,454 @@
+// The lab: chapter navigation, preset cards, the settings form, run control (Train / Pause / Step /
+// Reset) and live figures. Training happens in the worker (worker.ts); this thread only draws, so the page
+// stays responsive. The chapter, preset, changed settings and classroom flags live in the URL hash.
+
+import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
+  TrainStatus, ToWorker } from "./bindings.js";
+import { Controls } from "./controls.js";
+
+function el<T extends HTMLElement = HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (e === null) throw new Error(`page is missing #${id}`);
+  return e as T;
+}
+
+function h(tag: string, text = "", cls = ""): HTMLElement {
+  const e = document.createElement(tag);
+  e.textContent = text;
+  if (cls !== "") e.className = cls;
+  return e;
+}
+
+/** State kept in the URL: `#preset=ch4-xor&set={"lr":0.05}&hide=lr,optimizer`. */
+interface UrlState {
+  chapter: string | null;
+  preset: string | null;
+  set: Partial<SessionConfig>;
+  hide: Set<string>;
+}
+
+function readUrl(): UrlState {
+  const p = new URLSearchParams(location.hash.slice(1));
+  let set: Partial<SessionConfig> = {};
+  try {
+    const raw = p.get("set");
+    if (raw !== null) set = JSON.parse(raw) as Partial<SessionConfig>;
+  } catch {
+    set = {};
+  }
+  return { chapter: p.get("chapter"), preset: p.get("preset"), set, hide: new Set((p.get("hide") ?? "").split(",").filter((s) => s !== "")) };
+}
+
+/** The top-level fields of `edited` that differ from `base` (what a shared link must carry). */
+function changed(base: SessionConfig, edited: SessionConfig): Partial<SessionConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(edited)) {
+    if (JSON.stringify(v) !== JSON.stringify((base as unknown as Record<string, unknown>)[k])) out[k] = v;
+  }
+  return out as Partial<SessionConfig>;
+}
+
+function fmt(v: number | null | undefined, digits = 4): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(digits);
+}
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return "–";
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+export class LabPage {
+  private readonly chapters: ChapterText[];
+  private readonly presets: PresetInfo[];
+  private readonly worker: Worker;
+  private workerReady = false;
+  private pendingStart: ToWorker | null = null;
+  private preset: PresetInfo | null = null;
+  private controls: Controls | null = null;
+  private hidden = new Set<string>();
+  private state: "idle" | "loading" | "running" | "paused" | "done" = "idle";
+  private lastStatus: TrainStatus | null = null;
+  private lastEpoch: EpochMetrics | null = null;
+  private figures: Figure[] = [];
+  private drawScheduled = false;
+
+  constructor(private readonly bindings: LabBindings) {
+    this.chapters = bindings.chapters();
+    this.presets = bindings.presets();
+    this.worker = new Worker(new URL("./worker.js", document.baseURI), { type: "module" });
+    this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
+    this.worker.onerror = (e) => this.fail(`the training worker failed: ${e.message}`);
+    this.buildNav();
+    el("train").addEventListener("click", () => this.train());
+    el("pause").addEventListener("click", () => this.pause());
+    el("step").addEventListener("click", () => this.step());
+    el("reset").addEventListener("click", () => this.reset());
+    el("guard-fix").addEventListener("click", () => this.applyFix());
+    el("apply-json").addEventListener("click", () => this.applyJson());
+    el("export-json").addEventListener("click", () => this.exportJson());
+    el<HTMLInputElement>("import-json").addEventListener("change", (e) => void this.importJson(e));
+    addEventListener("hashchange", () => this.openFromUrl());
+    this.openFromUrl();
+  }
+
+  private buildNav(): void {
+    el("chapter-nav").replaceChildren(...this.chapters.map((c) => {
+      const li = document.createElement("li");
+      const b = h("button", `${c.number}. ${c.title.split(":")[0] ?? c.title}`) as HTMLButtonElement;
+      b.type = "button";
+      b.dataset.chapter = c.id;
+      const count = this.presets.filter((p) => p.chapter === c.number).length;
+      if (count === 0) b.append(h("span", " (coming)", "status"));
+      b.addEventListener("click", () => this.navigate(c.id, null));
+      li.append(b);
+      return li;
+    }));
+  }
+
+  private navigate(chapter: string, preset: string | null, set: Partial<SessionConfig> = {}): void {
+    const p = new URLSearchParams();
+    if (preset !== null) p.set("preset", preset);
+    else p.set("chapter", chapter);
+    if (Object.keys(set).length > 0) p.set("set", JSON.stringify(set));
+    if (this.hidden.size > 0) p.set("hide", [...this.hidden].join(","));
+    location.hash = p.toString();
+  }
+
+  private openFromUrl(): void {
+    const s = readUrl();
+    this.hidden = s.hide;
+    const preset = this.presets.find((p) => p.id === s.preset) ?? null;
+    const chapter = this.chapters.find((c) => c.number === preset?.chapter || c.id === s.chapter) ?? this.chapters[0];
+    if (chapter === undefined) return;
+    this.showChapter(chapter, preset ?? this.presets.find((p) => p.chapter === chapter.number) ?? null, s.set);
+  }
+
+  private showChapter(c: ChapterText, preset: PresetInfo | null, set: Partial<SessionConfig>): void {
+    for (const b of document.querySelectorAll<HTMLButtonElement>("#chapter-nav button")) {
+      b.setAttribute("aria-current", b.dataset.chapter === c.id ? "page" : "false");
+    }
+    el("chapter-title").textContent = `${c.number}. ${c.title}`;
+    el("chapter-intro").textContent = c.intro;
+    el("equations").replaceChildren(...c.equations.map((e) => h("li", e)));
+    const mine = this.presets.filter((p) => p.chapter === c.number);
+    el("presets").replaceChildren(...mine.map((p) => {
+      const card = h("button", "", "card") as HTMLButtonElement;
+      card.type = "button";
+      card.dataset.preset = p.id;
+      card.setAttribute("aria-pressed", String(p.id === preset?.id));
+      card.append(h("strong", p.title), h("span", p.summary));
+      if (p.variants.length > 0) card.append(h("span", `${p.variants.length} runs compared`, "badge"));
+      card.addEventListener("click", () => this.navigate(c.id, p.id));
+      return card;
+    }));
+    el("lab-body").hidden = preset === null;
+    el("coming").hidden = preset !== null;
+    if (preset === null) {
+      this.stopWorker();
+      this.preset = null;
+      return;
+    }
+    const sameConfig = this.preset?.id === preset.id && this.state !== "idle";
+    if (sameConfig) return; // the hash only changed because a setting did
+    this.stopWorker();
+    this.preset = preset;
+    const config = { ...structuredClone(preset.config), ...set } as SessionConfig;
+    this.controls = new Controls(el<HTMLFormElement>("controls"), config, this.hidden, () => this.onSettings());
+    el<HTMLTextAreaElement>("config-json").value = JSON.stringify(config, null, 2);
+    el("textbook").textContent = `Textbook: ${preset.textbook}`;
+    this.clearRun();
+  }
+
+  private onSettings(): void {
+    const config = this.controls?.read();
+    if (config === null || config === undefined || this.preset === null) return;
+    el<HTMLTextAreaElement>("config-json").value = JSON.stringify(config, null, 2);
+    const set = changed(this.preset.config, config);
+    const p = new URLSearchParams({ preset: this.preset.id });
+    if (Object.keys(set).length > 0) p.set("set", JSON.stringify(set));
+    if (this.hidden.size > 0) p.set("hide", [...this.hidden].join(","));
+    history.replaceState(null, "", `#${p.toString()}`);
+  }
+
+  private clearRun(): void {
+    this.state = "idle";
+    this.lastStatus = null;
+    this.lastEpoch = null;
+    this.figures = [];
+    this.drawn = [];
+    el("figures").replaceChildren();
+    el("epoch-log").querySelector("tbody")?.replaceChildren();
+    el("guard").hidden = true;
+    el("progress").textContent = "Press Train to start.";
+    el("metrics").textContent = "";
+    this.updateButtons();
+    this.drawPlaceholders();
+  }
+
+  /** Empty axes for each plot the preset will draw, so the visitor sees where the curves will appear. */
+  private drawPlaceholders(): void {
+    const titles: Record<string, string[]> = {
+      "loss": ["Loss per epoch"], "accuracy": ["Test accuracy"], "regression-fit": ["Fitted line"],
+      "loss-contour": ["Loss surface and the path of descent"], "decision-regions": ["Decision regions"],
+      "activations": ["Sigmoid and tanh"], "curvature": ["Loss along one weight", "Second derivative"],
+      "layer-stats": ["Per-layer statistics"],
+    };
+    const empty = (this.preset?.plots ?? []).flatMap((kind) => titles[kind] ?? [kind])
+      .map((title) => ({ kind: "lines", title: `${title} (press Train)`, x_label: "", y_label: "", series: [] }));
+    empty.forEach((fig, i) => this.drawOne(fig, i));
+  }
+
+  private send(message: ToWorker): void {
+    if (message.type === "start" && !this.workerReady) {
+      this.pendingStart = message;
+      return;
+    }
+    this.worker.postMessage(message);
+  }
+
+  private stopWorker(): void {
+    if (this.state !== "idle") this.send({ type: "stop" });
+    this.state = "idle";
+  }
+
+  private train(): void {
+    if (this.state === "paused") {
+      this.state = "running";
+      this.send({ type: "resume" });
+      this.updateButtons();
+      return;
+    }
+    const config = this.controls?.read();
+    if (config === null || config === undefined || this.preset === null) {
+      el("progress").textContent = "Fix the settings marked in red first.";
+      return;
+    }
+    this.clearRun();
+    this.state = "loading";
+    el("progress").textContent = "Starting the training worker…";
+    this.send({ type: "start", presetId: this.preset.id, config });
+    this.updateButtons();
+  }
+
+  private pause(): void {
+    if (this.state !== "running") return;
+    this.state = "paused";
+    this.send({ type: "pause" });
+    this.updateButtons();
+  }
+
+  private step(): void {
+    if (this.state === "idle" || this.state === "done") {
+      this.train();
+      this.pause();
+      return;
+    }
+    this.state = "paused";
+    this.send({ type: "step" });
+    this.updateButtons();
+  }
+
+  private reset(): void {
+    this.stopWorker();
+    this.clearRun();
+  }
+
+  private updateButtons(): void {
+    const s = this.state;
+    el<HTMLButtonElement>("train").textContent = s === "paused" ? "Resume" : s === "done" ? "Train again" : "Train";
+    el<HTMLButtonElement>("train").disabled = s === "running" || s === "loading";
+    el<HTMLButtonElement>("pause").disabled = s !== "running";
+    el<HTMLButtonElement>("step").disabled = s === "loading";
+    el<HTMLButtonElement>("reset").disabled = s === "idle";
+    el("run-panel").dataset.state = s;
+  }
+
+  private onWorker(m: FromWorker): void {
+    switch (m.type) {
+      case "ready":
+        this.workerReady = true;
+        if (this.pendingStart !== null) this.worker.postMessage(this.pendingStart);
+        this.pendingStart = null;
+        break;
+      case "loading":
+        if (this.state === "loading") el("progress").textContent = m.text;
+        break;
+      case "progress":
+        this.onProgress(m.status);
+        break;
+      case "figures":
+        if (this.state === "idle") return;
+        this.figures = m.figures;
+        this.scheduleDraw();
+        break;
+      case "error":
+        this.fail(m.message);
+        break;
+    }
+  }
+
+  private onProgress(s: TrainStatus): void {
+    if (this.state === "idle") return;
+    if (this.state === "loading") this.state = "running";
+    this.lastStatus = s;
+    const log = el("epoch-log").querySelector("tbody");
+    for (const [run, m] of s.newEpochs) {
+      const row = document.createElement("tr");
+      const acc = m.testAccuracy !== null && m.testAccuracy !== undefined ? `${(m.testAccuracy * 100).toFixed(2)} %` : "–";
+      for (const cell of [String(run + 1), String(m.epoch), fmt(m.trainLoss, 6), fmt(m.testLoss, 6), acc,
+        Math.round(m.examplesPerS).toLocaleString("en-US")]) row.append(h("td", cell));
+      log?.append(row);
+    }
+    const last = s.newEpochs[s.newEpochs.length - 1];
+    if (last !== undefined) this.lastEpoch = last[1];
+    const run = s.runs > 1 ? `Run ${s.run + 1} of ${s.runs} (${s.label}) · ` : "";
+    const perEpoch = this.lastEpoch !== null && this.lastEpoch.epoch > 0 ? this.lastEpoch.seconds / this.lastEpoch.epoch : NaN;
+    const eta = perEpoch * (s.epochs - s.epoch);
+    const speed = this.lastEpoch !== null ? ` · ${Math.round(this.lastEpoch.examplesPerS).toLocaleString("en-US")} examples/s` : "";
+    el("progress").textContent = `${run}epoch ${s.epoch} of ${s.epochs} · step ${s.step.toLocaleString("en-US")}` +
+      `${speed} · ${duration(s.seconds)} elapsed` + (Number.isFinite(eta) && !s.done ? ` · about ${duration(eta)} left` : "");
+    if (last !== undefined) {
+      const m = last[1];
+      const acc = m.testAccuracy !== null && m.testAccuracy !== undefined ? `, test accuracy ${(m.testAccuracy * 100).toFixed(1)} %` : "";
+      el("metrics").textContent = `Epoch ${m.epoch}: train loss ${fmt(m.trainLoss)}, test loss ${fmt(m.testLoss)}${acc}.`;
+    }
+    if (s.error !== null && s.error !== undefined) this.showGuard(s.error, s.suggestedLr ?? null);
+    if (s.done) {
+      this.state = "done";
+      if (s.check !== null && s.check !== undefined) {
+        const verdict = s.checkPassed === true ? "Success check passed" : "Success check not met";
+        el("metrics").textContent += ` ${verdict}: ${s.check}.`;
+      }
+    }
+    this.updateButtons();
+  }
+
+  private suggested: number | null = null;
+
+  private showGuard(message: string, lr: number | null): void {
+    this.suggested = lr;
+    el("guard-text").textContent = message;
+    const fix = el<HTMLButtonElement>("guard-fix");
+    fix.hidden = lr === null;
+    if (lr !== null) fix.textContent = `Use learning rate ${Number(lr.toPrecision(2))} and train again`;
+    el("guard").hidden = false;
+  }
+
+  private applyFix(): void {
+    if (this.suggested === null || this.controls === null) return;
+    this.controls.setLearningRate(Number(this.suggested.toPrecision(2)));
+    this.onSettings();
+    this.state = "idle";
+    this.train();
+  }
+
+  private fail(message: string): void {
+    this.state = "done";
+    this.showGuard(message, null);
+    this.updateButtons();
+  }
+
+  /** Draws on the next animation frame: several figure messages in one frame cost one drawing. */
+  private scheduleDraw(): void {
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      this.draw();
+    });
+  }
+
+  /** What each canvas shows now (as JSON), so unchanged figures are not redrawn. */
+  private drawn: string[] = [];
+
+  /** Draws the figures that changed, one per task: each task stays short and the page keeps answering. */
+  private draw(): void {
+    const pending: [Figure, number, string][] = [];
+    this.figures.forEach((fig, i) => {
+      const json = JSON.stringify(fig);
+      if (json !== this.drawn[i]) pending.push([fig, i, json]);
+    });
+    const next = (): void => {
+      const item = pending.shift();
+      if (item === undefined || this.state === "idle") return;
+      this.drawOne(item[0], item[1]);
+      this.drawn[item[1]] = item[2];
+      if (pending.length > 0) setTimeout(next, 0);
+    };
+    next();
+  }
+
+  private drawOne(fig: Figure, i: number): void {
+    const holder = el("figures");
+    {
+      const id = `fig-${i}`;
+      let canvas = document.getElementById(id) as HTMLCanvasElement | null;
+      if (canvas === null) {
+        const figure = document.createElement("figure");
+        canvas = document.createElement("canvas");
+        canvas.id = id;
+        canvas.width = 560;
+        canvas.height = 380;
+        canvas.setAttribute("role", "img");
+        const save = h("button", "Save PNG", "small") as HTMLButtonElement;
+        save.type = "button";
+        const c = canvas;
+        save.addEventListener("click", () => {
+          const a = document.createElement("a");
+          a.download = `${this.preset?.id ?? "plot"}-${i + 1}.png`;
+          a.href = c.toDataURL("image/png");
+          a.click();
+        });
+        figure.append(canvas, save);
+        holder.append(figure);
+      }
+      canvas.setAttribute("aria-label", fig.title);
+      try {
+        this.bindings.drawFigure(id, fig);
+      } catch (e) {
+        canvas.setAttribute("aria-label", `${fig.title}: could not be drawn (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
+  }
+
+  private applyJson(): void {
+    if (this.preset === null) return;
+    try {
+      const config = JSON.parse(el<HTMLTextAreaElement>("config-json").value) as SessionConfig;
+      this.navigate(String(this.preset.chapter), this.preset.id, changed(this.preset.config, config));
+      this.state = "done";
+      this.preset = null; // force a rebuild of the controls from the URL
+      this.openFromUrl();
+      el("json-why").textContent = "";
+    } catch (e) {
+      el("json-why").textContent = `Not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
+  private exportJson(): void {
+    const config = this.controls?.read();
+    if (config === null || config === undefined || this.preset === null) return;
+    const blob = new Blob([JSON.stringify({ preset: this.preset.id, config }, null, 2)], { type: "application/json" });
+    const a = document.createElement("a");
+    a.download = `${this.preset.id}.json`;
+    a.href = URL.createObjectURL(blob);
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  private async importJson(e: Event): Promise<void> {
+    const file = (e.target as HTMLInputElement).files?.[0];
+    if (file === undefined) return;
+    try {
+      if (file.size > 1_000_000) throw new Error("the file is larger than 1 MB; a config is a few hundred bytes");
+      const data = JSON.parse(await file.text()) as { preset?: string; config?: SessionConfig };
+      const preset = this.presets.find((p) => p.id === data.preset);
+      if (preset === undefined || data.config === undefined) throw new Error("expected { preset, config } as Export writes it");
+      this.preset = null;
+      this.navigate(String(preset.chapter), preset.id, changed(preset.config, data.config));
+      el("json-why").textContent = "";
+    } catch (err) {
+      el("json-why").textContent = `Cannot import: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+}

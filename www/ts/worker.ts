@@ -1,0 +1,152 @@
+// The training worker: loads the same wasm module as the page, fetches the preset's data files, and trains
+// in slices of about 40 ms so that pause, step and stop messages are answered between slices. The page's
+// main thread only draws.
+
+import type { FromWorker, SessionConfig, ToWorker, Trainer, WorkerModule } from "./bindings.js";
+
+/** Milliseconds of training per slice: short enough to answer a pause at once, long enough to be efficient. */
+const SLICE_MS = 40;
+/** How often fresh figures are sent while training. */
+const FIGURES_EVERY_MS = 250;
+
+/** The parts of a dedicated worker's global scope used here (the DOM typings do not describe workers). */
+interface WorkerScope {
+  postMessage(message: FromWorker): void;
+  location: { href: string };
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+}
+
+const scope = self as unknown as WorkerScope;
+let glue: WorkerModule | null = null;
+let trainer: Trainer | null = null;
+let paused = false;
+/** Bumped by every start and stop: a loop or a download of an older run sees it changed and gives up. */
+let generation = 0;
+let lastFigures = 0;
+
+function post(message: FromWorker): void {
+  scope.postMessage(message);
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function load(): Promise<WorkerModule> {
+  if (glue !== null) return glue;
+  const base = scope.location.href;
+  const module = (await import(new URL("./cvjourney.js", base).href)) as WorkerModule;
+  await module.default({ module_or_path: new URL("./cvjourney_bg.wasm", base) });
+  glue = module;
+  return module;
+}
+
+/** Fetches a data file, reporting progress for the large ones. */
+async function fetchData(name: string, gen: number): Promise<Uint8Array | null> {
+  const response = await fetch(new URL(`./data/${name}`, scope.location.href));
+  if (!response.ok) throw new Error(`could not fetch data/${name}: HTTP ${response.status}`);
+  const total = Number(response.headers.get("content-length") ?? 0);
+  const reader = response.body?.getReader();
+  if (reader === undefined) return new Uint8Array(await response.arrayBuffer());
+  const parts: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (gen !== generation) return null;
+    if (done) break;
+    parts.push(value);
+    received += value.length;
+    const mb = (received / 1e6).toFixed(1);
+    post({ type: "loading", text: `Loading ${name}: ${mb} MB${total > 0 ? ` of ${(total / 1e6).toFixed(1)} MB` : ""}` });
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return bytes;
+}
+
+async function start(presetId: string, config: SessionConfig): Promise<void> {
+  const gen = ++generation;
+  trainer?.free();
+  trainer = null;
+  const module = await load();
+  const next = new module.Trainer(presetId, config);
+  for (const name of next.filesNeeded()) {
+    const bytes = await fetchData(name, gen);
+    if (bytes === null) {
+      next.free();
+      return;
+    }
+    next.addFile(name, bytes);
+  }
+  if (gen !== generation) {
+    next.free();
+    return;
+  }
+  post({ type: "loading", text: "Preparing the data…" });
+  trainer = next;
+  paused = false;
+  lastFigures = 0;
+  loop(gen);
+}
+
+/** One slice of training; sends progress and, now and then, figures. Returns whether the run is over. */
+function slice(budgetMs: number, maxSteps: number, forceFigures: boolean): boolean {
+  if (trainer === null) return true;
+  const status = trainer.runFor(budgetMs, maxSteps);
+  post({ type: "progress", status });
+  const now = performance.now();
+  if (forceFigures || status.done || now - lastFigures >= FIGURES_EVERY_MS) {
+    lastFigures = now;
+    post({ type: "figures", figures: trainer.figures() });
+  }
+  return status.done;
+}
+
+function loop(gen: number): void {
+  if (gen !== generation || paused || trainer === null) return;
+  try {
+    if (slice(SLICE_MS, 1_000_000, false)) return;
+  } catch (e) {
+    post({ type: "error", message: describe(e) });
+    return;
+  }
+  setTimeout(() => loop(gen), 0);
+}
+
+scope.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  try {
+    switch (message.type) {
+      case "start":
+        start(message.presetId, message.config).catch((e: unknown) => post({ type: "error", message: describe(e) }));
+        break;
+      case "pause":
+        paused = true;
+        break;
+      case "resume":
+        paused = false;
+        loop(generation);
+        break;
+      case "step":
+        paused = true;
+        slice(0, 1, true);
+        break;
+      case "stop":
+        generation++;
+        trainer?.free();
+        trainer = null;
+        break;
+    }
+  } catch (e) {
+    post({ type: "error", message: describe(e) });
+  }
+};
+
+load().then(
+  () => post({ type: "ready" }),
+  (e: unknown) => post({ type: "error", message: `the training worker could not start: ${describe(e)}` }),
+);
