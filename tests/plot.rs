@@ -116,3 +116,71 @@ fn the_cli_writes_a_png_of_the_plots() {
     // Two 560x380 figures side by side: a drawing, not an empty image, compresses to well over 10 kB.
     assert!(bytes.len() > 10_000, "{} bytes", bytes.len());
 }
+
+/// `drawFigure` takes figures from JavaScript: degenerate or hostile ones draw something or return an
+/// error, and never panic (a panic would take the page's module down).
+#[test]
+fn degenerate_figures_never_panic() {
+    use cvjourney::plot::{Series, draw, register_font};
+    use plotters::prelude::*;
+    register_font().unwrap();
+    let nan = f32::NAN;
+    let figs = vec![
+        Figure::Lines { title: "".into(), x_label: "".into(), y_label: "".into(), series: vec![] },
+        Figure::Lines {
+            title: "nan".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            series: vec![Series { label: "a".into(), points: vec![(nan, nan), (1.0, f32::INFINITY)] }],
+        },
+        Figure::Scatter {
+            title: "".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            points: vec![],
+            line: vec![],
+        },
+        Figure::Regions {
+            title: "".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            x: (1.0, 1.0),
+            y: (nan, 0.0),
+            cols: 0,
+            cells: vec![200; 7],
+            points: vec![(nan, 0.0, 255)],
+            classes: vec![],
+        },
+        Figure::Contour {
+            title: "".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            x: (2.0, -2.0),
+            y: (0.0, 1.0),
+            cols: 0,
+            values: vec![],
+            path: vec![(nan, nan)],
+        },
+        Figure::Contour {
+            title: "".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            x: (0.0, 1.0),
+            y: (0.0, 1.0),
+            cols: 3,
+            values: vec![nan, -1.0, f32::INFINITY, 0.0],
+            path: vec![],
+        },
+        Figure::Bars {
+            title: "".into(),
+            y_label: "".into(),
+            labels: vec!["a".into()],
+            series: vec![("s".into(), vec![nan, 1.0, 2.0])],
+        },
+    ];
+    let mut buffer = vec![0u8; 300 * 200 * 3];
+    for fig in &figs {
+        let area = BitMapBackend::with_buffer(&mut buffer, (300, 200)).into_drawing_area();
+        let _ = draw(fig, &area);
+    }
+}

@@ -45,8 +45,17 @@ fn loss_curves(outcomes: &[RunOutcome]) -> Figure {
             .map(|o| Series { label: o.label.clone(), points: per_epoch(o, |m| finite(m.test_loss)) })
             .collect()
     };
-    let y_label = if outcomes.len() == 1 { "loss" } else { "test loss" };
-    Figure::Lines { title: "Loss per epoch".into(), x_label: "epoch".into(), y_label: y_label.into(), series }
+    let mut y_label = if outcomes.len() == 1 { "loss" } else { "test loss" }.to_string();
+    // A run that blows up (raw pixels, lr 0.01), or a steep first epoch, would flatten every other curve
+    // and the tail where runs differ: switch to a log scale.
+    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (lo, hi) = values().fold((f32::INFINITY, 0f32), |(a, b), v| (a.min(v), b.max(v)));
+    let mut series = series;
+    if lo > 0.0 && hi / lo > 30.0 {
+        y_label = format!("log10 {y_label}");
+        series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
+    }
+    Figure::Lines { title: "Loss per epoch".into(), x_label: "epoch".into(), y_label, series }
 }
 
 fn accuracy_curves(outcomes: &[RunOutcome]) -> Figure {

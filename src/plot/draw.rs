@@ -35,6 +35,11 @@ fn span(v: impl Iterator<Item = f32>) -> (f32, f32) {
     (lo - pad, hi + pad)
 }
 
+/// A drawable axis range from whatever a figure holds: finite, increasing, not empty.
+fn axis((lo, hi): (f32, f32)) -> (f32, f32) {
+    if lo.is_finite() && hi.is_finite() && hi > lo { (lo, hi) } else { span([lo, hi].into_iter()) }
+}
+
 /// Draws `fig` filling `area` (cleared to white first).
 pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Out {
     area.fill(&WHITE).map_err(fail)?;
@@ -45,10 +50,10 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
             scatter(area, title, x_label, y_label, points, &fit)
         }
         Figure::Regions { title, x_label, y_label, x, y, cols, cells, points, classes } => {
-            regions(area, (title, x_label, y_label), (*x, *y, *cols), cells, points, classes)
+            regions(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), cells, points, classes)
         }
         Figure::Contour { title, x_label, y_label, x, y, cols, values, path } => {
-            contour(area, (title, x_label, y_label), (*x, *y, *cols), values, path)
+            contour(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), values, path)
         }
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
     }
@@ -84,11 +89,19 @@ fn lines<DB: DrawingBackend>(
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
     }
     if series.len() > 1 {
+        // The legend goes where the curves end up not being: below rising curves, above falling ones.
+        let ends: Vec<f32> = series.iter().filter_map(|s| s.points.last().map(|p| p.1)).collect();
+        let mean_end = ends.iter().sum::<f32>() / ends.len().max(1) as f32;
+        let corner = if mean_end > (y.0 + y.1) / 2.0 {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::UpperRight
+        };
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(corner)
             .draw()
             .map_err(fail)?;
     }
@@ -193,7 +206,10 @@ fn contour<DB: DrawingBackend>(
     let logs: Vec<f32> = values.iter().map(|v| (v.max(1e-12)).ln()).collect();
     let (lo, hi) = span(logs.iter().copied());
     let rows = values.len() / cols.max(1);
-    let (dx, dy) = ((x.1 - x.0) / (cols - 1).max(1) as f32, (y.1 - y.0) / (rows - 1).max(1) as f32);
+    let (dx, dy) = (
+        (x.1 - x.0) / cols.saturating_sub(1).max(1) as f32,
+        (y.1 - y.0) / rows.saturating_sub(1).max(1) as f32,
+    );
     // Ten bands, dark at the minimum: the bands' edges are the contour lines.
     let bands: Vec<u8> = logs
         .iter()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use data::{curvature, figures};
 pub use draw::draw;
 #[cfg(not(target_arch = "wasm32"))]
-pub use png::save_png;
+pub use png::{register_font, save_png};
 
 /// One named line of points.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,8 @@ use crate::train::Session;
 /// Debian's fonts-dejavu-core; plotters' ab_glyph text needs one registered font file.
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
-fn register_font() -> Result<()> {
+/// Registers Debian's DejaVu Sans as plotters' "sans-serif" (once); PNG text needs it.
+pub fn register_font() -> Result<()> {
     static DONE: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
     DONE.get_or_init(|| {
         let bytes = std::fs::read(FONT).map_err(|e| {

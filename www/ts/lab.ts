@@ -185,17 +185,24 @@ export class LabPage {
     this.drawPlaceholders();
   }
 
-  /** Empty axes for each plot the preset will draw, so the visitor sees where the curves will appear. */
+  /** Empty axes for each plot the preset will draw, so the visitor sees where the curves will appear (and
+   * the drawing code for each kind of plot is warm before training starts). */
   private drawPlaceholders(): void {
-    const titles: Record<string, string[]> = {
-      "loss": ["Loss per epoch"], "accuracy": ["Test accuracy"], "regression-fit": ["Fitted line"],
-      "loss-contour": ["Loss surface and the path of descent"], "decision-regions": ["Decision regions"],
-      "activations": ["Sigmoid and tanh"], "curvature": ["Loss along one weight", "Second derivative"],
-      "layer-stats": ["Per-layer statistics"],
+    const axes = { x_label: "", y_label: "" };
+    const lines = (title: string): Figure => ({ kind: "lines", title, ...axes, series: [] } as Figure);
+    const grid = { ...axes, x: [0, 1], y: [0, 1], cols: 1 };
+    const shapes: Record<string, Figure[]> = {
+      "loss": [lines("Loss per epoch")],
+      "accuracy": [lines("Test accuracy")],
+      "regression-fit": [{ kind: "scatter", title: "Fitted line", ...axes, points: [], line: [] } as Figure],
+      "loss-contour": [{ kind: "contour", title: "Loss surface and the path of descent", ...grid, values: [], path: [] } as Figure],
+      "decision-regions": [{ kind: "regions", title: "Decision regions", ...grid, cells: [], points: [], classes: [] } as Figure],
+      "activations": [lines("Sigmoid and tanh")],
+      "curvature": [lines("Loss along one weight"), lines("Second derivative")],
+      "layer-stats": [{ kind: "bars", title: "Per-layer statistics", y_label: "", labels: [], series: [] } as Figure],
     };
-    const empty = (this.preset?.plots ?? []).flatMap((kind) => titles[kind] ?? [kind])
-      .map((title) => ({ kind: "lines", title: `${title} (press Train)`, x_label: "", y_label: "", series: [] }));
-    empty.forEach((fig, i) => this.drawOne(fig, i));
+    const empty = (this.preset?.plots ?? []).flatMap((kind) => shapes[kind] ?? [lines(kind)]);
+    empty.forEach((fig, i) => this.drawOne({ ...fig, title: `${fig.title} (press Train)` }, i));
   }
 
   private send(message: ToWorker): void {
