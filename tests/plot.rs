@@ -33,9 +33,9 @@ fn every_small_preset_builds_its_figures() {
                     assert_eq!(cells.len(), cols * cols);
                     assert!(!points.is_empty());
                 }
-                Figure::Contour { values, path, .. } => {
-                    assert!(values.iter().all(|v| v.is_finite() && *v >= 0.0));
-                    assert_eq!(path.len(), session.steps() as usize + 1);
+                Figure::Contour { values, paths, .. } => {
+                    assert!(values.iter().all(|v| v.is_finite()));
+                    assert!(paths.iter().all(|p| !p.points.is_empty()), "{}", p.id);
                 }
                 Figure::Scatter { points, line, .. } => assert!(!points.is_empty() && line.len() > 2),
                 Figure::Bars { labels, series, .. } => {
@@ -52,7 +52,7 @@ fn the_contour_is_lowest_near_where_descent_ends() {
     assert!(p.plots.contains(&PlotKind::LossContour));
     let (outcomes, session) = run_preset(&p, &committed(), &mut |_| {}).unwrap();
     let figs = figures(&p, &outcomes, &session).unwrap();
-    let Some(Figure::Contour { x, y, cols, values, path, .. }) =
+    let Some(Figure::Contour { x, y, cols, values, paths, .. }) =
         figs.iter().find(|f| matches!(f, Figure::Contour { .. }))
     else {
         panic!("no contour")
@@ -60,7 +60,8 @@ fn the_contour_is_lowest_near_where_descent_ends() {
     let best = values.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
     let at = |(lo, hi): (f32, f32), k: usize| lo + (hi - lo) * k as f32 / (cols - 1) as f32;
     let (bw, bb) = (at(*x, best % cols), at(*y, best / cols));
-    let end = path.last().unwrap();
+    assert_eq!(paths[0].points.len(), session.steps() as usize + 1);
+    let end = paths[0].points.last().unwrap();
     // Per-sample SGD wanders around the minimum; it ends within a few grid cells of it.
     let cell = ((x.1 - x.0) / *cols as f32).max((y.1 - y.0) / *cols as f32);
     assert!(
@@ -126,8 +127,15 @@ fn degenerate_figures_never_panic() {
     register_font().unwrap();
     let nan = f32::NAN;
     let figs = vec![
-        Figure::Lines { title: "".into(), x_label: "".into(), y_label: "".into(), series: vec![] },
         Figure::Lines {
+            guide: None,
+            title: "".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            series: vec![],
+        },
+        Figure::Lines {
+            guide: None,
             title: "nan".into(),
             x_label: "".into(),
             y_label: "".into(),
@@ -140,6 +148,13 @@ fn degenerate_figures_never_panic() {
             points: vec![],
             line: vec![],
         },
+        Figure::Scatter {
+            title: "far".into(),
+            x_label: "".into(),
+            y_label: "".into(),
+            points: vec![(0.0, 0.0), (1.0, 1.0)],
+            line: vec![(-1e35, 1e35), (0.5, 0.5)],
+        },
         Figure::Regions {
             title: "".into(),
             x_label: "".into(),
@@ -148,8 +163,8 @@ fn degenerate_figures_never_panic() {
             y: (nan, 0.0),
             cols: 0,
             cells: vec![200; 7],
-            points: vec![(nan, 0.0, 255)],
-            classes: vec![],
+            points: vec![(nan, 0.0, 255), (3e38, -3e38, 0)],
+            classes: vec!["a".into()],
         },
         Figure::Contour {
             title: "".into(),
@@ -159,7 +174,7 @@ fn degenerate_figures_never_panic() {
             y: (0.0, 1.0),
             cols: 0,
             values: vec![],
-            path: vec![(nan, nan)],
+            paths: vec![Series { label: "far".into(), points: vec![(nan, nan), (1e30, -1e30), (0.5, 0.5)] }],
         },
         Figure::Contour {
             title: "".into(),
@@ -169,7 +184,7 @@ fn degenerate_figures_never_panic() {
             y: (0.0, 1.0),
             cols: 3,
             values: vec![nan, -1.0, f32::INFINITY, 0.0],
-            path: vec![],
+            paths: vec![],
         },
         Figure::Bars {
             title: "".into(),

@@ -1,6 +1,7 @@
 //! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module
 //! configures experiments (presets, a success check, plots); it never implements math.
 
+mod init_optim;
 mod linear;
 mod logistic;
 mod mlp;
@@ -10,7 +11,7 @@ mod softmax;
 
 use serde::Serialize;
 
-pub use preset::{Check, PlotKind, Preset, RunOutcome, Variant};
+pub use preset::{Check, PlotKind, Preset, RunOutcome, ToyExpect, Variant};
 pub use runner::{Progress, run_preset};
 
 /// One chapter as the chapter picker lists it.
@@ -124,6 +125,7 @@ pub fn presets() -> Vec<Preset> {
     all.extend(logistic::presets());
     all.extend(softmax::presets());
     all.extend(mlp::presets());
+    all.extend(init_optim::presets());
     all
 }
 

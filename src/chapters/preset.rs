@@ -56,6 +56,8 @@ pub enum PlotKind {
     Curvature,
     /// Per-layer activation spread and share of dead units.
     LayerStats,
+    /// A toy function's surface (curve or contour) with each run's path, and x per step.
+    ToyPath,
 }
 
 /// What one finished run (or a run stopped by the divergence guard) produced.
@@ -65,6 +67,8 @@ pub struct RunOutcome {
     pub history: Vec<EpochMetrics>,
     /// The divergence guard's message (or another error) when the run stopped early.
     pub error: Option<String>,
+    /// Every parameter after each step, when the preset's plots asked for the path.
+    pub trace: Option<Vec<Vec<f32>>>,
 }
 
 impl RunOutcome {
@@ -106,6 +110,61 @@ pub enum Check {
         better: usize,
         worse: usize,
     },
+    /// A toy run per entry (in run order) behaves as described.
+    Toy(&'static [ToyExpect]),
+    /// Run `better` ends at a lower loss than run `worse` by at least `margin`.
+    LowerLoss {
+        better: usize,
+        worse: usize,
+        margin: f32,
+    },
+}
+
+/// How a toy run's first coordinate moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToyExpect {
+    /// Settles without ever changing direction.
+    Smooth,
+    /// Changes direction at most steps (overshoots the minimum back and forth) yet settles.
+    Oscillates,
+    /// Runs away: the guard stops it, or it ends ten times farther out than it started.
+    Diverges,
+    /// Settles, whatever the path.
+    Converges,
+    /// Never changes direction and never blows up, settled or not (a small learning rate still crawling).
+    Monotone,
+    /// Changes direction at least once without blowing up (it zig-zags), settled or not.
+    Zigzag,
+}
+
+impl ToyExpect {
+    fn verify(self, run: &RunOutcome) -> Result<String, String> {
+        let xs: Vec<f32> = run.trace.as_deref().unwrap_or_default().iter().map(|p| p[0]).collect();
+        let (Some(&first), Some(&last)) = (xs.first(), xs.last()) else {
+            return Err(format!("{}: the run recorded no path", run.label));
+        };
+        let steps: Vec<f32> = xs.windows(2).map(|w| w[1] - w[0]).collect();
+        let turns = steps.windows(2).filter(|d| d[0] * d[1] < 0.0).count();
+        let tail = steps.iter().rev().take(3).fold(0f32, |m, d| m.max(d.abs()));
+        let settled = run.error.is_none() && tail <= 1e-3 * (1.0 + last.abs());
+        let ran_away =
+            run.error.is_some() || !last.is_finite() || (last - first).abs() > 10.0 * (1.0 + first.abs());
+        let says = format!(
+            "{}: x from {first} to {last}, {turns} turns in {} steps{}",
+            run.label,
+            steps.len(),
+            run.error.as_ref().map_or(String::new(), |e| format!(", stopped: {e}"))
+        );
+        let ok = match self {
+            ToyExpect::Smooth => settled && turns == 0,
+            ToyExpect::Oscillates => settled && turns * 2 >= steps.len().min(20),
+            ToyExpect::Diverges => ran_away,
+            ToyExpect::Converges => settled,
+            ToyExpect::Monotone => run.error.is_none() && !ran_away && turns == 0,
+            ToyExpect::Zigzag => run.error.is_none() && !ran_away && turns > 0,
+        };
+        if ok { Ok(says) } else { Err(format!("expected {self:?}: {says}")) }
+    }
 }
 
 impl Check {
@@ -158,6 +217,23 @@ impl Check {
                 match acc.last() {
                     Some(&a) if a >= min => Ok(listed),
                     _ => Err(format!("the last run should reach {min}: {listed}")),
+                }
+            }
+            Check::Toy(expected) => {
+                if expected.len() != runs.len() {
+                    return Err(format!("{} expectations for {} runs", expected.len(), runs.len()));
+                }
+                let said =
+                    expected.iter().zip(runs).map(|(e, r)| e.verify(r)).collect::<Result<Vec<_>, _>>()?;
+                Ok(said.join("; "))
+            }
+            Check::LowerLoss { better, worse, margin } => {
+                let (a, b) = (run(better)?.last()?.test_loss, run(worse)?.last()?.test_loss);
+                let says = format!("{} ends at {a:.4}, {} at {b:.4}", runs[better].label, runs[worse].label);
+                if a + margin <= b {
+                    Ok(says)
+                } else {
+                    Err(format!("expected the first lower by {margin}: {says}"))
                 }
             }
             Check::BetterThan { better, worse } => {

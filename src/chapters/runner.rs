@@ -27,7 +27,7 @@ pub fn run_preset(
     let mut last = None;
     for (i, variant) in runs.iter().enumerate() {
         let mut session = Session::new(variant.config.clone(), source)?;
-        if preset.plots.contains(&super::PlotKind::LossContour) {
+        if preset.plots.iter().any(|k| matches!(k, super::PlotKind::LossContour | super::PlotKind::ToyPath)) {
             session.trace_parameters()?;
         }
         let mut error = None;
@@ -47,7 +47,12 @@ pub fn run_preset(
                 }
             }
         }
-        outcomes.push(RunOutcome { label: variant.label.clone(), history: session.history.clone(), error });
+        outcomes.push(RunOutcome {
+            label: variant.label.clone(),
+            history: session.history.clone(),
+            error,
+            trace: session.trace.clone(),
+        });
         last = Some(session);
     }
     Ok((outcomes, last.expect("a preset has at least one run")))

@@ -23,6 +23,7 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::Activations => out.push(activations()?),
             PlotKind::Curvature => out.extend(curvature_figures(session)?),
             PlotKind::LayerStats => out.push(layer_stats(session)?),
+            PlotKind::ToyPath => out.extend(super::toy::toy_figures(preset, outcomes)?),
         }
     }
     Ok(out)
@@ -55,7 +56,7 @@ fn loss_curves(outcomes: &[RunOutcome]) -> Figure {
         y_label = format!("log10 {y_label}");
         series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
     }
-    Figure::Lines { title: "Loss per epoch".into(), x_label: "epoch".into(), y_label, series }
+    Figure::Lines { guide: None, title: "Loss per epoch".into(), x_label: "epoch".into(), y_label, series }
 }
 
 fn accuracy_curves(outcomes: &[RunOutcome]) -> Figure {
@@ -64,6 +65,7 @@ fn accuracy_curves(outcomes: &[RunOutcome]) -> Figure {
         .map(|o| Series { label: o.label.clone(), points: per_epoch(o, |m| m.test_accuracy) })
         .collect();
     Figure::Lines {
+        guide: None,
         title: "Test accuracy".into(),
         x_label: "epoch".into(),
         y_label: "accuracy".into(),
@@ -171,7 +173,7 @@ fn loss_contour(session: &Session) -> Result<Figure> {
         y,
         cols,
         values: loss,
-        path,
+        paths: vec![Series { label: "gradient descent".into(), points: path }],
     })
 }
 
@@ -234,6 +236,7 @@ fn activations() -> Result<Figure> {
         series.push(Series { label: format!("{name}'"), points: xs.iter().copied().zip(dy).collect() });
     }
     Ok(Figure::Lines {
+        guide: None,
         title: "Sigmoid and tanh, with derivatives".into(),
         x_label: "z".into(),
         y_label: "".into(),
@@ -281,12 +284,14 @@ fn curvature_figures(session: &Session) -> Result<Vec<Figure>> {
     let name = feature_names(session).remove(0);
     Ok(vec![
         Figure::Lines {
+            guide: None,
             title: format!("Loss along the weight of {name}"),
             x_label: "w".into(),
             y_label: "loss".into(),
             series: vec![line("MSE on sigmoid", |r| r.1), line("binary cross-entropy", |r| r.2)],
         },
         Figure::Lines {
+            guide: None,
             title: "Second derivative: below zero means not convex".into(),
             x_label: "w".into(),
             y_label: "d²L/dw²".into(),

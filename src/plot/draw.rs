@@ -40,11 +40,20 @@ fn axis((lo, hi): (f32, f32)) -> (f32, f32) {
     if lo.is_finite() && hi.is_finite() && hi > lo { (lo, hi) } else { span([lo, hi].into_iter()) }
 }
 
+/// Whether a point lies within ten widths of the plotted window. Points farther out (a diverging run's
+/// path) are left out: mapping them to pixels would overflow plotters' integer coordinates.
+fn near((px, py): (f32, f32), x: (f32, f32), y: (f32, f32)) -> bool {
+    let (wx, wy) = ((x.1 - x.0).abs() * 10.0, (y.1 - y.0).abs() * 10.0);
+    px.is_finite() && py.is_finite() && px > x.0 - wx && px < x.1 + wx && py > y.0 - wy && py < y.1 + wy
+}
+
 /// Draws `fig` filling `area` (cleared to white first).
 pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Out {
     area.fill(&WHITE).map_err(fail)?;
     match fig {
-        Figure::Lines { title, x_label, y_label, series } => lines(area, title, x_label, y_label, series),
+        Figure::Lines { title, x_label, y_label, series, guide } => {
+            lines(area, (title, x_label, y_label), series, guide.as_ref())
+        }
         Figure::Scatter { title, x_label, y_label, points, line } => {
             let fit = [Series { label: "fit".into(), points: line.clone() }];
             scatter(area, title, x_label, y_label, points, &fit)
@@ -52,8 +61,8 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
         Figure::Regions { title, x_label, y_label, x, y, cols, cells, points, classes } => {
             regions(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), cells, points, classes)
         }
-        Figure::Contour { title, x_label, y_label, x, y, cols, values, path } => {
-            contour(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), values, path)
+        Figure::Contour { title, x_label, y_label, x, y, cols, values, paths } => {
+            contour(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), values, paths)
         }
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
     }
@@ -62,12 +71,11 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
 
 fn lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    title: &str,
-    xl: &str,
-    yl: &str,
+    (title, xl, yl): Labels,
     series: &[Series],
+    guide: Option<&Series>,
 ) -> Out {
-    let all = || series.iter().flat_map(|s| s.points.iter());
+    let all = || series.iter().chain(guide).flat_map(|s| s.points.iter());
     let (x, y) = (span(all().map(|p| p.0)), span(all().map(|p| p.1)));
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 16))
@@ -77,6 +85,17 @@ fn lines<DB: DrawingBackend>(
         .build_cartesian_2d(x.0..x.1, y.0..y.1)
         .map_err(fail)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
+    if let Some(g) = guide {
+        let grey = RGBColor(160, 160, 160);
+        chart
+            .draw_series(LineSeries::new(
+                g.points.iter().copied().filter(|p| p.1.is_finite()),
+                grey.stroke_width(1),
+            ))
+            .map_err(fail)?
+            .label(g.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey.stroke_width(1)));
+    }
     for (i, s) in series.iter().enumerate() {
         let c = colour(i);
         chart
@@ -126,11 +145,19 @@ fn scatter<DB: DrawingBackend>(
         .map_err(fail)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
     chart
-        .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour(0).mix(0.6).filled())))
+        .draw_series(
+            points
+                .iter()
+                .filter(|&&p| near(p, x, y))
+                .map(|&p| Circle::new(p, 3, colour(0).mix(0.6).filled())),
+        )
         .map_err(fail)?;
     for s in fit {
         chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), colour(5).stroke_width(3)))
+            .draw_series(LineSeries::new(
+                s.points.iter().copied().filter(|&p| near(p, x, y)),
+                colour(5).stroke_width(3),
+            ))
             .map_err(fail)?;
     }
     Ok(())
@@ -167,7 +194,7 @@ fn regions<DB: DrawingBackend>(
     chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
     for (k, name) in classes.iter().enumerate() {
         let c = colour(k);
-        let mine = points.iter().filter(move |p| usize::from(p.2) == k);
+        let mine = points.iter().filter(move |p| usize::from(p.2) == k && near((p.0, p.1), x, y));
         // Squares, not circles: one canvas call each instead of a path per point keeps a redraw short.
         let square = move |p: &(f32, f32, u8)| {
             EmptyElement::at((p.0, p.1))
@@ -193,7 +220,7 @@ fn contour<DB: DrawingBackend>(
     (title, xl, yl): Labels,
     (x, y, cols): Grid,
     values: &[f32],
-    path: &[(f32, f32)],
+    paths: &[Series],
 ) -> Out {
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 16))
@@ -202,8 +229,9 @@ fn contour<DB: DrawingBackend>(
         .y_label_area_size(48)
         .build_cartesian_2d(x.0..x.1, y.0..y.1)
         .map_err(fail)?;
-    // Log scale: a quadratic bowl's rim would otherwise swamp its floor.
-    let logs: Vec<f32> = values.iter().map(|v| (v.max(1e-12)).ln()).collect();
+    // A signed log scale, sign(v)·ln(1 + |v|): a bowl's rim would otherwise swamp its floor, and saddles
+    // and the quintic go negative.
+    let logs: Vec<f32> = values.iter().map(|v| v.signum() * v.abs().ln_1p()).collect();
     let (lo, hi) = span(logs.iter().copied());
     let rows = values.len() / cols.max(1);
     let (dx, dy) = (
@@ -222,10 +250,30 @@ fn contour<DB: DrawingBackend>(
     });
     chart.draw_series(runs).map_err(fail)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
-    chart.draw_series(LineSeries::new(path.iter().copied(), colour(5).stroke_width(2))).map_err(fail)?;
-    if let (Some(&first), Some(&last)) = (path.first(), path.last()) {
+    let show_legend = paths.len() > 1;
+    for (i, s) in paths.iter().enumerate() {
+        // One path: a colour that stands out on the blue bands; several: the colours of the loss plot.
+        let c = if paths.len() == 1 { colour(5) } else { colour(i) };
+        let path = s.points.iter().copied().filter(|&p| near(p, x, y));
+        let drawn = chart.draw_series(LineSeries::new(path, c.stroke_width(2))).map_err(fail)?;
+        if show_legend {
+            drawn
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+        }
+        let inside: Vec<(f32, f32)> = s.points.iter().copied().filter(|&p| near(p, x, y)).collect();
+        if let (Some(&first), Some(&last)) = (inside.first(), inside.last()) {
+            chart
+                .draw_series([Circle::new(first, 5, BLACK.filled()), Circle::new(last, 5, c.filled())])
+                .map_err(fail)?;
+        }
+    }
+    if show_legend {
         chart
-            .draw_series([Circle::new(first, 5, BLACK.filled()), Circle::new(last, 5, colour(1).filled())])
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
             .map_err(fail)?;
     }
     Ok(())

@@ -5,6 +5,7 @@ mod data;
 mod draw;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
+mod toy;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +26,15 @@ pub struct Series {
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Figure {
     /// Curves against a shared x axis (loss per epoch, activation functions).
-    Lines { title: String, x_label: String, y_label: String, series: Vec<Series> },
+    Lines {
+        title: String,
+        x_label: String,
+        y_label: String,
+        series: Vec<Series>,
+        /// A reference curve drawn underneath in grey (a toy function under the paths on it).
+        #[serde(default)]
+        guide: Option<Series>,
+    },
     /// Points with an optional fitted line (a regression).
     Scatter {
         title: String,
@@ -47,7 +56,7 @@ pub enum Figure {
         points: Vec<(f32, f32, u8)>,
         classes: Vec<String>,
     },
-    /// A scalar field over [x0, x1] × [y0, y1] (row-major, bottom row first) with a path drawn over it.
+    /// A scalar field over [x0, x1] × [y0, y1] (row-major, bottom row first) with paths drawn over it.
     Contour {
         title: String,
         x_label: String,
@@ -56,7 +65,7 @@ pub enum Figure {
         y: (f32, f32),
         cols: usize,
         values: Vec<f32>,
-        path: Vec<(f32, f32)>,
+        paths: Vec<Series>,
     },
     /// Grouped bars: one group per label, one bar per series.
     Bars { title: String, y_label: String, labels: Vec<String>, series: Vec<(String, Vec<f32>)> },

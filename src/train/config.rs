@@ -34,6 +34,11 @@ pub enum DatasetSpec {
         limit: Option<usize>,
     },
     Xor,
+    /// No data: a toy function minimised from `start` (chapter 5). Each epoch is one step.
+    Toy {
+        function: super::ToyFunction,
+        start: Vec<f32>,
+    },
     /// Concentric rings, `per_ring` points each.
     Rings {
         rings: usize,
@@ -51,6 +56,8 @@ pub enum LossKind {
     BinaryCrossEntropy,
     /// Cross-entropy on C logits per item.
     CrossEntropy,
+    /// The model's output itself (a toy function's value).
+    Value,
 }
 
 /// A multilayer perceptron: hidden widths (empty = a linear model) with one activation between layers.

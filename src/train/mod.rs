@@ -5,6 +5,7 @@
 mod config;
 mod source;
 mod stats;
+mod toy;
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ pub use config::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
 pub use stats::{LayerStats, layer_stats};
+pub use toy::{ToyFunction, ToyModel};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};
 use crate::error::{LabError, Result};
@@ -95,14 +97,22 @@ impl Session {
         norm.apply_to(&mut train);
         norm.apply_to(&mut test);
         let outputs = match (&train.targets, config.loss) {
-            (Targets::Values { width, .. }, LossKind::Mse) => *width,
+            (Targets::Values { width, .. }, LossKind::Mse | LossKind::Value) => *width,
             (Targets::Classes { .. }, LossKind::BinaryCrossEntropy) => 1,
             (Targets::Classes { classes, .. }, LossKind::CrossEntropy | LossKind::Mse) => *classes,
             (Targets::Values { .. }, _) => {
                 return Err(LabError::InvalidArgument("a regression dataset needs the MSE loss".into()));
             }
+            (Targets::Classes { .. }, LossKind::Value) => {
+                return Err(LabError::InvalidArgument("the 'value' loss is for toy functions".into()));
+            }
         };
-        let model = build_mlp(&train.feature_shape, &config.model, outputs);
+        let model = match &config.dataset {
+            DatasetSpec::Toy { function, start } => {
+                Sequential::default().append(ToyModel::new(*function, start)?)
+            }
+            _ => build_mlp(&train.feature_shape, &config.model, outputs),
+        };
         let optimizer = Optimizer::new(config.optimizer, model.parameters(), config.lr)?;
         let batcher =
             Batcher { batch_size: config.batch_size, shuffle: true, drop_last: false, seed: config.seed };
@@ -200,6 +210,9 @@ impl Session {
         // With no test split (XOR's four points) the metrics are measured on the training data.
         let held_out = if self.test.is_empty() { &self.train } else { &self.test };
         let (test_loss, test_accuracy) = self.evaluate(held_out)?;
+        if !test_loss.is_finite() {
+            return Err(self.diverged(test_loss));
+        }
         let m = EpochMetrics {
             epoch: self.history.len() as u32 + 1,
             train_loss: (cursor.loss_sum / cursor.batches.max(1) as f64) as f32,
@@ -247,8 +260,10 @@ impl Session {
                 let n = batch.x.dims()[0];
                 loss_sum += f64::from(self.loss(&out, &batch)?.item()?) * n as f64;
                 count += n;
-                let pred = self.predicted_classes(&out)?;
-                correct += pred.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
+                if !batch.labels.is_empty() {
+                    let pred = self.predicted_classes(&out)?;
+                    correct += pred.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
+                }
             }
             let accuracy =
                 matches!(data.targets, Targets::Classes { .. }).then(|| correct as f32 / count.max(1) as f32);
@@ -312,13 +327,16 @@ impl Session {
                 loss::binary_cross_entropy_with_logits(&out.reshape(&[-1])?, &batch.y)
             }
             LossKind::CrossEntropy => loss::cross_entropy(out, &batch.labels),
+            LossKind::Value => Ok(out.clone()),
         }
     }
 
     /// The divergence guard's message: the step, and the likely cause in words.
     fn diverged(&self, value: f32) -> LabError {
         let lr = self.optimizer.lr;
-        let cause = if self.config.normalization == Normalization::None {
+        let cause = if matches!(self.config.dataset, DatasetSpec::Toy { .. }) {
+            format!("learning rate {lr} is too large for this function: try {}", lr / 10.0)
+        } else if self.config.normalization == Normalization::None {
             format!(
                 "learning rate {lr} is too high for unnormalized inputs: normalize them or lower the rate"
             )

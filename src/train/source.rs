@@ -48,7 +48,7 @@ pub fn files_needed(spec: &DatasetSpec) -> Vec<&'static str> {
         DatasetSpec::Iris { .. } => vec!["iris.csv"],
         DatasetSpec::FashionMnist { .. } => FASHION_FILES.to_vec(),
         DatasetSpec::MnistSample { .. } => vec![MNIST_SAMPLE],
-        DatasetSpec::Xor | DatasetSpec::Rings { .. } => vec![],
+        DatasetSpec::Xor | DatasetSpec::Rings { .. } | DatasetSpec::Toy { .. } => vec![],
     }
 }
 
@@ -78,6 +78,10 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
     if c.model.hidden.len() > 16 {
         return bad(format!("{} hidden layers is more than the lab's 16", c.model.hidden.len()));
     }
+    let toy = matches!(c.dataset, DatasetSpec::Toy { .. });
+    if toy != (c.loss == super::LossKind::Value) {
+        return bad("a toy function is minimised with the 'value' loss, and only a toy function is".into());
+    }
     if !(0.0..1.0).contains(&c.test_fraction) {
         return bad(format!("test fraction {} must be in [0, 1)", c.test_fraction));
     }
@@ -99,6 +103,11 @@ pub(super) fn load_splits(c: &SessionConfig, source: &dyn DataSource) -> Result<
                 Ok(Dataset::from_images(&images, &data::FASHION_MNIST_CLASSES))
             };
             Ok((limit(pair(0, 1)?, *train_limit), limit(pair(2, 3)?, *test_limit)))
+        }
+        DatasetSpec::Toy { .. } => {
+            let one = load_dataset(&c.dataset, c.seed, source)?;
+            let none = one.subset(&[]);
+            Ok((one, none))
         }
         spec => {
             let all = load_dataset(spec, c.seed, source)?;
@@ -126,6 +135,13 @@ fn load_dataset(spec: &DatasetSpec, seed: u64, source: &dyn DataSource) -> Resul
             }
         }
         DatasetSpec::FashionMnist { .. } => unreachable!("handled by load_splits"),
+        // One placeholder item: a toy run takes one step per epoch and reads no data.
+        DatasetSpec::Toy { .. } => Dataset {
+            features: vec![0.0],
+            feature_shape: vec![1],
+            targets: Targets::Values { values: vec![0.0], width: 1 },
+            class_names: Vec::new(),
+        },
         DatasetSpec::Xor => Dataset::from_points(&synthetic::xor()),
         DatasetSpec::Rings { rings, per_ring, noise } => {
             if *per_ring == 0 || *per_ring > 100_000 || !(1..=10).contains(rings) {

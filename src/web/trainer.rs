@@ -117,7 +117,9 @@ impl Trainer {
             if self.session.is_none() {
                 let mut s = Session::new(self.runs[self.current].config.clone(), &self.files)
                     .map_err(|e| JsError::new(&e.to_string()))?;
-                if self.preset.plots.contains(&chapters::PlotKind::LossContour) {
+                if self.preset.plots.contains(&chapters::PlotKind::LossContour)
+                    || self.preset.plots.contains(&chapters::PlotKind::ToyPath)
+                {
                     s.trace_parameters().map_err(|e| JsError::new(&e.to_string()))?;
                 }
                 self.session = Some(s);
@@ -162,13 +164,21 @@ impl Trainer {
     /// Records the current run; keeps its session (the plots show the last model) until the next starts.
     fn finish_run(&mut self, error: Option<String>) {
         let history = self.session.as_ref().map(|s| s.history.clone()).unwrap_or_default();
-        self.outcomes.push(RunOutcome { label: self.runs[self.current].label.clone(), history, error });
+        let trace = self.session.as_ref().and_then(|s| s.trace.clone());
+        self.outcomes.push(RunOutcome {
+            label: self.runs[self.current].label.clone(),
+            history,
+            error,
+            trace,
+        });
         self.current += 1;
         if self.current < self.runs.len() {
             // The next run builds a fresh session; until then the finished one stays for the plots.
             let next = Session::new(self.runs[self.current].config.clone(), &self.files);
             if let Ok(mut s) = next {
-                if self.preset.plots.contains(&chapters::PlotKind::LossContour) {
+                if self.preset.plots.contains(&chapters::PlotKind::LossContour)
+                    || self.preset.plots.contains(&chapters::PlotKind::ToyPath)
+                {
                     let _ = s.trace_parameters();
                 }
                 self.session = Some(s);
@@ -184,6 +194,7 @@ impl Trainer {
                     label: self.runs[self.current].label.clone(),
                     history: s.history.clone(),
                     error: None,
+                    trace: s.trace.clone(),
                 });
             }
         }

@@ -195,11 +195,12 @@ export class LabPage {
       "loss": [lines("Loss per epoch")],
       "accuracy": [lines("Test accuracy")],
       "regression-fit": [{ kind: "scatter", title: "Fitted line", ...axes, points: [], line: [] } as Figure],
-      "loss-contour": [{ kind: "contour", title: "Loss surface and the path of descent", ...grid, values: [], path: [] } as Figure],
+      "loss-contour": [{ kind: "contour", title: "Loss surface and the path of descent", ...grid, values: [], paths: [] } as Figure],
       "decision-regions": [{ kind: "regions", title: "Decision regions", ...grid, cells: [], points: [], classes: [] } as Figure],
       "activations": [lines("Sigmoid and tanh")],
       "curvature": [lines("Loss along one weight"), lines("Second derivative")],
       "layer-stats": [{ kind: "bars", title: "Per-layer statistics", y_label: "", labels: [], series: [] } as Figure],
+      "toy-path": [lines("Where the point goes"), lines("The function and each path")],
     };
     const empty = (this.preset?.plots ?? []).flatMap((kind) => shapes[kind] ?? [lines(kind)]);
     empty.forEach((fig, i) => this.drawOne({ ...fig, title: `${fig.title} (press Train)` }, i));
