@@ -69,6 +69,22 @@ pub struct RunOutcome {
     pub error: Option<String>,
     /// Every parameter after each step, when the preset's plots asked for the path.
     pub trace: Option<Vec<Vec<f32>>>,
+    /// Per-layer statistics before training, when a study's plots compare layers.
+    pub initial_layers: Option<Vec<crate::train::LayerStats>>,
+}
+
+impl Preset {
+    /// Readies a new session for this preset's plots: the parameter path for path plots, the untrained
+    /// per-layer statistics for a study that compares layers.
+    pub fn prepare(&self, session: &mut crate::train::Session) -> crate::error::Result<()> {
+        if self.plots.iter().any(|k| matches!(k, PlotKind::LossContour | PlotKind::ToyPath)) {
+            session.trace_parameters()?;
+        }
+        if !self.variants.is_empty() && self.plots.contains(&PlotKind::LayerStats) {
+            session.record_initial_layers(500)?;
+        }
+        Ok(())
+    }
 }
 
 impl RunOutcome {

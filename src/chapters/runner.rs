@@ -27,9 +27,7 @@ pub fn run_preset(
     let mut last = None;
     for (i, variant) in runs.iter().enumerate() {
         let mut session = Session::new(variant.config.clone(), source)?;
-        if preset.plots.iter().any(|k| matches!(k, super::PlotKind::LossContour | super::PlotKind::ToyPath)) {
-            session.trace_parameters()?;
-        }
+        preset.prepare(&mut session)?;
         let mut error = None;
         while !session.finished() {
             match session.step() {
@@ -52,6 +50,7 @@ pub fn run_preset(
             history: session.history.clone(),
             error,
             trace: session.trace.clone(),
+            initial_layers: session.initial_layers.clone(),
         });
         last = Some(session);
     }

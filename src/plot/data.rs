@@ -22,6 +22,9 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::DecisionRegions => out.push(decision_regions(session, 64)?),
             PlotKind::Activations => out.push(activations()?),
             PlotKind::Curvature => out.extend(curvature_figures(session)?),
+            PlotKind::LayerStats if outcomes.iter().any(|o| o.initial_layers.is_some()) => {
+                out.push(initial_spread(outcomes))
+            }
             PlotKind::LayerStats => out.push(layer_stats(session)?),
             PlotKind::ToyPath => out.extend(super::toy::toy_figures(preset, outcomes)?),
         }
@@ -311,4 +314,37 @@ fn layer_stats(session: &Session) -> Result<Figure> {
             ("share of dead units".into(), stats.iter().map(|s| s.dead_fraction).collect()),
         ],
     })
+}
+
+/// A study's runs side by side: the spread of each layer's output before training (log scale when it
+/// spans orders of magnitude, as a badly scaled initialisation makes it).
+fn initial_spread(outcomes: &[RunOutcome]) -> Figure {
+    let mut series: Vec<Series> = outcomes
+        .iter()
+        .map(|o| Series {
+            label: o.label.clone(),
+            points: o
+                .initial_layers
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, l)| (i as f32, l.activation_std))
+                .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                .collect(),
+        })
+        .collect();
+    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (lo, hi) = values().fold((f32::INFINITY, 0f32), |(a, b), v| (a.min(v), b.max(v)));
+    let mut y_label = "activation std".to_string();
+    if lo > 0.0 && hi / lo > 30.0 {
+        y_label = "log10 activation std".into();
+        series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
+    }
+    Figure::Lines {
+        guide: None,
+        title: "Spread of each layer's output at initialisation".into(),
+        x_label: "layer".into(),
+        y_label,
+        series,
+    }
 }

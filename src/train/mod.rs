@@ -76,12 +76,16 @@ pub struct Session {
     pub step_losses: Vec<f32>,
     /// With `trace_parameters`, all parameters (flattened, in `named_parameters` order) after each step.
     pub trace: Option<Vec<Vec<f32>>>,
+    /// With `record_initial_layers`, the per-layer statistics before the first step.
+    pub initial_layers: Option<Vec<LayerStats>>,
     optimizer: Optimizer,
     batcher: Batcher,
     cursor: Option<Cursor>,
     steps: u64,
     started: Option<Instant>,
     elapsed_before: f64,
+    /// The loss of the first step, the divergence guard's yardstick.
+    first_loss: Option<f32>,
 }
 
 /// Enough for 100 epochs of per-sample SGD on Advertising many times over, and bounded.
@@ -125,12 +129,14 @@ impl Session {
             history: Vec::new(),
             step_losses: Vec::new(),
             trace: None,
+            initial_layers: None,
             optimizer,
             batcher,
             cursor: None,
             steps: 0,
             started: None,
             elapsed_before: 0.0,
+            first_loss: None,
         })
     }
 
@@ -143,6 +149,12 @@ impl Session {
             )));
         }
         self.trace = Some(vec![self.flat_parameters()]);
+        Ok(())
+    }
+
+    /// Records the per-layer statistics of the untrained model (chapter 5: what initialisation does).
+    pub fn record_initial_layers(&mut self, probe: usize) -> Result<()> {
+        self.initial_layers = Some(self.layer_stats(probe)?);
         Ok(())
     }
 
@@ -185,7 +197,10 @@ impl Session {
         self.steps += 1;
         let loss = self.loss(&self.model.forward(&batch.x)?, &batch)?;
         let value = loss.item()?;
-        if !value.is_finite() {
+        // Non-finite, or finite but a thousand times the first step's loss: either way the weights have
+        // been thrown out of any sensible range (raw pixels at lr 1000 reach 1e23 while staying finite).
+        let first = *self.first_loss.get_or_insert(value);
+        if !value.is_finite() || value > 1e3 * first.abs().max(1.0) {
             return Err(self.diverged(value));
         }
         loss.backward()?;

@@ -117,11 +117,7 @@ impl Trainer {
             if self.session.is_none() {
                 let mut s = Session::new(self.runs[self.current].config.clone(), &self.files)
                     .map_err(|e| JsError::new(&e.to_string()))?;
-                if self.preset.plots.contains(&chapters::PlotKind::LossContour)
-                    || self.preset.plots.contains(&chapters::PlotKind::ToyPath)
-                {
-                    s.trace_parameters().map_err(|e| JsError::new(&e.to_string()))?;
-                }
+                self.preset.prepare(&mut s).map_err(|e| JsError::new(&e.to_string()))?;
                 self.session = Some(s);
             }
             let session = self.session.as_mut().expect("created above");
@@ -139,8 +135,14 @@ impl Trainer {
                     if let LabError::Diverged { suggested_lr: lr, .. } = &e {
                         suggested_lr = Some(*lr);
                     }
-                    error = Some(e.to_string());
-                    self.finish_run(Some(e.to_string()));
+                    // In a study, say which run stopped; the others go on.
+                    let message = if self.runs.len() > 1 {
+                        format!("{}: {e}", self.runs[self.current].label)
+                    } else {
+                        e.to_string()
+                    };
+                    error = Some(message.clone());
+                    self.finish_run(Some(message));
                 }
             }
             steps += 1;
@@ -165,22 +167,20 @@ impl Trainer {
     fn finish_run(&mut self, error: Option<String>) {
         let history = self.session.as_ref().map(|s| s.history.clone()).unwrap_or_default();
         let trace = self.session.as_ref().and_then(|s| s.trace.clone());
+        let initial_layers = self.session.as_ref().and_then(|s| s.initial_layers.clone());
         self.outcomes.push(RunOutcome {
             label: self.runs[self.current].label.clone(),
             history,
             error,
             trace,
+            initial_layers,
         });
         self.current += 1;
         if self.current < self.runs.len() {
             // The next run builds a fresh session; until then the finished one stays for the plots.
             let next = Session::new(self.runs[self.current].config.clone(), &self.files);
             if let Ok(mut s) = next {
-                if self.preset.plots.contains(&chapters::PlotKind::LossContour)
-                    || self.preset.plots.contains(&chapters::PlotKind::ToyPath)
-                {
-                    let _ = s.trace_parameters();
-                }
+                let _ = self.preset.prepare(&mut s);
                 self.session = Some(s);
             }
         }
@@ -195,6 +195,7 @@ impl Trainer {
                     history: s.history.clone(),
                     error: None,
                     trace: s.trace.clone(),
+                    initial_layers: s.initial_layers.clone(),
                 });
             }
         }

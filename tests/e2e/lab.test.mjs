@@ -117,11 +117,12 @@ test("training keeps the main thread free: no task of 100 ms or more while it ru
 test("a divergent run shows the guard's message and a fix instead of NaN plots", async () => {
   const { browser, page, errors } = await open([]);
   try {
+    // Raw Fashion-MNIST pixels (0-255) at lr 1000: the first steps overflow.
     const set = encodeURIComponent(JSON.stringify({ lr: 1000, normalization: "none" }));
-    await page.goto(`${server.base}#preset=ch1-three-features&set=${set}`);
+    await page.goto(`${server.base}#preset=ch4-fashion-mlp64&set=${set}`);
     await ready(page);
     await page.click("#train");
-    await page.waitForFunction(() => !document.getElementById("guard").hidden, null, { timeout: 60_000 });
+    await page.waitForFunction(() => !document.getElementById("guard").hidden, null, { timeout: 120_000 });
     assert.match(await page.textContent("#guard-text"),
       /training diverged at step \d+ \(loss .+\): learning rate 1000 is too high for unnormalized inputs/);
     assert.match(await page.textContent("#guard-fix"), /Use learning rate 100 and train again/);

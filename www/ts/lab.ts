@@ -176,6 +176,8 @@ export class LabPage {
     this.lastEpoch = null;
     this.figures = [];
     this.drawn = [];
+    this.stoppedRuns = [];
+    el("stopped-runs").textContent = "";
     el("figures").replaceChildren();
     el("epoch-log").querySelector("tbody")?.replaceChildren();
     el("guard").hidden = true;
@@ -320,7 +322,12 @@ export class LabPage {
       const acc = m.testAccuracy !== null && m.testAccuracy !== undefined ? `, test accuracy ${(m.testAccuracy * 100).toFixed(1)} %` : "";
       el("metrics").textContent = `Epoch ${m.epoch}: train loss ${fmt(m.trainLoss)}, test loss ${fmt(m.testLoss)}${acc}.`;
     }
-    if (s.error !== null && s.error !== undefined) this.showGuard(s.error, s.suggestedLr ?? null);
+    if (s.error !== null && s.error !== undefined) {
+      // A study goes on when one of its runs blows up (often the point of the study): a note, not an alarm.
+      if (s.runs > 1) this.stoppedRuns.push(s.error);
+      else this.showGuard(s.error, s.suggestedLr ?? null);
+    }
+    el("stopped-runs").textContent = this.stoppedRuns.length > 0 ? `Stopped early: ${this.stoppedRuns.join(" · ")}` : "";
     if (s.done) {
       this.state = "done";
       if (s.check !== null && s.check !== undefined) {
@@ -332,6 +339,8 @@ export class LabPage {
   }
 
   private suggested: number | null = null;
+  /** Runs of a study that the divergence guard stopped, with its message. */
+  private stoppedRuns: string[] = [];
 
   private showGuard(message: string, lr: number | null): void {
     this.suggested = lr;
