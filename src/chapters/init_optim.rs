@@ -195,6 +195,16 @@ fn fashion_presets() -> Vec<Preset> {
         ..base(fashion.clone(), LossKind::CrossEntropy)
     };
     let init = |label: &str, i: Init| vary(&deep, label, |c| c.model.init = i);
+    let sigmoid = SessionConfig {
+        model: ModelSpec {
+            activation: Activation::Sigmoid,
+            init: Init::XavierUniform { fan_avg: false },
+            ..deep.model.clone()
+        },
+        lr: 0.5,
+        ..deep.clone()
+    };
+    let sig = |label: &str, i: Init| vary(&sigmoid, label, |c| c.model.init = i);
     let mlp =
         SessionConfig { model: ModelSpec { hidden: vec![128, 64], ..deep.model.clone() }, ..deep.clone() };
     let opt = |label: &str, o: OptimizerKind, lr: f32| vary(&mlp, label, |c| (c.optimizer, c.lr) = (o, lr));
@@ -219,6 +229,26 @@ fn fashion_presets() -> Vec<Preset> {
             check: Check::BetterThan { better: 0, worse: 4 },
             textbook: "Xavier: U(±√(3/n)) or N(0, 1/n) for tanh (×4 for sigmoid); He: U(±√(6/n)) or N(0, 2/n) \
                        for ReLU; zeros and badly scaled draws stall or blow up deep networks.",
+        },
+        Preset {
+            id: "ch5-init-sigmoid",
+            chapter: 5,
+            title: "Ten sigmoid layers: vanishing gradients",
+            summary: "A sigmoid's slope is at most 1/4, so every layer can shrink the gradient on its way back. \
+                      With plain Xavier (variance 1/n, made for tanh) the first layers' gradients come out about \
+                      a million times smaller than the last ones' and the network does not learn in 3 epochs; \
+                      the ×4 variant for sigmoids, U(±4√(3/n)), keeps them alive. N(0, 1) does too, with \
+                      saturated units.",
+            config: sigmoid.clone(),
+            variants: vec![
+                sig("Xavier uniform", Init::XavierUniform { fan_avg: false }),
+                sig("Xavier normal", Init::XavierNormal { fan_avg: false }),
+                sig("Xavier ×4 (sigmoid)", Init::XavierUniformSigmoid { fan_avg: false }),
+                sig("N(0, 1)", Init::Normal { mean: 0.0, std: 1.0 }),
+            ],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::LayerStats],
+            check: Check::BetterThan { better: 2, worse: 0 },
+            textbook: "For sigmoid units Xavier's bounds are multiplied by 4: U(±4√(3/n)) or N(0, 16/n).",
         },
         Preset {
             id: "ch5-optimizers-fashion",

@@ -23,7 +23,8 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::Activations => out.push(activations()?),
             PlotKind::Curvature => out.extend(curvature_figures(session)?),
             PlotKind::LayerStats if outcomes.iter().any(|o| o.initial_layers.is_some()) => {
-                out.push(initial_spread(outcomes))
+                out.push(initial_spread(outcomes, false));
+                out.push(initial_spread(outcomes, true));
             }
             PlotKind::LayerStats => out.push(layer_stats(session)?),
             PlotKind::ToyPath => out.extend(super::toy::toy_figures(preset, outcomes)?),
@@ -316,9 +317,11 @@ fn layer_stats(session: &Session) -> Result<Figure> {
     })
 }
 
-/// A study's runs side by side: the spread of each layer's output before training (log scale when it
-/// spans orders of magnitude, as a badly scaled initialisation makes it).
-fn initial_spread(outcomes: &[RunOutcome]) -> Figure {
+/// A study's runs side by side before training: the spread of each layer's output, or of each weight's
+/// gradient (log scale when it spans orders of magnitude, as a badly scaled initialisation makes it).
+fn initial_spread(outcomes: &[RunOutcome], gradients: bool) -> Figure {
+    let pick =
+        |l: &crate::train::LayerStats| if gradients { l.weight_grad_std } else { Some(l.activation_std) };
     let mut series: Vec<Series> = outcomes
         .iter()
         .map(|o| Series {
@@ -328,23 +331,22 @@ fn initial_spread(outcomes: &[RunOutcome]) -> Figure {
                 .iter()
                 .flatten()
                 .enumerate()
-                .map(|(i, l)| (i as f32, l.activation_std))
+                .filter_map(|(i, l)| pick(l).map(|v| (i as f32, v)))
                 .filter(|p| p.1.is_finite() && p.1 > 0.0)
                 .collect(),
         })
         .collect();
     let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let (lo, hi) = values().fold((f32::INFINITY, 0f32), |(a, b), v| (a.min(v), b.max(v)));
-    let mut y_label = "activation std".to_string();
+    let mut y_label = if gradients { "weight gradient std" } else { "activation std" }.to_string();
     if lo > 0.0 && hi / lo > 30.0 {
-        y_label = "log10 activation std".into();
+        y_label = format!("log10 {y_label}");
         series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
     }
-    Figure::Lines {
-        guide: None,
-        title: "Spread of each layer's output at initialisation".into(),
-        x_label: "layer".into(),
-        y_label,
-        series,
-    }
+    let title = if gradients {
+        "Spread of each layer's weight gradient at initialisation"
+    } else {
+        "Spread of each layer's output at initialisation"
+    };
+    Figure::Lines { guide: None, title: title.into(), x_label: "layer".into(), y_label, series }
 }

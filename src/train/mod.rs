@@ -153,8 +153,15 @@ impl Session {
     }
 
     /// Records the per-layer statistics of the untrained model (chapter 5: what initialisation does).
+    /// One forward and backward pass on the first `probe` training items fills the weights' gradients
+    /// (nothing is updated), so the statistics show gradient spread as well as activation spread.
     pub fn record_initial_layers(&mut self, probe: usize) -> Result<()> {
+        let n = probe.clamp(1, self.train.len().max(1)).min(self.train.len());
+        let batch = make_batch(&self.train, &(0..n).collect::<Vec<_>>())?;
+        self.optimizer.zero_grad();
+        self.loss(&self.model.forward(&batch.x)?, &batch)?.backward()?;
         self.initial_layers = Some(self.layer_stats(probe)?);
+        self.optimizer.zero_grad();
         Ok(())
     }
 
