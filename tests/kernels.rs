@@ -76,3 +76,33 @@ fn seeded_random_tensors_reproduce_and_have_known_first_values() {
     let share = mask.iter().sum::<f32>() / 10_000.0;
     assert!((share - 0.3).abs() < 0.02 && mask.iter().all(|&v| v == 0.0 || v == 1.0));
 }
+
+/// Broadcasts a value per middle index (a conv bias (1, C, 1, 1), a column (A, 1)): the fast path of
+/// `binary` gives the reference's bits.
+#[test]
+fn binary_middle_broadcast_equals_reference() {
+    use cvjourney::backend::cpu;
+    use cvjourney::backend::ops::BinaryOp;
+    let mut rng = cvjourney::tensor::Rng::new(5);
+    let cases: [(&[usize], &[usize], &[usize]); 4] = [
+        (&[2, 3, 4, 5], &[0, 1, 0, 0], &[3]),
+        (&[6, 7], &[1, 0], &[6]),
+        (&[2, 3, 4, 5], &[0, 4, 1, 0], &[3 * 4]),
+        (&[1, 3, 1, 1], &[0, 1, 0, 0], &[3]),
+    ];
+    for (dims, b_strides, b_dims) in cases {
+        let n: usize = dims.iter().product();
+        let a: Vec<f32> = (0..n).map(|_| rng.uniform() - 0.5).collect();
+        let b: Vec<f32> = (0..b_dims.iter().product::<usize>()).map(|_| rng.uniform() - 0.5).collect();
+        let mut a_strides = vec![1; dims.len()];
+        for d in (0..dims.len() - 1).rev() {
+            a_strides[d] = a_strides[d + 1] * dims[d + 1];
+        }
+        for op in [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Sub, BinaryOp::Div] {
+            let (mut fast, mut reference) = (vec![0.0; n], vec![0.0; n]);
+            cpu::binary(op, &a, &a_strides, &b, b_strides, dims, &mut fast);
+            cpu::binary_ref(op, &a, &a_strides, &b, b_strides, dims, &mut reference);
+            assert!(fast.iter().zip(&reference).all(|(x, y)| x.to_bits() == y.to_bits()), "{dims:?} {op:?}");
+        }
+    }
+}

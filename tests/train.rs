@@ -17,11 +17,7 @@ fn config(dataset: DatasetSpec, loss: LossKind, hidden: Vec<usize>) -> SessionCo
         dataset,
         test_fraction: 0.2,
         normalization: Normalization::ZScore,
-        model: ModelSpec {
-            hidden,
-            activation: Activation::Tanh,
-            init: Init::XavierUniform { fan_avg: false },
-        },
+        model: ModelSpec::mlp(hidden, Activation::Tanh, Init::XavierUniform { fan_avg: false }),
         loss,
         optimizer: OptimizerKind::Sgd { momentum: 0.0 },
         lr: 0.1,
@@ -261,4 +257,51 @@ fn tracing_records_the_parameter_path() {
     assert_ne!(trace[0], trace[trace.len() - 1]);
     let mut big = Session::new(iris3(vec![64]), &source()).unwrap();
     assert!(big.trace_parameters().is_err());
+}
+
+/// conv/pool output sizes: the formula ⌊(S − K + 2P)/stride⌋ + 1 against the shapes the layers actually
+/// produce, for 50 random settings.
+#[test]
+fn conv_and_pool_output_sizes_match_the_formula() {
+    use cvjourney::nn::{Conv2d, MaxPool2d, Padding};
+    use cvjourney::tensor::{Rng, Tensor};
+    let mut rng = Rng::new(3);
+    let mut pick =
+        |lo: usize, hi: usize| lo + (rng.uniform() * (hi - lo + 1) as f32) as usize % (hi - lo + 1);
+    for _ in 0..50 {
+        let (s, k, stride, p) = (pick(1, 20), pick(1, 7), pick(1, 3), pick(0, 3));
+        let x = Tensor::zeros([1, 2, s, s]);
+        let conv = Conv2d::new(2, 3, k, stride, Padding::Explicit(p), Init::XavierUniform { fan_avg: false });
+        let want = conv_output_size(s, k, stride, p);
+        match (conv.forward(&x), want) {
+            (Ok(y), Some(o)) => assert_eq!(y.dims(), &[1, 3, o, o], "S {s} K {k} stride {stride} P {p}"),
+            (Err(_), None) => {}
+            (got, want) => panic!("S {s} K {k} stride {stride} P {p}: {got:?} vs {want:?}"),
+        }
+        if p <= k / 2 {
+            let pool = MaxPool2d { kernel: k, stride, padding: p };
+            match (pool.forward(&x), want) {
+                (Ok(y), Some(o)) => assert_eq!(y.dims(), &[1, 2, o, o]),
+                (Err(_), None) => {}
+                (got, want) => panic!("pool S {s} K {k} stride {stride} P {p}: {got:?} vs {want:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn five_poolings_collapse_a_28x28_image_with_a_clear_message() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    if !dir.join("fashion-mnist/t10k-images-idx3-ubyte.gz").is_file() {
+        return; // data/ not installed: the Fashion-MNIST checks run under ./lab test
+    }
+    let mut c = cvjourney::chapters::preset("ch6-vgg-blocks").unwrap().quick(1).config;
+    let block = c.model.conv[0];
+    c.model.conv = vec![block; 5];
+    let e = Session::new(c, &DirSource(dir)).err().unwrap().to_string();
+    assert!(
+        e.contains("block 5: the 2x2 pooling window does not fit the 1x1 image")
+            && e.contains("28x28 is gone after five"),
+        "{e}"
+    );
 }

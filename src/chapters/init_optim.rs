@@ -16,7 +16,7 @@ fn toy(function: ToyFunction, start: &[f32], lr: f32, steps: u32) -> SessionConf
     SessionConfig {
         test_fraction: 0.0,
         normalization: Normalization::None,
-        model: ModelSpec { hidden: vec![], activation: Activation::Identity, init: Init::Zeros },
+        model: ModelSpec::mlp(vec![], Activation::Identity, Init::Zeros),
         optimizer: SGD,
         lr,
         batch_size: 1,
@@ -188,7 +188,7 @@ fn fashion_presets() -> Vec<Preset> {
     let fashion = DatasetSpec::FashionMnist { train_limit: Some(20_000), test_limit: Some(5_000) };
     let deep = SessionConfig {
         normalization: Normalization::ZScore,
-        model: ModelSpec { hidden: vec![64; 10], activation: Activation::ReLU, init: Init::KaimingUniform },
+        model: ModelSpec::mlp(vec![64; 10], Activation::ReLU, Init::KaimingUniform),
         batch_size: 128,
         epochs: 3,
         lr: 0.05,

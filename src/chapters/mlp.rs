@@ -7,7 +7,7 @@ use crate::optim::{OptimizerKind, Schedule};
 use crate::train::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
 
 fn relu(hidden: Vec<usize>) -> ModelSpec {
-    ModelSpec { hidden, activation: Activation::ReLU, init: Init::KaimingUniform }
+    ModelSpec::mlp(hidden, Activation::ReLU, Init::KaimingUniform)
 }
 
 /// Fashion-MNIST with the official split, z-scored, softmax regression by default.

@@ -1,6 +1,7 @@
 //! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module
 //! configures experiments (presets, a success check, plots); it never implements math.
 
+mod cnn;
 mod init_optim;
 mod linear;
 mod logistic;
@@ -126,6 +127,7 @@ pub fn presets() -> Vec<Preset> {
     all.extend(softmax::presets());
     all.extend(mlp::presets());
     all.extend(init_optim::presets());
+    all.extend(cnn::presets());
     all
 }
 

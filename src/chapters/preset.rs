@@ -326,11 +326,7 @@ pub(super) fn base(dataset: DatasetSpec, loss: LossKind) -> SessionConfig {
         dataset,
         test_fraction: 0.2,
         normalization: Normalization::ZScorePerChannel,
-        model: ModelSpec {
-            hidden: vec![],
-            activation: Activation::Tanh,
-            init: Init::XavierUniform { fan_avg: false },
-        },
+        model: ModelSpec::mlp(vec![], Activation::Tanh, Init::XavierUniform { fan_avg: false }),
         loss,
         optimizer: OptimizerKind::Sgd { momentum: 0.0 },
         lr: 0.1,

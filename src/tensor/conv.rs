@@ -93,7 +93,7 @@ impl Tensor {
         let (dims, (oh, ow)) = self.window_dims(win, "max_pool2d")?;
         let count = dims[0] * dims[1] * oh * ow;
         let (mut out, mut argmax) = (vec![0.0; count], vec![0; count]);
-        cpu::max_pool2d_ref(&self.data(), dims, win, &mut out, &mut argmax);
+        cpu::max_pool2d(&self.data(), dims, win, &mut out, &mut argmax);
         let shape = Shape::new(&[dims[0], dims[1], oh, ow]);
         Ok(Tensor::from_op(out, shape, &[self], || Op::MaxPool2d { x: self.clone(), argmax }))
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Normalization;
-use crate::nn::{Activation, Init};
+use crate::nn::{Activation, Init, Padding};
 use crate::optim::{OptimizerKind, Schedule};
 
 /// Which data a run trains on. Files come from a `DataSource` (the `data/` folder natively, HTTP in the
@@ -60,12 +60,57 @@ pub enum LossKind {
     Value,
 }
 
-/// A multilayer perceptron: hidden widths (empty = a linear model) with one activation between layers.
+/// The network: optional convolutional blocks, then dense hidden layers (empty = a linear model) with one
+/// activation between layers, or an all-convolutional head.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
     pub hidden: Vec<usize>,
     pub activation: Activation,
     pub init: Init,
+    /// Convolutional blocks applied to (C, H, W) inputs before the dense layers (empty: an MLP).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conv: Vec<ConvBlock>,
+    /// End with a 1x1 convolution to the classes and a global average pool, (N, C, 1, 1) -> (N, C),
+    /// instead of dense layers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub conv_head: bool,
+}
+
+impl ModelSpec {
+    /// A multilayer perceptron (no convolutions).
+    pub fn mlp(hidden: Vec<usize>, activation: Activation, init: Init) -> ModelSpec {
+        ModelSpec { hidden, activation, init, conv: Vec::new(), conv_head: false }
+    }
+}
+
+/// conv (kernel × kernel, `channels` filters) -> activation -> optional pooling.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConvBlock {
+    pub channels: usize,
+    pub kernel: usize,
+    #[serde(default = "one")]
+    pub stride: usize,
+    #[serde(default = "valid")]
+    pub padding: Padding,
+    #[serde(default)]
+    pub pool: Pool,
+}
+
+fn one() -> usize {
+    1
+}
+fn valid() -> Padding {
+    Padding::Valid
+}
+
+/// Pooling after a convolution: a 2x2 window with stride 2 halves the image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pool {
+    #[default]
+    None,
+    Max,
+    Avg,
 }
 
 /// Everything that decides a run. Same config and seed, same numbers.

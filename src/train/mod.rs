@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use web_time::Instant;
 
-pub use config::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
+pub use config::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfig};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
@@ -21,7 +21,7 @@ pub use toy::{ToyFunction, ToyModel};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};
 use crate::error::{LabError, Result};
-use crate::nn::{self, Flatten, Linear, Module, Sequential};
+use crate::nn::{self, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Padding, Sequential};
 use crate::optim::Optimizer;
 use crate::tensor::{Tensor, manual_seed};
 use crate::{autograd, loss};
@@ -115,7 +115,7 @@ impl Session {
             DatasetSpec::Toy { function, start } => {
                 Sequential::default().append(ToyModel::new(*function, start)?)
             }
-            _ => build_mlp(&train.feature_shape, &config.model, outputs),
+            _ => build_model(&train.feature_shape, &config.model, outputs)?,
         };
         let optimizer = Optimizer::new(config.optimizer, model.parameters(), config.lr)?;
         let batcher =
@@ -393,16 +393,79 @@ impl EpochRecord {
     }
 }
 
-/// [Flatten ->] inputs -> hidden... -> outputs, with the activation between layers (none after the last).
-fn build_mlp(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Sequential {
+/// Output side of a convolution or pooling window: ⌊(S − K + 2P) / stride⌋ + 1 (textbook §7), or `None`
+/// when the window does not fit.
+pub fn conv_output_size(size: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    (stride > 0 && kernel > 0 && size + 2 * padding >= kernel)
+        .then(|| (size + 2 * padding - kernel) / stride + 1)
+}
+
+/// [conv blocks ->] [Flatten ->] hidden... -> outputs (activation between layers, none after the last),
+/// or conv blocks -> 1x1 conv -> global average pool for an all-convolutional network.
+fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Result<Sequential> {
     let mut model = Sequential::default();
-    if feature_shape.len() > 1 {
+    let mut shape = feature_shape.to_vec();
+    if !spec.conv.is_empty() || spec.conv_head {
+        let [c, h, w] = shape[..] else {
+            return Err(LabError::InvalidArgument("convolutions need image inputs (C, H, W)".into()));
+        };
+        let (mut c, mut h, mut w) = (c, h, w);
+        for (i, b) in spec.conv.iter().enumerate() {
+            let pad = match b.padding {
+                Padding::Valid => 0,
+                Padding::Same => (b.kernel - 1) / 2,
+                Padding::Explicit(p) => p,
+            };
+            let too_small = |what: String, h: usize, w: usize| {
+                LabError::InvalidArgument(format!(
+                    "block {}: {what} does not fit the {h}x{w} image left at that point \
+                     (each 2x2 pooling halves it: 28x28 is gone after five)",
+                    i + 1
+                ))
+            };
+            let (Some(nh), Some(nw)) =
+                (conv_output_size(h, b.kernel, b.stride, pad), conv_output_size(w, b.kernel, b.stride, pad))
+            else {
+                return Err(too_small(format!("a {k}x{k} convolution", k = b.kernel), h, w));
+            };
+            model = model
+                .append(Conv2d::new(c, b.channels, b.kernel, b.stride, b.padding, spec.init))
+                .append(spec.activation);
+            (c, h, w) = (b.channels, nh, nw);
+            if b.pool != Pool::None {
+                let (Some(ph), Some(pw)) = (conv_output_size(h, 2, 2, 0), conv_output_size(w, 2, 2, 0))
+                else {
+                    return Err(too_small("the 2x2 pooling window".into(), h, w));
+                };
+                model = match b.pool {
+                    Pool::Max => model.append(MaxPool2d { kernel: 2, stride: 2, padding: 0 }),
+                    _ => model.append(AvgPool2d { kernel: 2, stride: 2, padding: 0 }),
+                };
+                (h, w) = (ph, pw);
+            }
+        }
+        if spec.conv_head {
+            if h != w {
+                return Err(LabError::InvalidArgument(format!(
+                    "the global pool needs a square map, not {h}x{w}"
+                )));
+            }
+            // (N, C, H, W) -> 1x1 conv -> (N, classes, H, W) -> average over H×W -> (N, classes, 1, 1) -> (N, classes)
+            let head = Conv2d::new(c, outputs, 1, 1, Padding::Valid, spec.init);
+            return Ok(model
+                .append(head)
+                .append(AvgPool2d { kernel: h, stride: h, padding: 0 })
+                .append(Flatten));
+        }
+        shape = vec![c, h, w];
+    }
+    if shape.len() > 1 {
         model = model.append(Flatten);
     }
-    let mut width = feature_shape.iter().product();
+    let mut width = shape.iter().product();
     for &h in &spec.hidden {
         model = model.append(Linear::new(width, h, spec.init, true)).append(spec.activation);
         width = h;
     }
-    model.append(Linear::new(width, outputs, spec.init, true))
+    Ok(model.append(Linear::new(width, outputs, spec.init, true)))
 }

@@ -82,6 +82,20 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
     if toy != (c.loss == super::LossKind::Value) {
         return bad("a toy function is minimised with the 'value' loss, and only a toy function is".into());
     }
+    if c.model.conv.len() > 8 {
+        return bad(format!("{} convolutional blocks is more than the lab's 8", c.model.conv.len()));
+    }
+    for (i, b) in c.model.conv.iter().enumerate() {
+        if !(1..=512).contains(&b.channels) || !(1..=11).contains(&b.kernel) || !(1..=4).contains(&b.stride) {
+            return bad(format!(
+                "conv block {}: {} channels, kernel {}, stride {} (allowed: 1-512, 1-11, 1-4)",
+                i + 1,
+                b.channels,
+                b.kernel,
+                b.stride
+            ));
+        }
+    }
     if !(0.0..1.0).contains(&c.test_fraction) {
         return bad(format!("test fraction {} must be in [0, 1)", c.test_fraction));
     }

@@ -92,6 +92,33 @@ pub fn max_pool2d_ref(x: &[f32], dims: [usize; 4], win: Window, out: &mut [f32],
     }
 }
 
+/// Twin of `max_pool2d_ref` for the common 2x2 window with stride 2 and no padding: the same comparisons in
+/// the same order (so the same values and the same argmax), without the general window bookkeeping.
+pub fn max_pool2d(x: &[f32], dims: [usize; 4], win: Window, out: &mut [f32], argmax: &mut [usize]) {
+    if win.kernel != (2, 2) || win.stride != (2, 2) || win.padding != (0, 0) {
+        return max_pool2d_ref(x, dims, win, out, argmax);
+    }
+    let [n, c, h, w] = dims;
+    let (oh, ow) = (h / 2, w / 2);
+    for plane in 0..n * c {
+        let base = plane * h * w;
+        for oy in 0..oh {
+            let row = base + 2 * oy * w;
+            let o_row = (plane * oh + oy) * ow;
+            for ox in 0..ow {
+                let candidates = [row + 2 * ox, row + 2 * ox + 1, row + w + 2 * ox, row + w + 2 * ox + 1];
+                let (mut best, mut at) = (x[candidates[0]], candidates[0]);
+                for &i in &candidates[1..] {
+                    if x[i] > best || (x[i].is_nan() && !best.is_nan()) {
+                        (best, at) = (x[i], i);
+                    }
+                }
+                (out[o_row + ox], argmax[o_row + ox]) = (best, at);
+            }
+        }
+    }
+}
+
 /// Average pooling counting the padding as zeros (PyTorch's `count_include_pad=True`): each window's sum
 /// is divided by KH·KW. x: (N, C, H, W) -> out: (N, C, OH, OW).
 pub fn avg_pool2d_ref(x: &[f32], dims: [usize; 4], win: Window, out: &mut [f32]) {

@@ -17,7 +17,29 @@ pub fn unary(op: UnaryOp, x: &[f32], out: &mut [f32]) {
     if super::simd::unary(op, x, out) {
         return;
     }
+    if unary_hoisted(op, x, out) {
+        return;
+    }
     unary_ref(op, x, out);
+}
+
+/// Twin of `unary_ref` for the cheap ops: the `match` on the op is hoisted out of the loop, so each loop
+/// is a plain map the compiler vectorises (the same formula per element, so the same bits).
+fn unary_hoisted(op: UnaryOp, x: &[f32], out: &mut [f32]) -> bool {
+    fn map(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+    }
+    match op {
+        // Each arm names the op as a constant, so each loop is specialised for it.
+        UnaryOp::Relu => map(x, out, |v| UnaryOp::Relu.apply(v)),
+        UnaryOp::Step => map(x, out, |v| UnaryOp::Step.apply(v)),
+        UnaryOp::Neg => map(x, out, |v| UnaryOp::Neg.apply(v)),
+        UnaryOp::Abs => map(x, out, |v| UnaryOp::Abs.apply(v)),
+        UnaryOp::AddScalar(c) => map(x, out, |v| v + c),
+        UnaryOp::MulScalar(c) => map(x, out, |v| v * c),
+        _ => return false,
+    }
+    true
 }
 
 /// Reference: `out[idx] = op(a[idx · a_strides], b[idx · b_strides])` over every index of `out_dims`.
@@ -82,6 +104,18 @@ pub fn binary(
         }
         return;
     }
+    // b is one value per index of a middle block of dimensions (a conv bias (1, C, 1, 1) on (N, C, H, W)):
+    // each value meets a contiguous run of `inner` elements.
+    if a.len() == n && is_contiguous(a_strides, out_dims) {
+        if let Some(inner) = middle_block(b_strides, out_dims, b.len()) {
+            let mid = b.len();
+            for (i, (o, a_chunk)) in out.chunks_exact_mut(inner).zip(a.chunks_exact(inner)).enumerate() {
+                let y = b[i % mid];
+                o.iter_mut().zip(a_chunk).for_each(|(o, &x)| *o = op.apply(x, y));
+            }
+            return;
+        }
+    }
     binary_ref(op, a, a_strides, b, b_strides, out_dims, out);
 }
 
@@ -119,4 +153,25 @@ fn is_trailing(strides: &[usize], dims: &[usize], len: usize) -> bool {
         covered *= dims[k];
     }
     covered == len && strides[..k].iter().zip(&dims[..k]).all(|(&s, &d)| s == 0 || d == 1)
+}
+
+/// When `strides` read `len` contiguous values over a middle run of dimensions and broadcast (stride 0)
+/// over every dimension before and after it, the number of elements after that run.
+fn middle_block(strides: &[usize], dims: &[usize], len: usize) -> Option<usize> {
+    let rank = dims.len();
+    let mut k1 = rank;
+    while k1 > 0 && (strides[k1 - 1] == 0 || dims[k1 - 1] == 1) {
+        k1 -= 1;
+    }
+    let inner: usize = dims[k1..].iter().product();
+    let (mut k0, mut covered) = (k1, 1);
+    while k0 > 0 && covered < len {
+        k0 -= 1;
+        if strides[k0] != covered && dims[k0] != 1 {
+            return None;
+        }
+        covered *= dims[k0];
+    }
+    let leading_broadcast = strides[..k0].iter().zip(&dims[..k0]).all(|(&s, &d)| s == 0 || d == 1);
+    (covered == len && leading_broadcast && inner > 1).then_some(inner)
 }

@@ -12,7 +12,7 @@ mod reduce;
 #[cfg(target_arch = "wasm32")]
 mod simd;
 
-pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d_ref};
+pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d, max_pool2d_ref};
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
 pub use layout::copy_strided;
 pub use matmul::{matmul, matmul_crate, matmul_ref};
