@@ -44,7 +44,21 @@ for (const [name, args] of [["CPU path", []], ["WebGPU enabled", WEBGPU]]) {
           assert.equal(await page.isVisible("#coming"), true, `chapter ${id} shows neither presets nor a note`);
           continue;
         }
+        // Fashion-MNIST presets train on a 1,000-image slice here: this test is about the page, not speed.
+        const first = await page.evaluate((c) => {
+          const number = window.wasmBindings.chapters().find((ch) => ch.id === c).number;
+          const p = window.wasmBindings.presets().find((q) => q.chapter === number);
+          return { id: p.id, fashion: p.config.dataset.name === "fashion-mnist" };
+        }, id);
+        if (first.fashion) {
+          const set = { dataset: { name: "fashion-mnist", train_limit: 1000, test_limit: 500 } };
+          await page.evaluate((h) => { location.hash = h; }, `preset=${first.id}&set=${encodeURIComponent(JSON.stringify(set))}`);
+          await page.waitForFunction(() => document.getElementById("config-json").value.includes("1000"));
+        }
         await trainFor(page, 1500);
+        // A real figure replaced the empty axes drawn before training.
+        await page.waitForFunction(() => !document.getElementById("fig-0")?.getAttribute("aria-label")?.includes("press Train"),
+          null, { timeout: 60_000 });
         const log = await epochLog(page);
         assert.ok(log.length >= 1, `chapter ${id}: no epoch finished`);
         assert.ok(log.every((row) => row.every(Number.isFinite)), `chapter ${id}: ${JSON.stringify(log)}`);
