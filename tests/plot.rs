@@ -41,6 +41,14 @@ fn every_small_preset_builds_its_figures() {
                 Figure::Bars { labels, series, .. } => {
                     assert!(series.iter().all(|s| s.1.len() == labels.len()))
                 }
+                Figure::Matrix { labels, counts, .. } => {
+                    assert_eq!(counts.len(), labels.len() * labels.len());
+                    let held_out = if session.test.is_empty() { &session.train } else { &session.test };
+                    assert_eq!(counts.iter().sum::<u32>() as usize, held_out.len());
+                }
+                Figure::Images { width, height, images, .. } => {
+                    assert!(images.iter().all(|i| i.len() == width * height));
+                }
             }
         }
     }
@@ -193,6 +201,26 @@ fn degenerate_figures_never_panic() {
             series: vec![("s".into(), vec![nan, 1.0, 2.0])],
         },
     ];
+    let figs = [
+        figs,
+        vec![
+            Figure::Matrix { title: "".into(), labels: vec!["a".into()], counts: vec![] },
+            Figure::Matrix {
+                title: "".into(),
+                labels: vec!["a".into(), "b".into()],
+                counts: vec![1, 0, 5, 9],
+            },
+            Figure::Images { title: "".into(), width: 0, height: 3, images: vec![vec![]], captions: vec![] },
+            Figure::Images {
+                title: "".into(),
+                width: 2,
+                height: 2,
+                images: vec![vec![nan, 2.0], vec![0.5; 4]],
+                captions: vec!["x".into()],
+            },
+        ],
+    ]
+    .concat();
     let mut buffer = vec![0u8; 300 * 200 * 3];
     for fig in &figs {
         let area = BitMapBackend::with_buffer(&mut buffer, (300, 200)).into_drawing_area();

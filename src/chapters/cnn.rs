@@ -36,7 +36,13 @@ fn preset(id: &'static str, title: &'static str, summary: &'static str, config: 
         summary,
         config,
         variants: vec![],
-        plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::LayerStats],
+        plots: vec![
+            PlotKind::Loss,
+            PlotKind::Accuracy,
+            PlotKind::Filters,
+            PlotKind::Confusion,
+            PlotKind::Mistakes,
+        ],
         check: Check::TestAccuracyAtLeast(0.85),
         textbook: "",
     }

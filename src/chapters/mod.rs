@@ -100,9 +100,15 @@ pub const CHAPTERS: [ChapterInfo; 8] = [
         number: 6,
         id: "cnn",
         title: "Convolutional networks: filters that are learned",
-        intro: "Small filters slid over the image share their weights across positions; stacked with pooling, \
-                they learn edges, then textures, then parts.",
-        equations: &["out = ⌊(S − K + 2P) / stride⌋ + 1"],
+        intro: "A dense layer gives every pixel its own weight for every unit and forgets which pixels are \
+                neighbours. A convolution slides one small filter over the whole image, so a pattern is \
+                recognised wherever it appears and the weights are shared. Pooling shrinks the maps, padding \
+                keeps the border, and stacked 3x3 layers see ever larger neighbourhoods.",
+        equations: &[
+            "out = ⌊(S − K + 2P) / stride⌋ + 1",
+            "y[c_o, i, j] = b[c_o] + Σ_c Σ_u Σ_v w[c_o, c, u, v] · x[c, i·s + u, j·s + v]",
+            "kernel: c_in × k × k per output channel",
+        ],
     },
     ChapterInfo {
         number: 7,

@@ -58,6 +58,12 @@ pub enum PlotKind {
     LayerStats,
     /// A toy function's surface (curve or contour) with each run's path, and x per step.
     ToyPath,
+    /// Test-set confusion matrix of the current model.
+    Confusion,
+    /// Test images the current model gets wrong, with what it said.
+    Mistakes,
+    /// The first convolution's filters as images.
+    Filters,
 }
 
 /// What one finished run (or a run stopped by the divergence guard) produced.

@@ -14,7 +14,7 @@ pub(super) fn presets() -> Vec<Preset> {
                       the true species; the gradient of the scores is simply prediction minus one-hot truth.",
             config: SessionConfig { epochs: 200, ..base(iris3(&IRIS), LossKind::CrossEntropy) },
             variants: vec![],
-            plots: vec![PlotKind::Loss, PlotKind::Accuracy],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::Confusion],
             check: Check::TestAccuracyAtLeast(0.93),
             textbook: "Loss near 0.2 in the last epochs; accuracy oscillates near its best from about epoch 50.",
         },

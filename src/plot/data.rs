@@ -28,6 +28,9 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             }
             PlotKind::LayerStats => out.push(layer_stats(session)?),
             PlotKind::ToyPath => out.extend(super::toy::toy_figures(preset, outcomes)?),
+            PlotKind::Confusion => out.push(super::images::confusion(session)?),
+            PlotKind::Mistakes => out.push(super::images::mistakes(session, 16)?),
+            PlotKind::Filters => out.extend(super::images::filters(session)),
         }
     }
     Ok(out)

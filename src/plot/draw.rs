@@ -65,6 +65,10 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
             contour(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), values, paths)
         }
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
+        Figure::Matrix { title, labels, counts } => matrix(area, title, labels, counts),
+        Figure::Images { title, width, height, images, captions } => {
+            gallery(area, title, (*width, *height), images, captions)
+        }
     }
     .and_then(|_| area.present().map_err(fail))
 }
@@ -98,6 +102,12 @@ fn lines<DB: DrawingBackend>(
     }
     for (i, s) in series.iter().enumerate() {
         let c = colour(i);
+        // A curve of a few epochs: dots, so that one epoch shows as something.
+        if s.points.len() <= 30 {
+            let dots =
+                s.points.iter().copied().filter(|p| p.1.is_finite()).map(|p| Circle::new(p, 3, c.filled()));
+            chart.draw_series(dots).map_err(fail)?;
+        }
         chart
             .draw_series(LineSeries::new(
                 s.points.iter().copied().filter(|p| p.1.is_finite()),
@@ -339,4 +349,108 @@ fn row_runs(cells: &[u8], cols: usize) -> impl Iterator<Item = (usize, usize, us
         }
         runs
     })
+}
+
+/// Row-normalised counts as a blue heat map, the count written in each cell; rows are true classes,
+/// the first class on top as in a table.
+fn matrix<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    labels: &[String],
+    counts: &[u32],
+) -> Out {
+    let k = labels.len();
+    if k < 2 || counts.len() != k * k {
+        return Err(format!("a confusion matrix needs {k}x{k} counts, got {}", counts.len()));
+    }
+    let kk = k as i32;
+    let short =
+        |i: i32| labels.get(i as usize).map(|l| l.chars().take(9).collect::<String>()).unwrap_or_default();
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 14))
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..kk - 1).into_segmented(), (0..kk - 1).into_segmented())
+        .map_err(fail)?;
+    // Segment y = k − 1 − row holds row `row`.
+    let name = |v: &SegmentValue<i32>, flip: bool| match v {
+        SegmentValue::CenterOf(i) => short(if flip { kk - 1 - i } else { *i }),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(k)
+        .y_labels(k)
+        .x_label_formatter(&|v| name(v, false))
+        .y_label_formatter(&|v| name(v, true))
+        .x_desc("predicted")
+        .y_desc("true")
+        .draw()
+        .map_err(fail)?;
+    for r in 0..k {
+        let row = &counts[r * k..(r + 1) * k];
+        let total = row.iter().sum::<u32>().max(1) as f64;
+        let y = kk - 1 - r as i32;
+        chart
+            .draw_series(row.iter().enumerate().map(|(c, &n)| {
+                let share = f64::from(n) / total;
+                let (x0, x1) = (SegmentValue::Exact(c as i32), SegmentValue::Exact(c as i32 + 1));
+                let fill = tint(colour(0), 1.0 - share * 0.9).filled();
+                Rectangle::new([(x0, SegmentValue::Exact(y)), (x1, SegmentValue::Exact(y + 1))], fill)
+            }))
+            .map_err(fail)?;
+        let style =
+            |share: f64| ("sans-serif", 11).into_font().color(if share > 0.5 { &WHITE } else { &BLACK });
+        chart
+            .draw_series(row.iter().enumerate().filter(|(_, n)| **n > 0).map(|(c, &n)| {
+                let at = (SegmentValue::CenterOf(c as i32), SegmentValue::CenterOf(y));
+                Text::new(n.to_string(), at, style(f64::from(n) / total))
+            }))
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Small grayscale images in a grid, each with its caption underneath. One rectangle per run of equal
+/// grey (16 levels) along a row keeps the canvas calls few.
+fn gallery<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    (w, h): (usize, usize),
+    images: &[Vec<f32>],
+    captions: &[String],
+) -> Out {
+    let body = area.titled(title, ("sans-serif", 14)).map_err(fail)?;
+    if images.is_empty() || w == 0 || h == 0 {
+        body.draw(&Text::new("nothing to show", (10, 10), ("sans-serif", 12))).map_err(fail)?;
+        return Ok(());
+    }
+    let cols = (images.len() as f64).sqrt().ceil() as usize;
+    let rows = images.len().div_ceil(cols);
+    for (i, cell) in body.split_evenly((rows, cols)).into_iter().enumerate().take(images.len()) {
+        let (cw, ch) = cell.dim_in_pixel();
+        let caption_h = 14;
+        let px = ((cw as usize).saturating_sub(4) / w)
+            .min((ch as usize).saturating_sub(caption_h + 4) / h)
+            .max(1) as i32;
+        let x0 = (cw as i32 - px * w as i32) / 2;
+        let img = &images[i];
+        let levels: Vec<u8> = img.iter().map(|v| (v.clamp(0.0, 1.0) * 15.0).round() as u8).collect();
+        for (r, c0, c1, level) in row_runs(&levels, w) {
+            let g = 255 - (u32::from(level) * 17) as u8;
+            let (xa, ya) = (x0 + c0 as i32 * px, 2 + r as i32 * px);
+            cell.draw(&Rectangle::new(
+                [(xa, ya), (x0 + c1 as i32 * px, ya + px)],
+                RGBColor(g, g, g).filled(),
+            ))
+            .map_err(fail)?;
+        }
+        if let Some(text) = captions.get(i) {
+            let y = 4 + h as i32 * px;
+            cell.draw(&Text::new(text.clone(), (x0, y), ("sans-serif", 11))).map_err(fail)?;
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod data;
 mod draw;
+mod images;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
 mod toy;
@@ -67,6 +68,10 @@ pub enum Figure {
         values: Vec<f32>,
         paths: Vec<Series>,
     },
+    /// A square table of counts (a confusion matrix: row = true class, column = predicted class).
+    Matrix { title: String, labels: Vec<String>, counts: Vec<u32> },
+    /// Small grayscale images (values 0-1, row-major `width` × `height`) with a caption each.
+    Images { title: String, width: usize, height: usize, images: Vec<Vec<f32>>, captions: Vec<String> },
     /// Grouped bars: one group per label, one bar per series.
     Bars { title: String, y_label: String, labels: Vec<String>, series: Vec<(String, Vec<f32>)> },
 }
@@ -78,6 +83,8 @@ impl Figure {
             | Figure::Scatter { title, .. }
             | Figure::Regions { title, .. }
             | Figure::Contour { title, .. }
+            | Figure::Matrix { title, .. }
+            | Figure::Images { title, .. }
             | Figure::Bars { title, .. } => title,
         }
     }

@@ -43,6 +43,8 @@ pub struct Trainer {
     session: Option<Session>,
     outcomes: Vec<RunOutcome>,
     last_loss: Option<f32>,
+    /// The last figures, keyed by (run, epochs finished, steps for cheap plots).
+    cache: Option<((usize, usize, u64), JsValue)>,
 }
 
 /// The fields of `edited` that differ from `base`, applied to `target` (so a study's variants keep what
@@ -86,6 +88,7 @@ impl Trainer {
             session: None,
             outcomes: Vec::new(),
             last_loss: None,
+            cache: None,
         })
     }
 
@@ -153,12 +156,25 @@ impl Trainer {
         Ok(serde_wasm_bindgen::to_value(&self.status(new_epochs, error, suggested_lr))?)
     }
 
-    /// The preset's figures for the runs so far (see `plot::Figure`), for `drawFigure` on the page.
-    pub fn figures(&self) -> Result<JsValue, JsError> {
+    /// The preset's figures for the runs so far (see `plot::Figure`), for `drawFigure` on the page. They
+    /// are rebuilt only when something they show has changed: after every step for presets whose plots
+    /// are cheap (paths, curves), after every epoch for those that evaluate the whole test set (confusion
+    /// matrix, mistakes, regions, layer statistics).
+    pub fn figures(&mut self) -> Result<JsValue, JsError> {
         let Some(session) = self.session.as_ref() else { return Ok(JsValue::from(js_sys::Array::new())) };
-        let figs = crate::plot::figures(&self.preset, &self.outcomes_so_far(), session)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(serde_wasm_bindgen::to_value(&figs)?)
+        let outcomes = self.outcomes_so_far();
+        let epochs: usize = outcomes.iter().map(|o| o.history.len()).sum();
+        let costly = self.preset.plots.iter().any(|k| {
+            use chapters::PlotKind::*;
+            matches!(k, Confusion | Mistakes | DecisionRegions | LayerStats | Filters)
+        });
+        let key = (self.current, epochs, if costly { 0 } else { session.steps() });
+        if self.cache.as_ref().is_none_or(|(k, _)| *k != key) {
+            let figs = crate::plot::figures(&self.preset, &outcomes, session)
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            self.cache = Some((key, serde_wasm_bindgen::to_value(&figs)?));
+        }
+        Ok(self.cache.as_ref().map(|(_, v)| v.clone()).unwrap_or(JsValue::NULL))
     }
 }
 
