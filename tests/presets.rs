@@ -111,3 +111,17 @@ fn preset_ids_are_unique_and_quick_shrinks() {
         }
     }
 }
+
+/// A 7x7 convolution over a 7x7 map followed by a 1x1 convolution is the dense head of the VGG preset in
+/// another shape: from the same seed the two presets give the same losses.
+#[test]
+fn the_all_convolutional_head_is_the_dense_head_in_disguise() {
+    let Some(data) = installed() else { return };
+    let losses = |id: &str| -> Vec<f32> {
+        let p = preset(id).unwrap().quick(1);
+        let o = run(&p, &data);
+        o[0].history.iter().flat_map(|m| [m.train_loss, m.test_loss]).collect()
+    };
+    let (a, b) = (losses("ch6-vgg-blocks"), losses("ch6-all-conv"));
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-4 * x.abs().max(1.0)), "{a:?} vs {b:?}");
+}

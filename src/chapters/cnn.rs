@@ -118,7 +118,9 @@ pub(super) fn presets() -> Vec<Preset> {
                 "All convolutional: a 1x1 head",
                 "No dense layer at all: after the two blocks a 7x7 convolution covers the whole 7x7 map and \
                  leaves 64 values of size 1x1; a 1x1 convolution turns them into ten (N, 10, 1, 1), and \
-                 flattening gives the logits (N, 10).",
+                 flattening gives the logits (N, 10). A convolution whose kernel covers its whole input is a \
+                 dense layer: from the same seed this net computes what 'Two VGG-style blocks' computes, \
+                 number for number.",
                 decayed(cnn([vgg, vec![block(64, 7, Padding::Valid, Pool::None)]].concat(), vec![], true)),
             )
         },
