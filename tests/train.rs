@@ -305,3 +305,28 @@ fn five_poolings_collapse_a_28x28_image_with_a_clear_message() {
         "{e}"
     );
 }
+
+#[test]
+fn the_model_walk_through_gives_each_layers_shape_or_the_reason_it_cannot_be_built() {
+    let p = cvjourney::chapters::preset("ch6-vgg-blocks").unwrap();
+    let rows = describe_model(&p.config).unwrap();
+    let shapes: Vec<&str> = rows.iter().map(|r| r.shape.as_str()).collect();
+    assert_eq!(shapes[0], "[N, 1, 28, 28]");
+    assert!(shapes.contains(&"[N, 16, 28, 28]") && shapes.contains(&"[N, 32, 7, 7]"), "{shapes:?}");
+    assert_eq!(*shapes.last().unwrap(), "[N, 10]");
+    // 16·(1·9) + 16, 32·(16·9) + 32, 64·1568 + 64, 10·64 + 10
+    let total: usize = rows.iter().map(|r| r.parameters).sum();
+    assert_eq!(total, 160 + 4640 + 100_416 + 650);
+    let all_conv = describe_model(&cvjourney::chapters::preset("ch6-all-conv").unwrap().config).unwrap();
+    assert_eq!(
+        all_conv.iter().map(|r| r.parameters).sum::<usize>(),
+        total,
+        "the same network in another shape"
+    );
+    let mut bad = p.config.clone();
+    bad.model.conv = vec![bad.model.conv[0]; 5];
+    let e = describe_model(&bad).unwrap_err().to_string();
+    assert!(e.contains("28x28 is gone after five"), "{e}");
+    let toy = describe_model(&cvjourney::chapters::preset("ch5-ravine").unwrap().config).unwrap();
+    assert_eq!(toy.last().unwrap().shape, "scalar");
+}

@@ -5,6 +5,7 @@
 mod config;
 mod source;
 mod stats;
+mod summary;
 mod toy;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ pub use config::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfi
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
 pub use stats::{LayerStats, layer_stats};
+pub use summary::{LayerShape, describe_model};
 pub use toy::{ToyFunction, ToyModel};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};

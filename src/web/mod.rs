@@ -36,6 +36,17 @@ pub fn presets() -> Result<JsValue, JsError> {
     Ok(crate::chapters::presets().serialize(&serializer)?)
 }
 
+/// Each layer's output shape and parameter count for a config (`[{ layer, shape, parameters }]`), or an
+/// error saying why the model cannot be built (e.g. five poolings of a 28x28 image).
+#[wasm_bindgen(js_name = describeModel)]
+pub fn describe_model(config: JsValue) -> Result<JsValue, JsError> {
+    let config: crate::train::SessionConfig = serde_wasm_bindgen::from_value(config)
+        .map_err(|e| JsError::new(&format!("the settings are not a valid config: {e}")))?;
+    let rows = crate::train::describe_model(&config).map_err(|e| JsError::new(&e.to_string()))?;
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Ok(rows.serialize(&serializer)?)
+}
+
 /// Draws one figure (as `Trainer.figures()` returns them) on the canvas with this id.
 #[wasm_bindgen(js_name = drawFigure)]
 pub fn draw_figure(canvas_id: &str, figure: JsValue) -> Result<(), JsError> {

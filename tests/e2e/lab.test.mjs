@@ -162,6 +162,22 @@ test("invalid settings are refused at the control with a reason", async () => {
     assert.match(await page.textContent("#c-batch-why"), /whole number from 1 to 100,000/);
     assert.match(await page.textContent("#progress"), /Fix the settings/);
     assert.equal(await epochLog(page).then((l) => l.length), 0);
+    // A network the image cannot feed: six poolings of 28x28, set through the JSON editor.
+    await page.goto(`${server.base}#preset=ch6-vgg-blocks`);
+    await page.waitForFunction(() => document.querySelectorAll("#shapes tbody tr").length > 3);
+    assert.match(await page.textContent("#shapes tbody tr:last-child"), /\[N, 10\]/);
+    await page.evaluate(() => {
+      const box = document.getElementById("config-json");
+      const c = JSON.parse(box.value);
+      c.model.conv = Array(6).fill(c.model.conv[0]);
+      box.value = JSON.stringify(c);
+    });
+    await page.click("details:has(#config-json) summary");
+    await page.click("#apply-json");
+    await page.waitForFunction(() => document.getElementById("model-why").textContent !== "");
+    assert.match(await page.textContent("#model-why"), /cannot be built: block 5: the 2x2 pooling window does not fit/);
+    await page.click("#train");
+    assert.match(await page.textContent("#progress"), /Fix the model first/);
   } finally {
     await browser.close();
   }

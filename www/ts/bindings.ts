@@ -119,9 +119,16 @@ export interface Trainer {
   free(): void;
 }
 
+export interface LayerShape {
+  layer: string;
+  shape: string;
+  parameters: number;
+}
+
 /** The page's bindings: everything the main thread calls. */
 export interface LabBindings extends WasmBindings {
   presets(): PresetInfo[];
+  describeModel(config: SessionConfig): LayerShape[];
   drawFigure(canvasId: string, figure: Figure): void;
 }
 

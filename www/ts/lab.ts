@@ -156,12 +156,35 @@ export class LabPage {
     this.controls = new Controls(el<HTMLFormElement>("controls"), config, this.hidden, () => this.onSettings());
     el<HTMLTextAreaElement>("config-json").value = JSON.stringify(config, null, 2);
     el("textbook").textContent = `Textbook: ${preset.textbook}`;
+    this.showShapes(config);
     this.clearRun();
+  }
+
+  /** Fills the layer-by-layer table for `config`; returns the reason when the model cannot be built. */
+  private showShapes(config: SessionConfig): string | null {
+    const body = el("shapes").querySelector("tbody");
+    try {
+      const rows = this.bindings.describeModel(config);
+      body?.replaceChildren(...rows.map((r) => {
+        const tr = document.createElement("tr");
+        tr.append(h("td", r.layer), h("td", r.shape), h("td", r.parameters.toLocaleString("en-US")));
+        return tr;
+      }));
+      el("param-count").textContent = rows.reduce((n, r) => n + r.parameters, 0).toLocaleString("en-US");
+      el("model-why").textContent = "";
+      return null;
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      body?.replaceChildren();
+      el("model-why").textContent = `This model cannot be built: ${why}`;
+      return why;
+    }
   }
 
   private onSettings(): void {
     const config = this.controls?.read();
     if (config === null || config === undefined || this.preset === null) return;
+    this.showShapes(config);
     el<HTMLTextAreaElement>("config-json").value = JSON.stringify(config, null, 2);
     const set = changed(this.preset.config, config);
     const p = new URLSearchParams({ preset: this.preset.id });
@@ -231,6 +254,10 @@ export class LabPage {
     const config = this.controls?.read();
     if (config === null || config === undefined || this.preset === null) {
       el("progress").textContent = "Fix the settings marked in red first.";
+      return;
+    }
+    if (this.showShapes(config) !== null) {
+      el("progress").textContent = "Fix the model first (see the message under the settings).";
       return;
     }
     this.clearRun();
