@@ -49,6 +49,9 @@ fn every_small_preset_builds_its_figures() {
                 Figure::Images { width, height, images, .. } => {
                     assert!(images.iter().all(|i| i.len() == width * height));
                 }
+                Figure::Graph { nodes, edges, .. } => {
+                    assert!(edges.iter().all(|&(a, b)| a < nodes.len() && b < nodes.len()));
+                }
             }
         }
     }
@@ -211,6 +214,7 @@ fn degenerate_figures_never_panic() {
                 counts: vec![1, 0, 5, 9],
             },
             Figure::Images { title: "".into(), width: 0, height: 3, images: vec![vec![]], captions: vec![] },
+            Figure::Graph { title: "".into(), nodes: vec![], edges: vec![(3, 9)] },
             Figure::Images {
                 title: "".into(),
                 width: 2,

@@ -161,3 +161,45 @@ fn he_init_keeps_activations_steady_where_a_unit_normal_explodes() {
     let small = spread("N(0, 0.01): too small");
     assert!(small[9] / small[0] < 1e-3, "N(0, 0.01): {small:?}");
 }
+
+/// Chapter 7's first graph: exactly the expected nodes, and the leaves' gradients are 2(ax + b − y)·x and
+/// 2(ax + b − y) at the point the run has reached.
+#[test]
+fn the_first_graph_has_the_expected_nodes_and_gradients() {
+    use cvjourney::plot::{Figure, graph_figure};
+    let p = preset("ch7-first-graph").unwrap();
+    let mut s = Session::new(p.config.clone(), &MemorySource::default()).unwrap();
+    for _ in 0..3 {
+        s.step().unwrap();
+    }
+    let f = ToyFunction::AffineSquare { x: 2.0, y: 5.0 };
+    let point: Vec<f32> = s.trace.clone().map_or_else(
+        || cvjourney::nn::Module::parameters(&s.model).iter().flat_map(|t| t.to_vec()).collect(),
+        |t| t.last().unwrap().clone(),
+    );
+    let (a, b) = (point[0], point[1]);
+    let (graph, names) = cvjourney::train::ToyModel::new(f, &point).unwrap().fresh_graph().unwrap();
+    let ops: Vec<&str> = graph.nodes.iter().map(|n| n.op).collect();
+    let mut sorted = ops.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["add", "add_scalar", "leaf", "leaf", "mul_scalar", "pow", "reshape", "sum"],
+        "{ops:?}"
+    );
+    let r = a * 2.0 + b - 5.0;
+    for (id, name) in names {
+        let node = graph.nodes.iter().find(|n| n.id == id).unwrap();
+        let want = if name == "a" { 2.0 * r * 2.0 } else { 2.0 * r };
+        assert!((node.grad.unwrap().mean - want).abs() < 1e-5, "∂L/∂{name}: {:?} vs {want}", node.grad);
+    }
+    // The figure: the same nodes, leaves in the first layer, the loss in the last.
+    let Figure::Graph { nodes, edges, .. } = graph_figure(&s).unwrap() else { panic!("not a graph") };
+    assert_eq!((nodes.len(), edges.len()), (8, 7));
+    assert!(nodes.iter().filter(|n| n.leaf).all(|n| n.layer == 0));
+    assert!(
+        nodes.iter().any(|n| n.label.starts_with("a ")) && nodes.iter().any(|n| n.label.starts_with("b "))
+    );
+    // The training run's own gradients are untouched by drawing the graph.
+    assert!(preset("ch7-first-graph").unwrap().check.verify(&run("ch7-first-graph", None)).is_ok());
+}

@@ -2,6 +2,7 @@
 //! configures experiments (presets, a success check, plots); it never implements math.
 
 mod cnn;
+mod graphs;
 mod init_optim;
 mod linear;
 mod logistic;
@@ -114,8 +115,16 @@ pub const CHAPTERS: [ChapterInfo; 8] = [
         number: 7,
         id: "autograd",
         title: "Autograd: how every gradient is computed",
-        intro: "Every operation records how to pass gradients back; backward() walks the record in reverse.",
-        equations: &["y = a·x + b,  L = (y − t)²", "∂L/∂a = 2(y − t)·x"],
+        intro: "Every operation on a tensor that requires a gradient is recorded: its inputs and how to pass \
+                a gradient back through it. backward() walks that record from the loss to the leaves, \
+                multiplying local derivatives by the chain rule, and adds the result into each leaf's .grad \
+                (so gradients accumulate until zero_grad). Under no_grad nothing is recorded.",
+        equations: &[
+            "y = a·x + b,  L = (y − t)²",
+            "∂L/∂a = 2(y − t)·x",
+            "∂L/∂b = 2(y − t)",
+            "∂L/∂x = Σ ∂L/∂y · ∂y/∂x",
+        ],
     },
     ChapterInfo {
         number: 8,
@@ -134,6 +143,7 @@ pub fn presets() -> Vec<Preset> {
     all.extend(mlp::presets());
     all.extend(init_optim::presets());
     all.extend(cnn::presets());
+    all.extend(graphs::presets());
     all
 }
 

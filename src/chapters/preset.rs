@@ -64,6 +64,8 @@ pub enum PlotKind {
     Mistakes,
     /// The first convolution's filters as images.
     Filters,
+    /// The computation graph of a toy run's loss at its current point, with values and gradients.
+    Graph,
 }
 
 /// What one finished run (or a run stopped by the divergence guard) produced.

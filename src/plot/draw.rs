@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Figure, PALETTE, Series};
+use super::{Figure, GraphBox, PALETTE, Series};
 
 type Out = Result<(), String>;
 
@@ -66,6 +66,7 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
         }
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
         Figure::Matrix { title, labels, counts } => matrix(area, title, labels, counts),
+        Figure::Graph { title, nodes, edges } => graph(area, title, nodes, edges),
         Figure::Images { title, width, height, images, captions } => {
             gallery(area, title, (*width, *height), images, captions)
         }
@@ -450,6 +451,48 @@ fn gallery<DB: DrawingBackend>(
         if let Some(text) = captions.get(i) {
             let y = 4 + h as i32 * px;
             cell.draw(&Text::new(text.clone(), (x0, y), ("sans-serif", 11))).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// Boxes in columns by layer (leaves on the left, the loss on the right) and arrows from inputs to outputs.
+fn graph<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    nodes: &[GraphBox],
+    edges: &[(usize, usize)],
+) -> Out {
+    let body = area.titled(title, ("sans-serif", 14)).map_err(fail)?;
+    let (w, h) = body.dim_in_pixel();
+    let layers = nodes.iter().map(|n| n.layer + 1).max().unwrap_or(1);
+    let per_layer = |l: usize| nodes.iter().filter(|n| n.layer == l).count().max(1);
+    let col_w = w as i32 / layers as i32;
+    let (bw, bh) = ((col_w - 16).max(40), 58);
+    let at = |n: &GraphBox| {
+        let rows = per_layer(n.layer) as i32;
+        let x = n.layer as i32 * col_w + 8;
+        let y = (h as i32 * (2 * n.slot as i32 + 1)) / (2 * rows) - bh / 2;
+        (x, y)
+    };
+    for &(from, to) in edges {
+        let (Some(a), Some(b)) = (nodes.get(from), nodes.get(to)) else { continue };
+        let ((ax, ay), (bx, by)) = (at(a), at(b));
+        let (p, q) = ((ax + bw, ay + bh / 2), (bx, by + bh / 2));
+        body.draw(&PathElement::new(vec![p, q], BLACK.mix(0.5).stroke_width(1))).map_err(fail)?;
+        body.draw(&Circle::new(q, 3, BLACK.mix(0.6).filled())).map_err(fail)?;
+    }
+    for n in nodes {
+        let (x, y) = at(n);
+        let fill = if n.leaf { tint(colour(1), 0.6) } else { tint(colour(0), 0.75) };
+        body.draw(&Rectangle::new([(x, y), (x + bw, y + bh)], fill.filled())).map_err(fail)?;
+        body.draw(&Rectangle::new([(x, y), (x + bw, y + bh)], BLACK.mix(0.4).stroke_width(1)))
+            .map_err(fail)?;
+        body.draw(&Text::new(n.label.clone(), (x + 4, y + 4), ("sans-serif", 12))).map_err(fail)?;
+        // "= value  ∂L = grad": the value on the second line, the gradient (leaves) on the third.
+        for (k, part) in n.detail.split("  ").enumerate() {
+            body.draw(&Text::new(part.to_string(), (x + 4, y + 20 + 16 * k as i32), ("sans-serif", 11)))
+                .map_err(fail)?;
         }
     }
     Ok(())

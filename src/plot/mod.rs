@@ -3,6 +3,7 @@
 
 mod data;
 mod draw;
+mod graph;
 mod images;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use data::{curvature, figures};
 pub use draw::draw;
+pub use graph::graph_figure;
 #[cfg(not(target_arch = "wasm32"))]
 pub use png::{register_font, save_png};
 
@@ -72,6 +74,9 @@ pub enum Figure {
     Matrix { title: String, labels: Vec<String>, counts: Vec<u32> },
     /// Small grayscale images (values 0-1, row-major `width` × `height`) with a caption each.
     Images { title: String, width: usize, height: usize, images: Vec<Vec<f32>>, captions: Vec<String> },
+    /// A computation graph laid out in layers (leaves in layer 0, each op one layer after its deepest
+    /// input): boxes with the op, shape, value and gradient, and arrows from inputs to outputs.
+    Graph { title: String, nodes: Vec<GraphBox>, edges: Vec<(usize, usize)> },
     /// Grouped bars: one group per label, one bar per series.
     Bars { title: String, y_label: String, labels: Vec<String>, series: Vec<(String, Vec<f32>)> },
 }
@@ -85,9 +90,20 @@ impl Figure {
             | Figure::Contour { title, .. }
             | Figure::Matrix { title, .. }
             | Figure::Images { title, .. }
+            | Figure::Graph { title, .. }
             | Figure::Bars { title, .. } => title,
         }
     }
+}
+
+/// One node of a drawn graph: where it sits and what it says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphBox {
+    pub label: String,
+    pub detail: String,
+    pub layer: usize,
+    pub slot: usize,
+    pub leaf: bool,
 }
 
 /// The colour-blind-safe palette of Okabe and Ito (2008), in the order series use it.

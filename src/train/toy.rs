@@ -24,13 +24,16 @@ pub enum ToyFunction {
     Saddle,
     /// −0.2x⁵ + 0.1x⁴ + x³ − 0.5x: a local minimum that momentum can roll out of.
     Quintic,
+    /// L = (a·x + b − y)² for one data point (x, y): chapter 7's first graph, with p = (a, b) as two
+    /// separate leaves.
+    AffineSquare { x: f32, y: f32 },
 }
 
 impl ToyFunction {
     /// Number of coordinates of p.
     pub fn dims(self) -> usize {
         match self {
-            ToyFunction::Ellipse { .. } | ToyFunction::Saddle => 2,
+            ToyFunction::Ellipse { .. } | ToyFunction::Saddle | ToyFunction::AffineSquare { .. } => 2,
             _ => 1,
         }
     }
@@ -45,6 +48,20 @@ impl ToyFunction {
             ToyFunction::LogQuartic => "log(x⁴ + 1e-5)".into(),
             ToyFunction::Saddle => "x² − y²".into(),
             ToyFunction::Quintic => "−0.2x⁵ + 0.1x⁴ + x³ − 0.5x".into(),
+            ToyFunction::AffineSquare { x, y } => format!("(a·{x} + b − {y})²"),
+        }
+    }
+
+    /// f as a recorded tensor expression of the model's parameter tensors (see `ToyModel`) -> scalar.
+    pub fn value_of(self, params: &[Tensor]) -> Result<Tensor> {
+        match (self, params) {
+            (ToyFunction::AffineSquare { x, y }, [a, b]) => {
+                // L = (a·x + b − y)²: mul, add, sub, square, as the textbook draws it.
+                let residual = a.mul_scalar(x).add(b)?.add_scalar(-y);
+                residual.pow(2.0).sum(&[], false)
+            }
+            (_, [p]) => self.value(p),
+            _ => Err(LabError::InvalidArgument(format!("{}: wrong parameter layout", self.formula()))),
         }
     }
 
@@ -53,6 +70,9 @@ impl ToyFunction {
         let weighted =
             |w: [f32; 2]| -> Result<Tensor> { p.mul(p)?.mul(&Tensor::from_slice(&w, [2])?)?.sum(&[], false) };
         let total = match self {
+            ToyFunction::AffineSquare { .. } => {
+                return self.value_of(&[p.index_select(0, &[0])?, p.index_select(0, &[1])?]);
+            }
             ToyFunction::Quadratic { a } => p.mul(p)?.mul_scalar(a),
             ToyFunction::Ellipse { b } => return weighted([1.0, b]),
             ToyFunction::Saddle => return weighted([1.0, -1.0]),
@@ -85,14 +105,16 @@ impl ToyFunction {
             }
             ToyFunction::LogQuartic => (x.powi(4) + 1e-5).ln(),
             ToyFunction::Quintic => -0.2 * x.powi(5) + 0.1 * x.powi(4) + x.powi(3) - 0.5 * x,
+            ToyFunction::AffineSquare { x: dx, y: dy } => (x * f64::from(dx) + y - f64::from(dy)).powi(2),
         }
     }
 }
 
-/// The "model" of a toy run: the point p itself, whose output is f(p).
+/// The "model" of a toy run: the point itself (one tensor p, or a and b for the affine example), whose
+/// output is f.
 pub struct ToyModel {
     pub function: ToyFunction,
-    pub p: Tensor,
+    pub params: Vec<Tensor>,
 }
 
 impl ToyModel {
@@ -104,19 +126,41 @@ impl ToyModel {
                 function.dims()
             )));
         }
-        Ok(ToyModel { function, p: Tensor::from_slice(start, [start.len()])?.requires_grad_(true) })
+        let params = match function {
+            ToyFunction::AffineSquare { .. } => start
+                .iter()
+                .map(|&v| Ok(Tensor::from_slice(&[v], [1])?.requires_grad_(true)))
+                .collect::<Result<Vec<_>>>()?,
+            _ => vec![Tensor::from_slice(start, [start.len()])?.requires_grad_(true)],
+        };
+        Ok(ToyModel { function, params })
+    }
+
+    /// The loss recomputed on fresh leaves with the same values, after `backward`: a graph to look at that
+    /// leaves the training run's own gradients alone. Also returns each leaf's node id and name.
+    pub fn fresh_graph(&self) -> Result<(crate::autograd::Graph, Vec<(usize, String)>)> {
+        let leaves: Vec<Tensor> = self.params.iter().map(|p| p.detach().requires_grad_(true)).collect();
+        let loss = self.function.value_of(&leaves)?;
+        loss.backward()?;
+        let names = self.named_parameters().into_iter().map(|(n, _)| n);
+        Ok((crate::autograd::graph(&loss), leaves.iter().map(Tensor::id).zip(names).collect()))
     }
 }
 
 impl Module for ToyModel {
-    /// Ignores its input: the loss depends on p alone.
+    /// Ignores its input: the loss depends on the parameters alone.
     fn forward(&self, _x: &Tensor) -> Result<Tensor> {
-        self.function.value(&self.p)
+        self.function.value_of(&self.params)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![("p".into(), self.p.clone())]
+        match self.function {
+            ToyFunction::AffineSquare { .. } => {
+                vec![("a".into(), self.params[0].clone()), ("b".into(), self.params[1].clone())]
+            }
+            _ => vec![("p".into(), self.params[0].clone())],
+        }
     }
     fn describe(&self) -> String {
-        format!("f(p) = {}", self.function.formula())
+        format!("f = {}", self.function.formula())
     }
 }

@@ -226,6 +226,10 @@ export class LabPage {
       "curvature": [lines("Loss along one weight"), lines("Second derivative")],
       "layer-stats": [{ kind: "bars", title: "Per-layer statistics", y_label: "", labels: [], series: [] } as Figure],
       "toy-path": [lines("Where the point goes"), lines("The function and each path")],
+      "graph": [{ kind: "graph", title: "The computation graph", nodes: [], edges: [] } as Figure],
+      "confusion": [lines("Confusion matrix")],
+      "mistakes": [lines("Test images the model gets wrong")],
+      "filters": [lines("First-layer filters")],
     };
     const empty = (this.preset?.plots ?? []).flatMap((kind) => shapes[kind] ?? [lines(kind)]);
     empty.forEach((fig, i) => this.drawOne({ ...fig, title: `${fig.title} (press Train)` }, i));
