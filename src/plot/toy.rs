@@ -102,10 +102,11 @@ fn contour(f: ToyFunction, outcomes: &[RunOutcome], traces: &[&[Vec<f32>]]) -> F
             points: t.iter().map(|p| (p[0], p[1])).filter(|p| p.0.is_finite() && p.1.is_finite()).collect(),
         })
         .collect();
+    let (xl, yl) = if matches!(f, ToyFunction::AffineSquare { .. }) { ("a", "b") } else { ("x", "y") };
     Figure::Contour {
         title: format!("f = {} and each path", f.formula()),
-        x_label: "x".into(),
-        y_label: "y".into(),
+        x_label: xl.into(),
+        y_label: yl.into(),
         x,
         y,
         cols,

@@ -199,3 +199,27 @@ test("phone (360 px) and desktop layouts while training, saved as screenshots", 
     }
   }
 });
+
+test("Step takes one batch and pauses; Resume goes on", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    await page.goto(`${server.base}#preset=ch7-first-graph`);
+    await ready(page);
+    await page.click("#step");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length === 1);
+    await page.waitForTimeout(500);
+    assert.equal((await epochLog(page)).length, 1, "one step of a toy run is one epoch");
+    assert.match(await page.textContent("#progress"), /step 1 /);
+    assert.equal(await page.textContent("#train"), "Resume");
+    await page.click("#step");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length === 2);
+    // The graph shows the values at the current point.
+    assert.match(await page.getAttribute("#fig-0", "aria-label"), /The graph of L/);
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length === 40);
+    assert.equal(await page.$$eval("#figures canvas", (c) => c.length), 3, "no placeholder left over");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -140,7 +140,7 @@ export interface WorkerModule {
 
 /** Messages from the page to the training worker. */
 export type ToWorker =
-  | { type: "start"; presetId: string; config: SessionConfig }
+  | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean }
   | { type: "pause" }
   | { type: "resume" }
   | { type: "step" }

@@ -248,7 +248,7 @@ export class LabPage {
     this.state = "idle";
   }
 
-  private train(): void {
+  private train(stepOnly = false): void {
     if (this.state === "paused") {
       this.state = "running";
       this.send({ type: "resume" });
@@ -267,7 +267,8 @@ export class LabPage {
     this.clearRun();
     this.state = "loading";
     el("progress").textContent = "Starting the training worker…";
-    this.send({ type: "start", presetId: this.preset.id, config });
+    this.startedPaused = stepOnly;
+    this.send({ type: "start", presetId: this.preset.id, config, stepOnly });
     this.updateButtons();
   }
 
@@ -280,8 +281,7 @@ export class LabPage {
 
   private step(): void {
     if (this.state === "idle" || this.state === "done") {
-      this.train();
-      this.pause();
+      this.train(true);
       return;
     }
     this.state = "paused";
@@ -320,6 +320,9 @@ export class LabPage {
       case "figures":
         if (this.state === "idle") return;
         this.figures = m.figures;
+        // Placeholders beyond the real figures (a 2-D toy has one path plot, not two) go.
+        for (const extra of [...el("figures").children].slice(m.figures.length)) extra.remove();
+        this.drawn.length = Math.min(this.drawn.length, m.figures.length);
         this.scheduleDraw();
         break;
       case "error":
@@ -330,7 +333,7 @@ export class LabPage {
 
   private onProgress(s: TrainStatus): void {
     if (this.state === "idle") return;
-    if (this.state === "loading") this.state = "running";
+    if (this.state === "loading") this.state = this.startedPaused ? "paused" : "running";
     this.lastStatus = s;
     const log = el("epoch-log").querySelector("tbody");
     for (const [run, m] of s.newEpochs) {
@@ -370,6 +373,8 @@ export class LabPage {
   }
 
   private suggested: number | null = null;
+  /** Whether the current run was started by Step (one step, then paused). */
+  private startedPaused = false;
   /** Runs of a study that the divergence guard stopped, with its message. */
   private stoppedRuns: string[] = [];
 

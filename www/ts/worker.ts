@@ -68,7 +68,8 @@ async function fetchData(name: string, gen: number): Promise<Uint8Array | null> 
   return bytes;
 }
 
-async function start(presetId: string, config: SessionConfig): Promise<void> {
+/** Loads the data and starts training; with `stepOnly`, takes one step and waits (the page's Step). */
+async function start(presetId: string, config: SessionConfig, stepOnly: boolean): Promise<void> {
   const gen = ++generation;
   trainer?.free();
   trainer = null;
@@ -88,9 +89,10 @@ async function start(presetId: string, config: SessionConfig): Promise<void> {
   }
   post({ type: "loading", text: "Preparing the data…" });
   trainer = next;
-  paused = false;
+  paused = stepOnly;
   lastFigures = 0;
-  loop(gen);
+  if (stepOnly) slice(0, 1, true);
+  else loop(gen);
 }
 
 /** One slice of training; sends progress and, now and then, figures. Returns whether the run is over. */
@@ -122,7 +124,7 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
   try {
     switch (message.type) {
       case "start":
-        start(message.presetId, message.config).catch((e: unknown) => post({ type: "error", message: describe(e) }));
+        start(message.presetId, message.config, message.stepOnly).catch((e: unknown) => post({ type: "error", message: describe(e) }));
         break;
       case "pause":
         paused = true;
