@@ -25,6 +25,7 @@ fn config(dataset: DatasetSpec, loss: LossKind, hidden: Vec<usize>) -> SessionCo
         batch_size: 16,
         epochs: 100,
         seed: 1,
+        weight_decay: 0.0,
     }
 }
 
@@ -329,4 +330,36 @@ fn the_model_walk_through_gives_each_layers_shape_or_the_reason_it_cannot_be_bui
     assert!(e.contains("28x28 is gone after five"), "{e}");
     let toy = describe_model(&cvjourney::chapters::preset("ch5-ravine").unwrap().config).unwrap();
     assert_eq!(toy.last().unwrap().shape, "scalar");
+}
+
+/// Chapter 8's toggles build the layers they name, train, and refuse absurd values.
+#[test]
+fn model_toggles_build_their_layers_and_train() {
+    let rings = DatasetSpec::Rings { rings: 3, per_ring: 60, noise: 0.1 };
+    let mut c = config(rings, LossKind::CrossEntropy, vec![16, 16, 16]);
+    c.model.activation = Activation::ReLU;
+    (c.model.batch_norm, c.model.dropout, c.model.input_noise, c.model.residual) = (true, 0.2, 0.1, true);
+    c.weight_decay = 1e-3;
+    let rows = describe_model(&c).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.layer.as_str()).collect();
+    let joined = names.join(" | ");
+    for want in ["GaussianNoise", "BatchNorm", "Dropout", "Residual"] {
+        assert!(joined.contains(want), "{want} missing: {joined}");
+    }
+    // The first hidden layer changes width (2 -> 16): no skip there; the next two get one each.
+    assert_eq!(names.iter().filter(|n| n.starts_with("Residual")).count(), 2, "{joined}");
+    let mut s = Session::new(c.clone(), &source()).unwrap();
+    let m = s.run_epoch().unwrap();
+    assert!(m.train_loss.is_finite() && m.test_accuracy.is_some());
+    // The checkpoint carries BatchNorm's running statistics and restores exactly.
+    let bytes = s.checkpoint().unwrap();
+    let mut t = Session::new(c.clone(), &source()).unwrap();
+    t.restore(&bytes).unwrap();
+    assert_eq!(s.evaluate(&s.test).unwrap(), t.evaluate(&t.test).unwrap());
+    for bad in [
+        SessionConfig { weight_decay: 2.0, ..c.clone() },
+        SessionConfig { model: ModelSpec { dropout: 1.0, ..c.model.clone() }, ..c.clone() },
+    ] {
+        assert!(Session::new(bad, &source()).is_err());
+    }
 }

@@ -15,11 +15,9 @@ fn cnn(conv: Vec<ConvBlock>, hidden: Vec<usize>, conv_head: bool) -> SessionConf
     SessionConfig {
         normalization: Normalization::ZScore,
         model: ModelSpec {
-            hidden,
-            activation: Activation::ReLU,
-            init: Init::KaimingUniform,
             conv,
             conv_head,
+            ..ModelSpec::mlp(hidden, Activation::ReLU, Init::KaimingUniform)
         },
         optimizer: ADAM,
         lr: 0.001,

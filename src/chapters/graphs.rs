@@ -23,6 +23,7 @@ pub(super) fn presets() -> Vec<Preset> {
         batch_size: 1,
         epochs: 40,
         seed: 42,
+        weight_decay: 0.0,
     };
     vec![Preset {
         id: "ch7-first-graph",

@@ -1,6 +1,7 @@
 //! The chapters of the lab, in the textbook's order (`shared/CURRICULUM.md`). Each chapter module
 //! configures experiments (presets, a success check, plots); it never implements math.
 
+mod better;
 mod cnn;
 mod graphs;
 mod init_optim;
@@ -144,6 +145,7 @@ pub fn presets() -> Vec<Preset> {
     all.extend(init_optim::presets());
     all.extend(cnn::presets());
     all.extend(graphs::presets());
+    all.extend(better::presets());
     all
 }
 

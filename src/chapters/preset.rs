@@ -342,6 +342,7 @@ pub(super) fn base(dataset: DatasetSpec, loss: LossKind) -> SessionConfig {
         batch_size: 16,
         epochs: 100,
         seed: 42,
+        weight_decay: 0.0,
     }
 }
 

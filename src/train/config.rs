@@ -74,12 +74,38 @@ pub struct ModelSpec {
     /// instead of dense layers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub conv_head: bool,
+    /// Batch normalization after every hidden linear layer and convolution (chapter 8).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batch_norm: bool,
+    /// Dropout probability after every hidden activation (0 = off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropout: f32,
+    /// Standard deviation of Gaussian noise added to the inputs while training (0 = off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub input_noise: f32,
+    /// Skip connections by addition around every hidden layer whose width equals its input's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub residual: bool,
+}
+
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
 }
 
 impl ModelSpec {
     /// A multilayer perceptron (no convolutions).
     pub fn mlp(hidden: Vec<usize>, activation: Activation, init: Init) -> ModelSpec {
-        ModelSpec { hidden, activation, init, conv: Vec::new(), conv_head: false }
+        ModelSpec {
+            hidden,
+            activation,
+            init,
+            conv: Vec::new(),
+            conv_head: false,
+            batch_norm: false,
+            dropout: 0.0,
+            input_noise: 0.0,
+            residual: false,
+        }
     }
 }
 
@@ -127,4 +153,7 @@ pub struct SessionConfig {
     pub batch_size: usize,
     pub epochs: u32,
     pub seed: u64,
+    /// L2 weight decay λ (the loss gains λ‖w‖²/2; the gradient λw).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight_decay: f32,
 }

@@ -23,7 +23,10 @@ pub use toy::{ToyFunction, ToyModel};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};
 use crate::error::{LabError, Result};
-use crate::nn::{self, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Padding, Sequential};
+use crate::nn::{
+    self, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, GaussianNoise, Init, Join, Linear,
+    MaxPool2d, Module, Padding, Residual, Sequential,
+};
 use crate::optim::Optimizer;
 use crate::tensor::{Tensor, manual_seed};
 use crate::{autograd, loss};
@@ -119,7 +122,8 @@ impl Session {
             }
             _ => build_model(&train.feature_shape, &config.model, outputs)?,
         };
-        let optimizer = Optimizer::new(config.optimizer, model.parameters(), config.lr)?;
+        let optimizer = Optimizer::new(config.optimizer, model.parameters(), config.lr)?
+            .with_weight_decay(config.weight_decay);
         let batcher =
             Batcher { batch_size: config.batch_size, shuffle: true, drop_last: false, seed: config.seed };
         Ok(Session {
@@ -406,6 +410,9 @@ pub fn conv_output_size(size: usize, kernel: usize, stride: usize, padding: usiz
 /// or conv blocks -> 1x1 conv -> global average pool for an all-convolutional network.
 fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Result<Sequential> {
     let mut model = Sequential::default();
+    if spec.input_noise > 0.0 {
+        model = model.append(GaussianNoise::new(spec.input_noise));
+    }
     let mut shape = feature_shape.to_vec();
     if !spec.conv.is_empty() || spec.conv_head {
         let [c, h, w] = shape[..] else {
@@ -430,9 +437,11 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
             else {
                 return Err(too_small(format!("a {k}x{k} convolution", k = b.kernel), h, w));
             };
-            model = model
-                .append(Conv2d::new(c, b.channels, b.kernel, b.stride, b.padding, spec.init))
-                .append(spec.activation);
+            model = model.append(Conv2d::new(c, b.channels, b.kernel, b.stride, b.padding, spec.init));
+            if spec.batch_norm {
+                model = model.append(BatchNorm2d::new(b.channels));
+            }
+            model = model.append(spec.activation);
             (c, h, w) = (b.channels, nh, nw);
             if b.pool != Pool::None {
                 let (Some(ph), Some(pw)) = (conv_output_size(h, 2, 2, 0), conv_output_size(w, 2, 2, 0))
@@ -464,9 +473,35 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
     if shape.len() > 1 {
         model = model.append(Flatten);
     }
-    let mut width = shape.iter().product();
+    let mut width: usize = shape.iter().product();
+    // Each skip connection adds its branch's variance to the signal's; with L branches at full He scale it
+    // would grow ~2^L. Scaling each branch's initial weights by 1/√L keeps the sum bounded (the idea behind
+    // Fixup and SkipInit initialisations).
+    let widths: Vec<usize> = std::iter::once(width).chain(spec.hidden.iter().copied()).collect();
+    let branches = widths.windows(2).filter(|w| spec.residual && w[0] == w[1]).count().max(1);
     for &h in &spec.hidden {
-        model = model.append(Linear::new(width, h, spec.init, true)).append(spec.activation);
+        // Linear -> [BatchNorm] -> activation -> [Dropout], wrapped in a skip connection when asked for and
+        // the widths match.
+        let skip = spec.residual && width == h;
+        let init = if skip {
+            let bound = spec.init.variance(width, h).sqrt() * 3f32.sqrt() / (branches as f32).sqrt();
+            Init::Uniform { low: -bound, high: bound }
+        } else {
+            spec.init
+        };
+        let mut body = Sequential::default().append(Linear::new(width, h, init, true));
+        if spec.batch_norm {
+            body = body.append(BatchNorm1d::new(h));
+        }
+        body = body.append(spec.activation);
+        if spec.dropout > 0.0 {
+            body = body.append(Dropout::new(spec.dropout));
+        }
+        if skip {
+            model = model.append(Residual { body, shortcut: None, join: Join::Add });
+        } else {
+            model.layers.extend(body.layers);
+        }
         width = h;
     }
     Ok(model.append(Linear::new(width, outputs, spec.init, true)))

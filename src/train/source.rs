@@ -82,6 +82,16 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
     if toy != (c.loss == super::LossKind::Value) {
         return bad("a toy function is minimised with the 'value' loss, and only a toy function is".into());
     }
+    let m = &c.model;
+    if !(0.0..=0.95).contains(&m.dropout) || !(0.0..=10.0).contains(&m.input_noise) {
+        return bad(format!(
+            "dropout {} must be in [0, 0.95] and input noise {} in [0, 10]",
+            m.dropout, m.input_noise
+        ));
+    }
+    if !(0.0..=1.0).contains(&c.weight_decay) {
+        return bad(format!("weight decay {} must be in [0, 1]", c.weight_decay));
+    }
     if c.model.conv.len() > 8 {
         return bad(format!("{} convolutional blocks is more than the lab's 8", c.model.conv.len()));
     }

@@ -1,0 +1,77 @@
+//! Chapter 8, better networks (textbook §9): each technique a toggle on one base model, compared side by
+//! side. (The chapter's CNN and CIFAR-10 experiments come later; these run on Fashion-MNIST MLPs.)
+
+use super::preset::{ADAM, Check, PlotKind, Preset, base, vary};
+use crate::data::Normalization;
+use crate::nn::{Activation, Init};
+use crate::optim::OptimizerKind;
+use crate::train::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
+
+fn fashion(limit: usize) -> DatasetSpec {
+    DatasetSpec::FashionMnist { train_limit: Some(limit), test_limit: Some(5_000) }
+}
+
+pub(super) fn presets() -> Vec<Preset> {
+    let mlp = SessionConfig {
+        normalization: Normalization::ZScore,
+        model: ModelSpec::mlp(vec![256, 128], Activation::ReLU, Init::KaimingUniform),
+        optimizer: ADAM,
+        lr: 0.001,
+        batch_size: 64,
+        epochs: 5,
+        ..base(fashion(10_000), LossKind::CrossEntropy)
+    };
+    let deep = SessionConfig {
+        // Xavier's variance 1/n halves a ReLU signal's power at every layer: after 16 layers little is left,
+        // which is the trouble skip connections and BatchNorm are for.
+        model: ModelSpec::mlp(vec![64; 16], Activation::ReLU, Init::XavierUniform { fan_avg: false }),
+        optimizer: OptimizerKind::Sgd { momentum: 0.9 },
+        lr: 0.01,
+        epochs: 3,
+        ..mlp.clone()
+    };
+    vec![
+        Preset {
+            id: "ch8-regularizers",
+            chapter: 8,
+            title: "Fighting overfitting: dropout, noise, weight decay, BatchNorm",
+            summary: "A 784-256-128-10 network on 10,000 training images overfits: training loss keeps falling \
+                      while the test loss turns up. Each toggle changes one thing: dropout silences random units, \
+                      input noise blurs the pixels, weight decay pulls weights towards zero, batch normalization \
+                      standardises every layer's inputs.",
+            config: mlp.clone(),
+            variants: vec![
+                vary(&mlp, "plain", |_| {}),
+                vary(&mlp, "dropout 0.3", |c| c.model.dropout = 0.3),
+                vary(&mlp, "input noise σ 0.5", |c| c.model.input_noise = 0.5),
+                vary(&mlp, "weight decay 1e-4", |c| c.weight_decay = 1e-4),
+                vary(&mlp, "BatchNorm", |c| c.model.batch_norm = true),
+                vary(&mlp, "Swish instead of ReLU", |c| c.model.activation = Activation::Swish),
+            ],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy],
+            check: Check::TestAccuracyAtLeast(0.8),
+            textbook: "Noise injection, dropout (inverted scaling), L2 weight decay λ‖w‖²/2, batch \
+                       normalization (γ = 1, β = 0 at start; running statistics at inference) and Swish, each \
+                       compared with the same model without it.",
+        },
+        Preset {
+            id: "ch8-deep-plain-vs-skip",
+            chapter: 8,
+            title: "Sixteen layers: plain, with skip connections, with BatchNorm",
+            summary: "Sixteen hidden layers of 64 ReLU units (the lab's maximum), started with Xavier's \
+                      variance 1/n, which halves a ReLU signal's power at every layer. Plain, the signal and its \
+                      gradient fade through the stack; with a skip connection around each layer (y = x + f(x)) \
+                      they pass around it, and batch normalization restores every layer's scale.",
+            config: deep.clone(),
+            variants: vec![
+                vary(&deep, "plain", |_| {}),
+                vary(&deep, "skip connections", |c| c.model.residual = true),
+                vary(&deep, "BatchNorm", |c| c.model.batch_norm = true),
+            ],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::LayerStats],
+            check: Check::BetterThan { better: 1, worse: 0 },
+            textbook: "A 20-layer plain network trains worse than its residual twin; skip connections by \
+                       addition (ResNet) or concatenation (DenseNet) fix it.",
+        },
+    ]
+}
