@@ -6,6 +6,10 @@ use crate::nn::{Activation, Init};
 use crate::optim::{OptimizerKind, Schedule};
 use crate::train::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
 
+/// What a Fashion-MNIST classifier shows: curves, where it errs, and what its layers do.
+const CLASSIFIER_PLOTS: [PlotKind; 5] =
+    [PlotKind::Loss, PlotKind::Accuracy, PlotKind::Confusion, PlotKind::Mistakes, PlotKind::LayerStats];
+
 fn relu(hidden: Vec<usize>) -> ModelSpec {
     ModelSpec::mlp(hidden, Activation::ReLU, Init::KaimingUniform)
 }
@@ -151,13 +155,7 @@ fn fashion_presets() -> Vec<Preset> {
                       stay at zero. The layer statistics count the ReLUs that never fire.",
             config: deep.clone(),
             variants: widths,
-            plots: vec![
-                PlotKind::Loss,
-                PlotKind::Accuracy,
-                PlotKind::Confusion,
-                PlotKind::Mistakes,
-                PlotKind::LayerStats,
-            ],
+            plots: CLASSIFIER_PLOTS.to_vec(),
             check: Check::BetterThan { better: 1, worse: 0 },
             textbook: "256 units suffice; 1024 add no accuracy and many zero activations.",
         },
@@ -168,13 +166,7 @@ fn fashion_presets() -> Vec<Preset> {
             summary: "The textbook's first Fashion-MNIST MLP: 784 pixels, 64 ReLU units, 10 classes.",
             config: SessionConfig { model: relu(vec![64]), ..deep.clone() },
             variants: vec![],
-            plots: vec![
-                PlotKind::Loss,
-                PlotKind::Accuracy,
-                PlotKind::Confusion,
-                PlotKind::Mistakes,
-                PlotKind::LayerStats,
-            ],
+            plots: CLASSIFIER_PLOTS.to_vec(),
             check: Check::TestAccuracyAtLeast(0.84),
             textbook: "A 64-unit hidden layer already beats every softmax regression of the study.",
         },
@@ -185,13 +177,7 @@ fn fashion_presets() -> Vec<Preset> {
             summary: "A funnel of three ReLU layers, each summarising the one before.",
             config: SessionConfig { model: relu(vec![512, 256, 128]), ..deep.clone() },
             variants: vec![],
-            plots: vec![
-                PlotKind::Loss,
-                PlotKind::Accuracy,
-                PlotKind::Confusion,
-                PlotKind::Mistakes,
-                PlotKind::LayerStats,
-            ],
+            plots: CLASSIFIER_PLOTS.to_vec(),
             check: Check::TestAccuracyAtLeast(0.85),
             textbook: "The deeper funnel trains to a higher accuracy than one layer of 64.",
         },
@@ -210,13 +196,7 @@ fn fashion_presets() -> Vec<Preset> {
                 ..fashion()
             },
             variants: vec![],
-            plots: vec![
-                PlotKind::Loss,
-                PlotKind::Accuracy,
-                PlotKind::Confusion,
-                PlotKind::Mistakes,
-                PlotKind::LayerStats,
-            ],
+            plots: CLASSIFIER_PLOTS.to_vec(),
             check: Check::TestAccuracyAtLeast(0.87),
             textbook: "Hidden layers of 128 and 64 units turn pixels into shapes, then shapes into classes.",
         },

@@ -57,13 +57,8 @@ fn loss_curves(outcomes: &[RunOutcome]) -> Figure {
     let mut y_label = if outcomes.len() == 1 { "loss" } else { "test loss" }.to_string();
     // A run that blows up (raw pixels, lr 0.01), or a steep first epoch, would flatten every other curve
     // and the tail where runs differ: switch to a log scale.
-    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let (lo, hi) = values().fold((f32::INFINITY, 0f32), |(a, b), v| (a.min(v), b.max(v)));
     let mut series = series;
-    if lo > 0.0 && hi / lo > 30.0 {
-        y_label = format!("log10 {y_label}");
-        series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
-    }
+    log_scale_if_wide(&mut series, &mut y_label);
     Figure::Lines { guide: None, title: "Loss per epoch".into(), x_label: "epoch".into(), y_label, series }
 }
 
@@ -340,17 +335,23 @@ fn initial_spread(outcomes: &[RunOutcome], gradients: bool) -> Figure {
                 .collect(),
         })
         .collect();
-    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-    let (lo, hi) = values().fold((f32::INFINITY, 0f32), |(a, b), v| (a.min(v), b.max(v)));
     let mut y_label = if gradients { "weight gradient std" } else { "activation std" }.to_string();
-    if lo > 0.0 && hi / lo > 30.0 {
-        y_label = format!("log10 {y_label}");
-        series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
-    }
+    log_scale_if_wide(&mut series, &mut y_label);
     let title = if gradients {
         "Spread of each layer's weight gradient at initialisation"
     } else {
         "Spread of each layer's output at initialisation"
     };
     Figure::Lines { guide: None, title: title.into(), x_label: "layer".into(), y_label, series }
+}
+
+/// Switches positive values spanning more than 30× to log10 (and says so in the label): one run that blows
+/// up, or a steep first epoch, would otherwise flatten everything else.
+fn log_scale_if_wide(series: &mut [Series], y_label: &mut String) {
+    let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let (lo, hi) = values().fold((f32::INFINITY, 0f32), |(a, b), v| (a.min(v), b.max(v)));
+    if lo > 0.0 && hi / lo > 30.0 {
+        *y_label = format!("log10 {y_label}");
+        series.iter_mut().flat_map(|s| s.points.iter_mut()).for_each(|p| p.1 = p.1.log10());
+    }
 }

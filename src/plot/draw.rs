@@ -40,6 +40,28 @@ fn axis((lo, hi): (f32, f32)) -> (f32, f32) {
     if lo.is_finite() && hi.is_finite() && hi > lo { (lo, hi) } else { span([lo, hi].into_iter()) }
 }
 
+type XyChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf32, plotters::coord::types::RangedCoordf32>,
+>;
+
+/// The one set-up every x-y figure shares: caption, margins, label areas, the two ranges.
+fn xy_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: (f32, f32),
+    y: (f32, f32),
+) -> Result<XyChart<'a, DB>, String> {
+    ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 16))
+        .margin(8)
+        .x_label_area_size(32)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(fail)
+}
+
 /// Whether a point lies within ten widths of the plotted window. Points farther out (a diverging run's
 /// path) are left out: mapping them to pixels would overflow plotters' integer coordinates.
 fn near((px, py): (f32, f32), x: (f32, f32), y: (f32, f32)) -> bool {
@@ -82,13 +104,7 @@ fn lines<DB: DrawingBackend>(
 ) -> Out {
     let all = || series.iter().chain(guide).flat_map(|s| s.points.iter());
     let (x, y) = (span(all().map(|p| p.0)), span(all().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(32)
-        .y_label_area_size(48)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(fail)?;
+    let mut chart = xy_chart(area, title, x, y)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
     if let Some(g) = guide {
         let grey = RGBColor(160, 160, 160);
@@ -147,13 +163,7 @@ fn scatter<DB: DrawingBackend>(
     fit: &[Series],
 ) -> Out {
     let (x, y) = (span(points.iter().map(|p| p.0)), span(points.iter().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(32)
-        .y_label_area_size(48)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(fail)?;
+    let mut chart = xy_chart(area, title, x, y)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).light_line_style(WHITE.mix(0.0)).draw().map_err(fail)?;
     chart
         .draw_series(
@@ -185,13 +195,7 @@ fn regions<DB: DrawingBackend>(
     points: &[(f32, f32, u8)],
     classes: &[String],
 ) -> Out {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(32)
-        .y_label_area_size(48)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(fail)?;
+    let mut chart = xy_chart(area, title, x, y)?;
     let rows = cells.len() / cols.max(1);
     let (dx, dy) = ((x.1 - x.0) / cols.max(1) as f32, (y.1 - y.0) / rows.max(1) as f32);
     let runs = row_runs(cells, cols).map(|(r, c0, c1, class)| {
@@ -233,13 +237,7 @@ fn contour<DB: DrawingBackend>(
     values: &[f32],
     paths: &[Series],
 ) -> Out {
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(32)
-        .y_label_area_size(48)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(fail)?;
+    let mut chart = xy_chart(area, title, x, y)?;
     // A signed log scale, sign(v)·ln(1 + |v|): a bowl's rim would otherwise swamp its floor, and saddles
     // and the quintic go negative.
     let logs: Vec<f32> = values.iter().map(|v| v.signum() * v.abs().ln_1p()).collect();
