@@ -183,3 +183,90 @@ fn conv3x3_same_direct(x: &[f32], [n, c, h, wd]: [usize; 4], w: &[f32], o: usize
     }
     out
 }
+
+/// One GEMM shape on the GPU: the WGSL tiled kernel through `Tensor::matmul`, timed from submit to idle.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuGemmRow {
+    pub name: String,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Median GFLOP/s over samples of `reps` products each (upload excluded, submit and wait included).
+    pub gpu_gflops: f64,
+    /// The CPU fast kernel on the same shape, in the same run.
+    pub cpu_gflops: f64,
+    /// Largest |gpu − cpu| relative to the largest |cpu| value.
+    pub max_rel_diff: f64,
+}
+
+/// Every `gemm_shapes` shape on this thread's GPU (natively: it waits for the device).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_gemm_table(budget_ms: f64) -> crate::error::Result<Vec<GpuGemmRow>> {
+    use crate::tensor::{Device, Tensor};
+    use web_time::Instant;
+    let rt = crate::backend::webgpu::current()?;
+    let now = {
+        let start = Instant::now();
+        move || start.elapsed().as_secs_f64() * 1e3
+    };
+    let mut rows = Vec::new();
+    for (name, m, k, n) in gemm_shapes() {
+        crate::tensor::manual_seed(1);
+        let (a, b) = (Tensor::uniform([m, k], -1.0, 1.0), Tensor::uniform([k, n], -1.0, 1.0));
+        let (ga, gb) = (a.to_device(Device::WebGpu)?, b.to_device(Device::WebGpu)?);
+        let flops = 2.0 * (m * k * n) as f64;
+        let gpu_out = ga.matmul(&gb)?.to_vec(); // warm-up: pipelines compiled, buffers pooled
+        let time = |reps: usize| -> crate::error::Result<f64> {
+            let t0 = now();
+            for _ in 0..reps {
+                drop(ga.matmul(&gb)?);
+            }
+            rt.wait_idle()?;
+            Ok((now() - t0) / reps as f64)
+        };
+        let reps = (20.0 / time(1)?.max(0.01)).ceil().clamp(1.0, 1000.0) as usize;
+        let (mut times, start) = (Vec::new(), now());
+        while times.len() < 3 || (now() - start < budget_ms && times.len() < 15) {
+            times.push(time(reps)?);
+        }
+        times.sort_by(f64::total_cmp);
+        let gpu_ms = times[times.len() / 2].max(1e-9);
+        let mut cpu_out = vec![0.0; m * n];
+        let t0 = now();
+        cpu::matmul(&a.to_vec(), &b.to_vec(), m, k, n, &mut cpu_out);
+        let cpu_ms = (now() - t0).max(1e-6);
+        let scale = cpu_out.iter().fold(0.0f32, |s, v| s.max(v.abs())).max(1e-30);
+        let diff = gpu_out.iter().zip(&cpu_out).fold(0.0f32, |d, (x, y)| d.max((x - y).abs()));
+        rows.push(GpuGemmRow {
+            name,
+            m,
+            k,
+            n,
+            gpu_gflops: flops / gpu_ms / 1e6,
+            cpu_gflops: flops / cpu_ms / 1e6,
+            max_rel_diff: f64::from(diff / scale),
+        });
+    }
+    Ok(rows)
+}
+
+/// The GPU rows as a plain-text table.
+pub fn format_gpu_table(title: &str, rows: &[GpuGemmRow]) -> String {
+    let mut out = format!(
+        "{title}\n{:<28} {:>16} {:>10} {:>10} {:>9} {:>9}\n",
+        "shape", "m x k x n", "GPU GF/s", "CPU GF/s", "GPU/CPU", "max rel"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<28} {:>16} {:>10.1} {:>10.2} {:>8.1}x {:>9.1e}\n",
+            r.name,
+            format!("{}x{}x{}", r.m, r.k, r.n),
+            r.gpu_gflops,
+            r.cpu_gflops,
+            r.gpu_gflops / r.cpu_gflops,
+            r.max_rel_diff
+        );
+    }
+    out
+}

@@ -13,6 +13,9 @@ pub enum LabError {
     #[error("GPU device: {0}")]
     Device(String),
     /// A GPU operation (shader compilation, dispatch, readback) failed.
+    /// A tensor or model larger than the device (or the lab's budget) allows; refused before allocating.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
     #[error("GPU {op}: {message}")]
     Gpu { op: &'static str, message: String },
     /// Two operands whose shapes must agree do not.

@@ -43,7 +43,8 @@ mod cli {
             /// Override a setting: lr=0.05, batch_size=32, seed=7 (repeatable).
             #[arg(long = "set", value_name = "KEY=VALUE")]
             set: Vec<String>,
-            /// Where to train: cpu, webgpu or auto.
+            /// Where to train: cpu, webgpu (a GPU through wgpu: Vulkan natively), or auto (a hardware GPU when
+            /// there is one, else the CPU; a software Vulkan such as lavapipe is slower than the CPU path).
             #[arg(long, default_value = "auto")]
             backend: String,
             /// Print one JSON object instead of text.
@@ -71,6 +72,9 @@ mod cli {
             /// Milliseconds to spend measuring each shape's fast kernel.
             #[arg(long, default_value_t = 1500.0)]
             budget_ms: f64,
+            /// Also measure the WGSL GEMM on the GPU (wgpu; Vulkan natively) against the CPU kernel.
+            #[arg(long)]
+            gpu: bool,
         },
     }
 
@@ -127,7 +131,7 @@ mod cli {
                 })
             }
             Command::Reproduce { chapter, quick } => super::run::reproduce(&chapter, quick),
-            Command::Bench { budget_ms } => {
+            Command::Bench { budget_ms, gpu } => {
                 let start = Instant::now();
                 let now = move || start.elapsed().as_secs_f64() * 1e3;
                 let title = format!("CPU GEMM, native {} (single thread)", std::env::consts::ARCH);
@@ -140,7 +144,33 @@ mod cli {
                     let (name, a, b, d) = (&r.name, r.im2col_ms, r.direct_ms, r.max_abs_diff);
                     println!("{name:<28} im2col {a:>8.2} ms   direct {b:>8.2} ms   max |diff| {d:.1e}");
                 }
+                if gpu {
+                    return bench_gpu(budget_ms);
+                }
                 ExitCode::SUCCESS
+            }
+        }
+    }
+
+    fn bench_gpu(budget_ms: f64) -> ExitCode {
+        let ctx = match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
+            Ok(ctx) => ctx,
+            Err(e) => {
+                eprintln!("cvjourney: bench --gpu: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let title =
+            format!("\nGPU GEMM: WGSL tiled kernel on {} ({})", ctx.adapter.name, ctx.adapter.backend);
+        cvjourney::backend::webgpu::install(ctx);
+        match cvjourney::bench::gpu_gemm_table(budget_ms) {
+            Ok(rows) => {
+                print!("{}", cvjourney::bench::format_gpu_table(&title, &rows));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cvjourney: bench --gpu: {e}");
+                ExitCode::FAILURE
             }
         }
     }

@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use cvjourney::Device;
+use cvjourney::backend::BackendKind;
+use cvjourney::backend::webgpu::{self, GpuContext};
 use cvjourney::chapters::{self, CHAPTERS, Preset, Progress, RunOutcome, presets};
 use cvjourney::train::{DirSource, SessionConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -73,19 +76,15 @@ pub fn run(a: RunArgs) -> ExitCode {
         eprintln!("cvjourney: no preset '{}'; `cvjourney list` shows them", a.id);
         return ExitCode::from(2);
     };
-    match a.backend {
-        "cpu" | "auto" => {}
-        "webgpu" => {
-            eprintln!(
-                "cvjourney: training on WebGPU is not available yet (the WGSL kernels cover only `add`); \
-                 use --backend cpu"
-            );
+    let (device, backend_label) = match choose_backend(a.backend) {
+        Ok(choice) => choice,
+        Err(e) => {
+            eprintln!("cvjourney: {e}");
             return ExitCode::from(2);
         }
-        other => {
-            eprintln!("cvjourney: --backend {other}: expected cpu, webgpu or auto");
-            return ExitCode::from(2);
-        }
+    };
+    if !a.json {
+        eprintln!("training on {backend_label}");
     }
     let edit = |c: &mut SessionConfig| -> Result<(), String> {
         apply(c, a.set)?;
@@ -100,7 +99,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         eprintln!("cvjourney: {e}");
         return ExitCode::from(2);
     }
-    let (outcomes, session) = match execute(&preset, a.json) {
+    let (outcomes, session) = match execute(&preset, device, a.json) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cvjourney: {e}");
@@ -112,7 +111,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     }
     let check = preset.check.verify(&outcomes);
     if a.json {
-        println!("{}", json_report(&preset, &outcomes, check.is_ok()));
+        println!("{}", json_report(&preset, &outcomes, check.is_ok(), &backend_label));
     } else {
         print_table(&preset, &outcomes);
         match &check {
@@ -135,6 +134,7 @@ pub fn run(a: RunArgs) -> ExitCode {
 /// Runs the preset with a progress bar on stderr (hidden when stderr is not a terminal or with --json).
 fn execute(
     preset: &Preset,
+    device: Device,
     quiet: bool,
 ) -> Result<(Vec<RunOutcome>, cvjourney::train::Session), cvjourney::LabError> {
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
@@ -152,12 +152,33 @@ fn execute(
             bar.set_prefix(format!("{}/{}", m.epoch, p.epochs));
         }
     };
-    let out = chapters::run_preset(preset, &DirSource(data_dir()), &mut on_step);
+    let out = chapters::run_preset_on(preset, &DirSource(data_dir()), device, &mut on_step);
     bar.finish_and_clear();
     out
 }
 
-fn json_report(preset: &Preset, outcomes: &[RunOutcome], passed: bool) -> serde_json::Value {
+/// The device for `--backend`: `cpu`; `webgpu` (a GPU through wgpu, or an error); `auto` (the GPU when it
+/// is a real one, the CPU when there is none or only a software rasteriser such as lavapipe, which is
+/// slower than the CPU path).
+fn choose_backend(name: &str) -> Result<(Device, String), String> {
+    let cpu = || (Device::Cpu, BackendKind::Cpu.label(None));
+    match name {
+        "cpu" => Ok(cpu()),
+        "webgpu" | "auto" => match pollster::block_on(GpuContext::new()) {
+            Ok(ctx) if name == "webgpu" || ctx.adapter.device_type != "Cpu" => {
+                let label = BackendKind::WebGpu.label(Some(&ctx.adapter.name));
+                webgpu::install(ctx);
+                Ok((Device::WebGpu, label))
+            }
+            Ok(_) => Ok(cpu()),
+            Err(e) if name == "webgpu" => Err(format!("--backend webgpu: {e}")),
+            Err(_) => Ok(cpu()),
+        },
+        other => Err(format!("--backend {other}: expected cpu, webgpu or auto")),
+    }
+}
+
+fn json_report(preset: &Preset, outcomes: &[RunOutcome], passed: bool, backend: &str) -> serde_json::Value {
     let one = |o: &RunOutcome| {
         let last = o.history.last();
         serde_json::json!({
@@ -169,7 +190,7 @@ fn json_report(preset: &Preset, outcomes: &[RunOutcome], passed: bool) -> serde_
     };
     let mut out = one(outcomes.last().expect("at least one run"));
     out["preset"] = preset.id.into();
-    out["backend"] = "cpu".into();
+    out["backend"] = backend.into();
     out["check_passed"] = passed.into();
     if !preset.variants.is_empty() {
         out["runs"] = outcomes.iter().map(one).collect();
@@ -225,7 +246,7 @@ pub fn reproduce(key: &str, quick: bool) -> ExitCode {
     let mut failed = 0;
     for preset in mine {
         let preset = if quick { preset.quick(3) } else { preset };
-        match execute(&preset, false) {
+        match execute(&preset, Device::Cpu, false) {
             Ok((outcomes, _)) => {
                 print_table(&preset, &outcomes);
                 println!("textbook: {}", preset.textbook);

@@ -187,3 +187,28 @@ fn trainer_runs_a_preset_in_slices_like_the_session_does() {
     assert!(Trainer::new("no-such-preset", JsValue::NULL).is_err());
     assert!(Trainer::new(p.id, JsValue::from_str("{")).is_err());
 }
+
+// The one op suite, on the browser's WebGPU adapter: the same bodies as the native `tests/webgpu_native.rs`
+// runs on Vulkan, every value read back asynchronously (the page never blocks).
+macro_rules! browser_device_suite {
+    ($($name:ident),*) => {$(
+        #[wasm_bindgen_test]
+        async fn $name() {
+            webgpu::install(webgpu::GpuContext::new().await.expect("WebGPU adapter"));
+            parity::device::$name(cvjourney::Device::WebGpu).await;
+            let error = webgpu::current().expect("installed").take_error();
+            assert!(error.is_none(), "{error:?}");
+        }
+    )*};
+}
+
+browser_device_suite!(
+    unary_ops,
+    binary_ops,
+    reductions,
+    matmuls,
+    layout_and_indexing,
+    windows,
+    gradients,
+    optimizers
+);

@@ -15,11 +15,17 @@ pub use gradcheck::{GradcheckOptions, gradcheck};
 pub use graph::{Graph, GraphEdge, GraphNode, Summary, graph};
 
 /// How a tensor was computed. Inputs are kept alive by the graph until the result is dropped.
+/// Where max pooling's argmax lives: host indices (CPU) or a GPU buffer of u32 indices.
+pub(crate) enum Argmax {
+    Host(Vec<usize>),
+    Gpu { idx: std::rc::Rc<crate::backend::webgpu::GpuBuf>, win: crate::backend::ops::Window },
+}
+
 pub(crate) enum Op {
     /// `argmax`: the flat index in x of each window's maximum.
     MaxPool2d {
         x: Tensor,
-        argmax: Vec<usize>,
+        argmax: Argmax,
     },
     /// Windows unfolded into columns (conv2d's first step); backward folds them back (col2im).
     Im2Col {
@@ -193,10 +199,17 @@ impl Op {
             }
             Op::IndexSelect { x, axis, indices } => {
                 let positions = crate::tensor::index_select_positions(x.dims(), *axis, indices);
-                vec![Tensor::scatter_add(g, &positions, x.shape())]
+                vec![Tensor::scatter_add(g, &positions, x.shape())?]
             }
-            Op::Gather { x, positions } | Op::MaxPool2d { x, argmax: positions } => {
-                vec![Tensor::scatter_add(g, positions, x.shape())]
+            Op::Gather { x, positions } | Op::MaxPool2d { x, argmax: Argmax::Host(positions) } => {
+                vec![Tensor::scatter_add(g, positions, x.shape())?]
+            }
+            Op::MaxPool2d { x, argmax: Argmax::Gpu { idx, win } } => {
+                vec![g.to_device(crate::tensor::Device::WebGpu)?.max_pool2d_backward_gpu(
+                    idx,
+                    x.shape(),
+                    *win,
+                )?]
             }
             Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],

@@ -15,7 +15,7 @@ mod softmax;
 use serde::Serialize;
 
 pub use preset::{Check, PlotKind, Preset, RunOutcome, ToyExpect, Variant};
-pub use runner::{Progress, run_preset};
+pub use runner::{Progress, run_preset, run_preset_on};
 
 /// One chapter as the chapter picker lists it.
 #[derive(Debug, Clone, Copy, Serialize)]

@@ -1,6 +1,7 @@
 //! Runs a preset's runs one after another (the CLI, `reproduce` and the tests share this).
 
 use super::{Preset, RunOutcome};
+use crate::tensor::Device;
 use crate::train::{DataSource, Session, StepInfo};
 
 /// Where a multi-run preset is: which run, and the step that just finished.
@@ -22,11 +23,25 @@ pub fn run_preset(
     source: &dyn DataSource,
     progress: &mut dyn FnMut(Progress),
 ) -> crate::error::Result<(Vec<RunOutcome>, Session)> {
+    run_preset_on(preset, source, Device::Cpu, progress)
+}
+
+/// `run_preset` with the models on `device` (this thread's GPU for `Device::WebGpu`). Chapter 5's toy
+/// functions stay on the CPU: two parameters are no work for a GPU, and their path is read every step.
+pub fn run_preset_on(
+    preset: &Preset,
+    source: &dyn DataSource,
+    device: Device,
+    progress: &mut dyn FnMut(Progress),
+) -> crate::error::Result<(Vec<RunOutcome>, Session)> {
     let runs = preset.runs();
     let mut outcomes = Vec::with_capacity(runs.len());
     let mut last = None;
     for (i, variant) in runs.iter().enumerate() {
         let mut session = Session::new(variant.config.clone(), source)?;
+        if !matches!(session.config.dataset, crate::train::DatasetSpec::Toy { .. }) {
+            session.to_device(device)?;
+        }
         preset.prepare(&mut session)?;
         let mut error = None;
         while !session.finished() {
@@ -44,6 +59,11 @@ pub fn run_preset(
                     break;
                 }
             }
+        }
+        if error.is_none()
+            && let Err(e) = session.settle()
+        {
+            error = Some(e.to_string());
         }
         outcomes.push(RunOutcome {
             label: variant.label.clone(),

@@ -44,6 +44,13 @@ pub trait Module {
     fn eval(&self) {
         self.set_training(false);
     }
+    /// Moves every parameter and buffer to `device` in place (`model.to(device)` in PyTorch).
+    fn to_device(&self, device: crate::tensor::Device) -> Result<()> {
+        for (_, t) in self.named_parameters().into_iter().chain(self.named_buffers()) {
+            t.move_to_(device)?;
+        }
+        Ok(())
+    }
 }
 
 /// Layers applied in order; parameters are named by position ("0.weight").

@@ -63,8 +63,8 @@ impl Module for BatchNorm {
                     .mul_scalar(1.0 - m)
                     .add(&mean.reshape_to(self.running_mean.shape())?.mul_scalar(m))?;
                 let new_var = self.running_var.mul_scalar(1.0 - m).add(&unbiased.mul_scalar(m))?;
-                self.running_mean.assign(&new_mean.to_vec())?;
-                self.running_var.assign(&new_var.to_vec())
+                self.running_mean.assign_tensor(&new_mean)?;
+                self.running_var.assign_tensor(&new_var)
             })?;
             (mean, var)
         } else {

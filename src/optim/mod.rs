@@ -1,6 +1,7 @@
-//! Optimizers and learning-rate schedules (textbook §6). Updates run on the host values of each parameter
-//! (the WebGPU backend will move them onto the GPU); every optimizer's state is a named list of vectors
-//! the UI can show and a checkpoint can save.
+//! Optimizers and learning-rate schedules (textbook §6). A parameter on the CPU is updated on its host
+//! values; a parameter on the GPU by `optim.wgsl`, in place, with its state kept on the GPU too (uploaded
+//! from the host state the first time, read back only for the UI and checkpoints). Every optimizer's state
+//! is a named list of vectors the UI can show and a checkpoint can save.
 
 mod schedule;
 
@@ -8,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 pub use schedule::Schedule;
 
+use crate::backend::webgpu::GpuBuf;
+use crate::backend::webgpu::ops::{self as gpu, UpdateRule};
 use crate::error::{LabError, Result};
-use crate::tensor::{Shape, Tensor};
+use crate::tensor::{Device, Shape, Tensor};
 
 /// The update rule and its hyper-parameters (PyTorch's names).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -47,6 +50,8 @@ pub struct Optimizer {
     params: Vec<Tensor>,
     /// Per parameter, the rule's state vectors (velocity; G; E; m and v).
     state: Vec<Vec<Vec<f32>>>,
+    /// The same state on the GPU for parameters that live there (two slots, unused ones one value long).
+    gpu_state: Vec<Option<[GpuBuf; 2]>>,
     steps: u64,
 }
 
@@ -61,7 +66,8 @@ impl Optimizer {
             OptimizerKind::Adam { .. } | OptimizerKind::AdamW { .. } => 2,
         };
         let state = params.iter().map(|p| vec![vec![0.0; p.numel()]; slots]).collect();
-        Ok(Optimizer { kind, lr, weight_decay: 0.0, clip: None, params, state, steps: 0 })
+        let gpu_state = params.iter().map(|_| None).collect();
+        Ok(Optimizer { kind, lr, weight_decay: 0.0, clip: None, params, state, gpu_state, steps: 0 })
     }
 
     pub fn with_weight_decay(mut self, weight_decay: f32) -> Optimizer {
@@ -93,21 +99,38 @@ impl Optimizer {
             OptimizerKind::Adam { .. } | OptimizerKind::AdamW { .. } => &["first moment", "second moment"],
         };
         let mut out = Vec::new();
-        for (i, slots) in self.state.iter().enumerate() {
-            out.extend(slots.iter().zip(names).map(|(v, n)| (format!("param {i}: {n}"), v.clone())));
+        for (i, slots) in self.host_state().into_iter().enumerate() {
+            out.extend(slots.into_iter().zip(names).map(|(v, n)| (format!("param {i}: {n}"), v)));
         }
         out
+    }
+
+    /// The state on the host, read back from the GPU for parameters that live there.
+    fn host_state(&self) -> Vec<Vec<Vec<f32>>> {
+        self.state
+            .iter()
+            .zip(&self.gpu_state)
+            .zip(&self.params)
+            .map(|((host, on_gpu), p)| match on_gpu {
+                Some(bufs) => host
+                    .iter()
+                    .zip(bufs)
+                    .map(|(_, b)| {
+                        Tensor::make(std::rc::Rc::new(b.clone_contents()), p.shape().clone(), None).to_vec()
+                    })
+                    .collect(),
+                None => host.clone(),
+            })
+            .collect()
     }
 
     /// The state as tensors named "optimizer.{param}.{slot}" plus "optimizer.steps", for checkpoints.
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
         let mut out = vec![("optimizer.steps".to_string(), Tensor::scalar(self.steps as f32))];
-        for (i, slots) in self.state.iter().enumerate() {
-            for (s, v) in slots.iter().enumerate() {
-                out.push((
-                    format!("optimizer.{i}.{s}"),
-                    Tensor::make(v.clone(), Shape::new(&[v.len()]), None),
-                ));
+        for (i, slots) in self.host_state().into_iter().enumerate() {
+            for (s, v) in slots.into_iter().enumerate() {
+                let len = v.len();
+                out.push((format!("optimizer.{i}.{s}"), Tensor::make(v, Shape::new(&[len]), None)));
             }
         }
         out
@@ -131,11 +154,16 @@ impl Optimizer {
             }
         }
         self.steps = steps as u64;
+        // GPU state is uploaded again from the restored host state at the next step.
+        self.gpu_state.iter_mut().for_each(|s| *s = None);
         Ok(())
     }
 
     /// One update of every parameter that has a gradient.
     pub fn step(&mut self) -> Result<()> {
+        if self.params.iter().any(|p| p.device() == Device::WebGpu) {
+            return self.step_gpu();
+        }
         let mut grads: Vec<Option<Vec<f32>>> =
             self.params.iter().map(|p| p.grad().map(|g| g.to_vec())).collect();
         self.clip_grads(&mut grads);
@@ -158,6 +186,72 @@ impl Optimizer {
             p.assign(&w)?;
         }
         Ok(())
+    }
+
+    /// The update for parameters on the GPU: clipping as tensor ops, then one `optim.wgsl` launch per
+    /// parameter. Nothing is read back; a weight that became NaN shows in the next loss.
+    fn step_gpu(&mut self) -> Result<()> {
+        let grads: Vec<Option<Tensor>> = self
+            .params
+            .iter()
+            .map(|p| p.grad().map(|g| g.to_device(Device::WebGpu)).transpose())
+            .collect::<Result<_>>()?;
+        let grads = self.clip_grad_tensors(grads)?;
+        self.steps += 1;
+        let t = self.steps as i32;
+        let decoupled = matches!(self.kind, OptimizerKind::AdamW { .. });
+        let coupled_wd = if decoupled { 0.0 } else { self.weight_decay };
+        let rule = match self.kind {
+            OptimizerKind::Sgd { momentum: 0.0 } => UpdateRule::Sgd,
+            OptimizerKind::Sgd { momentum } => UpdateRule::Momentum(momentum),
+            OptimizerKind::Adagrad { eps } => UpdateRule::Adagrad { eps },
+            OptimizerKind::RmsProp { rho, eps } => UpdateRule::RmsProp { rho, eps },
+            OptimizerKind::Adam { betas, eps } | OptimizerKind::AdamW { betas, eps } => UpdateRule::Adam {
+                betas,
+                eps,
+                c1: 1.0 - betas.0.powi(t),
+                c2: 1.0 - betas.1.powi(t),
+                decoupled: if decoupled { self.lr * self.weight_decay } else { 0.0 },
+            },
+        };
+        for (i, (p, g)) in self.params.iter().zip(grads).enumerate() {
+            let Some(g) = g else { continue };
+            p.move_to_(Device::WebGpu)?;
+            let w = p.gpu().expect("moved to the GPU above");
+            let g = g.gpu().expect("moved to the GPU above");
+            if self.gpu_state[i].is_none() {
+                let rt = w.runtime();
+                let slot = |s: usize| match self.state[i].get(s) {
+                    Some(v) => rt.upload(v),
+                    None => rt.upload(&[0.0]),
+                };
+                self.gpu_state[i] = Some([slot(0), slot(1)]);
+            }
+            let [s1, s2] = self.gpu_state[i].as_ref().expect("set above");
+            gpu::optimizer_step(rule, self.lr, coupled_wd, &w, &g, s1, s2);
+            p.invalidate_host_copy();
+        }
+        Ok(())
+    }
+
+    /// Clipping with tensor ops, so it runs where the gradients are.
+    fn clip_grad_tensors(&self, grads: Vec<Option<Tensor>>) -> Result<Vec<Option<Tensor>>> {
+        match self.clip {
+            None => Ok(grads),
+            Some(Clip::Value(v)) => grads
+                .into_iter()
+                .map(|g| g.map(|g| g.maximum(&Tensor::scalar(-v))?.minimum(&Tensor::scalar(v))).transpose())
+                .collect(),
+            Some(Clip::Norm(max)) => {
+                let mut total = Tensor::scalar(0.0);
+                for g in grads.iter().flatten() {
+                    total = total.add(&g.pow(2.0).sum(&[], false)?)?;
+                }
+                // min(1, max / ‖g‖): 1 when the norm is within bounds (or zero, where max / 0 = inf).
+                let scale = Tensor::scalar(max).div(&total.sqrt())?.minimum(&Tensor::scalar(1.0))?;
+                grads.into_iter().map(|g| g.map(|g| g.mul(&scale)).transpose()).collect()
+            }
+        }
     }
 
     fn clip_grads(&self, grads: &mut [Option<Vec<f32>>]) {

@@ -2,31 +2,18 @@
 //! GEMM with the flattened kernels, and a permute back to (N, C_out, H', W'); autograd differentiates it
 //! through those pieces.
 
-use super::{Shape, Tensor};
-use crate::autograd::Op;
+use super::{Shape, Storage, Tensor};
+use crate::autograd::{Argmax, Op};
 use crate::backend::cpu;
 use crate::backend::ops::Window;
+use crate::backend::webgpu::GpuBuf;
+use crate::backend::webgpu::ops as gpu;
 use crate::error::{LabError, Result};
 
 impl Tensor {
     /// (N, C, H, W) and the output size for `win`, or a learner-readable error.
     fn window_dims(&self, win: Window, op: &str) -> Result<([usize; 4], (usize, usize))> {
-        let [n, c, h, w] = match *self.dims() {
-            [n, c, h, w] => [n, c, h, w],
-            _ => {
-                return Err(LabError::InvalidArgument(format!(
-                    "{op}: input must be (N, C, H, W), got shape {}",
-                    self.shape()
-                )));
-            }
-        };
-        let out = win.output_size(h, w).ok_or_else(|| {
-            LabError::InvalidArgument(format!(
-                "{op}: a {:?} kernel with stride {:?} and padding {:?} does not fit a {h}x{w} input",
-                win.kernel, win.stride, win.padding
-            ))
-        })?;
-        Ok(([n, c, h, w], out))
+        window_dims(self.shape(), win, op)
     }
 
     /// Unfolds every window into a column. x: (N, C, H, W) -> (C·KH·KW, N·OH·OW)
@@ -34,27 +21,38 @@ impl Tensor {
         let (dims, (oh, ow)) = self.window_dims(win, "im2col")?;
         let [n, c, ..] = dims;
         let rows = c * win.kernel.0 * win.kernel.1;
-        let mut cols = vec![0.0; rows * n * oh * ow];
-        cpu::im2col_ref(&self.data(), dims, win, &mut cols);
+        let cols: Storage = match self.gpu() {
+            Some(x) => gpu::im2col(&x, dims, win, (oh, ow)).into(),
+            None => {
+                let mut cols = vec![0.0; rows * n * oh * ow];
+                cpu::im2col_ref(&self.data(), dims, win, &mut cols);
+                cols.into()
+            }
+        };
         let shape = Shape::new(&[rows, n * oh * ow]);
         Ok(Tensor::from_op(cols, shape, &[self], || Op::Im2Col { x: self.clone(), win }))
     }
 
     /// The adjoint of `im2col` (overlaps summed), used by its backward. cols -> (N, C, H, W)
     pub(crate) fn col2im(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
-        self.adjoint_into(x_shape, "col2im", |g, dims, out| cpu::col2im_ref(g, dims, win, out))
+        self.adjoint_into(x_shape, win, "col2im", gpu::col2im, |g, dims, out| {
+            cpu::col2im_ref(g, dims, win, out)
+        })
     }
 
     /// Runs a window op's adjoint kernel from this gradient into a new (N, C, H, W) tensor of `x_shape`.
     fn adjoint_into(
         &self,
         x_shape: &Shape,
+        win: Window,
         op: &str,
+        gpu_kernel: fn(&GpuBuf, [usize; 4], Window, (usize, usize)) -> GpuBuf,
         kernel: impl FnOnce(&[f32], [usize; 4], &mut [f32]),
     ) -> Result<Tensor> {
-        let dims: [usize; 4] = x_shape.dims().try_into().map_err(|_| {
-            LabError::InvalidArgument(format!("{op}: target shape {x_shape} is not (N, C, H, W)"))
-        })?;
+        let (dims, out_size) = window_dims(x_shape, win, op)?;
+        if let Some(g) = self.gpu() {
+            return Ok(Tensor::make(gpu_kernel(&g, dims, win, out_size), x_shape.clone(), None));
+        }
         let mut out = vec![0.0; x_shape.numel()];
         kernel(&self.data(), dims, &mut out);
         Ok(Tensor::make(out, x_shape.clone(), None))
@@ -92,8 +90,17 @@ impl Tensor {
         let win = pool_window(kernel, stride, padding, "max_pool2d")?;
         let (dims, (oh, ow)) = self.window_dims(win, "max_pool2d")?;
         let count = dims[0] * dims[1] * oh * ow;
-        let (mut out, mut argmax) = (vec![0.0; count], vec![0; count]);
-        cpu::max_pool2d(&self.data(), dims, win, &mut out, &mut argmax);
+        let (out, argmax): (Storage, Argmax) = match self.gpu() {
+            Some(x) => {
+                let (values, idx) = gpu::max_pool2d(&x, dims, win, (oh, ow));
+                (values.into(), Argmax::Gpu { idx: std::rc::Rc::new(idx), win })
+            }
+            None => {
+                let (mut out, mut argmax) = (vec![0.0; count], vec![0; count]);
+                cpu::max_pool2d(&self.data(), dims, win, &mut out, &mut argmax);
+                (out.into(), Argmax::Host(argmax))
+            }
+        };
         let shape = Shape::new(&[dims[0], dims[1], oh, ow]);
         Ok(Tensor::from_op(out, shape, &[self], || Op::MaxPool2d { x: self.clone(), argmax }))
     }
@@ -102,17 +109,39 @@ impl Tensor {
     pub fn avg_pool2d(&self, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
         let win = pool_window(kernel, stride, padding, "avg_pool2d")?;
         let (dims, (oh, ow)) = self.window_dims(win, "avg_pool2d")?;
-        let mut out = vec![0.0; dims[0] * dims[1] * oh * ow];
-        cpu::avg_pool2d_ref(&self.data(), dims, win, &mut out);
+        let out: Storage = match self.gpu() {
+            Some(x) => gpu::avg_pool2d(&x, dims, win, (oh, ow)).into(),
+            None => {
+                let mut out = vec![0.0; dims[0] * dims[1] * oh * ow];
+                cpu::avg_pool2d_ref(&self.data(), dims, win, &mut out);
+                out.into()
+            }
+        };
         let shape = Shape::new(&[dims[0], dims[1], oh, ow]);
         Ok(Tensor::from_op(out, shape, &[self], || Op::AvgPool2d { x: self.clone(), win }))
     }
 
     /// The adjoint of `avg_pool2d`, used by its backward. g: (N, C, H', W') -> (N, C, H, W)
     pub(crate) fn avg_pool2d_backward(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
-        self.adjoint_into(x_shape, "avg_pool2d", |g, dims, out| {
+        self.adjoint_into(x_shape, win, "avg_pool2d", gpu::avg_pool2d_backward, |g, dims, out| {
             cpu::avg_pool2d_backward_ref(g, dims, win, out)
         })
+    }
+
+    /// The adjoint of `max_pool2d` on the GPU: each input element sums the gradients of the windows whose
+    /// maximum it was. g: (N, C, H', W') -> (N, C, H, W)
+    pub(crate) fn max_pool2d_backward_gpu(
+        &self,
+        argmax: &GpuBuf,
+        x_shape: &Shape,
+        win: Window,
+    ) -> Result<Tensor> {
+        let gpu_kernel = |g: &GpuBuf, dims, win, out| gpu::max_pool2d_backward(g, argmax, dims, win, out);
+        let (dims, out_size) = window_dims(x_shape, win, "max_pool2d")?;
+        let g = self
+            .gpu()
+            .ok_or_else(|| LabError::Device("max_pool2d: the gradient is not on the GPU".into()))?;
+        Ok(Tensor::make(gpu_kernel(&g, dims, win, out_size), x_shape.clone(), None))
     }
 
     /// Inverted dropout: in training, zeroes each element with probability `p` and scales the survivors by
@@ -138,4 +167,23 @@ fn pool_window(kernel: usize, stride: usize, padding: usize, op: &str) -> Result
         )));
     }
     Ok(Window { kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding) })
+}
+
+/// (N, C, H, W) of `shape` and the output size for `win`, or a learner-readable error.
+fn window_dims(shape: &Shape, win: Window, op: &str) -> Result<([usize; 4], (usize, usize))> {
+    let [n, c, h, w] = match *shape.dims() {
+        [n, c, h, w] => [n, c, h, w],
+        _ => {
+            return Err(LabError::InvalidArgument(format!(
+                "{op}: input must be (N, C, H, W), got shape {shape}"
+            )));
+        }
+    };
+    let out = win.output_size(h, w).ok_or_else(|| {
+        LabError::InvalidArgument(format!(
+            "{op}: a {:?} kernel with stride {:?} and padding {:?} does not fit a {h}x{w} input",
+            win.kernel, win.stride, win.padding
+        ))
+    })?;
+    Ok(([n, c, h, w], out))
 }

@@ -1,16 +1,23 @@
 //! Elementwise frontend ops: unary maps, activations, broadcasting binary ops, comparisons and `where`.
 
-use super::Tensor;
+use super::{Device, Shape, Storage, Tensor};
 use crate::autograd::Op;
 use crate::backend::cpu;
 use crate::backend::ops::{BinaryOp, UnaryOp};
-use crate::error::Result;
+use crate::backend::webgpu::ops as gpu;
+use crate::error::{LabError, Result};
 
 impl Tensor {
     /// Applies an elementwise function. x: any shape -> same shape.
     pub fn unary(&self, op: UnaryOp) -> Tensor {
-        let mut out = vec![0.0; self.numel()];
-        cpu::unary(op, &self.data(), &mut out);
+        let out: Storage = match self.gpu() {
+            Some(x) => gpu::unary(op, &x, self.numel()).into(),
+            None => {
+                let mut out = vec![0.0; self.numel()];
+                cpu::unary(op, &self.data(), &mut out);
+                out.into()
+            }
+        };
         // Sign, Step and the *Deriv helpers are piecewise constant: nothing to differentiate.
         let differentiable = !matches!(
             op,
@@ -81,9 +88,19 @@ impl Tensor {
     /// Applies `op` after broadcasting both operands (NumPy rules). self, other -> broadcast shape.
     pub fn binary(&self, op: BinaryOp, other: &Tensor) -> Result<Tensor> {
         let shape = self.shape().broadcast(other.shape(), op.name())?;
-        let mut out = vec![0.0; shape.numel()];
         let (sa, sb) = (self.shape().broadcast_strides(&shape), other.shape().broadcast_strides(&shape));
-        cpu::binary(op, &self.data(), &sa, &other.data(), &sb, shape.dims(), &mut out);
+        let (a, b) = Tensor::same_device(self, other)?;
+        let out: Storage = match (a.gpu(), b.gpu()) {
+            (Some(x), Some(y)) => {
+                gpu_rank(&shape, op.name())?;
+                gpu::binary(op, &x, &sa, &y, &sb, shape.dims()).into()
+            }
+            _ => {
+                let mut out = vec![0.0; shape.numel()];
+                cpu::binary(op, &a.data(), &sa, &b.data(), &sb, shape.dims(), &mut out);
+                out.into()
+            }
+        };
         let comparison = matches!(
             op,
             BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
@@ -134,9 +151,34 @@ impl Tensor {
     /// leaks into the result (an infinity there stays out, unlike `cond·a + (1 − cond)·b`).
     pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let shape = cond.shape().broadcast(a.shape(), "where")?.broadcast(b.shape(), "where")?;
-        let (c, x, y) = (cond.expand_data(&shape), a.expand_data(&shape), b.expand_data(&shape));
-        let out = c.iter().zip(x.iter().zip(&y)).map(|(&c, (&x, &y))| if c != 0.0 { x } else { y }).collect();
+        let gpu_side = [cond, a, b].iter().any(|t| t.device() == Device::WebGpu);
+        let out: Storage = if gpu_side {
+            gpu_rank(&shape, "where")?;
+            let on = |t: &Tensor| t.to_device(Device::WebGpu);
+            let (c, x, y) = (on(cond)?, on(a)?, on(b)?);
+            let strides = |t: &Tensor| t.shape().broadcast_strides(&shape);
+            let buf = |t: &Tensor| t.gpu().expect("moved to the GPU above");
+            let (cs, xs, ys) = (strides(&c), strides(&x), strides(&y));
+            let (cb, xb, yb) = (buf(&c), buf(&x), buf(&y));
+            gpu::where_((&cb, &cs), (&xb, &xs), (&yb, &ys), shape.dims()).into()
+        } else {
+            let (c, x, y) = (cond.expand_data(&shape), a.expand_data(&shape), b.expand_data(&shape));
+            let out: Vec<f32> =
+                c.iter().zip(x.iter().zip(&y)).map(|(&c, (&x, &y))| if c != 0.0 { x } else { y }).collect();
+            out.into()
+        };
         let cond = cond.detach();
         Ok(Tensor::from_op(out, shape, &[a, b], || Op::Where { cond, a: a.clone(), b: b.clone() }))
     }
+}
+
+/// The GPU's strided kernels take at most 8 dimensions.
+pub(crate) fn gpu_rank(shape: &Shape, op: &str) -> Result<()> {
+    if shape.rank() > gpu::MAX_RANK {
+        return Err(LabError::InvalidArgument(format!(
+            "{op}: shape {shape} has more than {} dimensions, the most the GPU kernels take",
+            gpu::MAX_RANK
+        )));
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! Indexing ops: slice, concat, stack, index_select, gather, one_hot. The tensor is seen as
 //! (outer, n, inner) around the axis, so each op is a set of contiguous block copies.
 
-use super::{Shape, Tensor};
+use super::{Device, Shape, Storage, Tensor};
 use crate::autograd::Op;
+use crate::backend::webgpu::ops as gpu;
 use crate::error::{LabError, Result};
 
 /// (outer, n, inner) around `axis`.
@@ -28,11 +29,20 @@ impl Tensor {
             )));
         }
         let len = end - start;
-        let data = self.data();
-        let mut out = Vec::with_capacity(outer * len * inner);
-        for o in 0..outer {
-            out.extend_from_slice(&data[(o * n + start) * inner..(o * n + end) * inner]);
-        }
+        let out: Storage = match self.gpu() {
+            // (outer, len, inner) read from (outer, n, inner) at offset start·inner.
+            Some(x) => {
+                gpu::copy_strided(&x, start * inner, &[n * inner, inner, 1], &[outer, len, inner]).into()
+            }
+            None => {
+                let data = self.data();
+                let mut out = Vec::with_capacity(outer * len * inner);
+                for o in 0..outer {
+                    out.extend_from_slice(&data[(o * n + start) * inner..(o * n + end) * inner]);
+                }
+                out.into()
+            }
+        };
         let shape = with_dim(self.dims(), a, len);
         Ok(Tensor::from_op(out, shape, &[self], || Op::Slice { x: self.clone(), axis: a, start }))
     }
@@ -55,12 +65,30 @@ impl Tensor {
         let sizes: Vec<usize> = tensors.iter().map(|t| t.dims()[a]).collect();
         let total: usize = sizes.iter().sum();
         let (outer, _, inner) = around(first.dims(), a);
-        let mut out = Vec::with_capacity(outer * total * inner);
-        for o in 0..outer {
+        let out: Storage = if tensors.iter().any(|t| t.device() == Device::WebGpu) {
+            let rt = crate::backend::webgpu::current()?;
+            let out = rt.alloc(outer * total * inner);
+            let mut at = 0;
             for (t, &n) in tensors.iter().zip(&sizes) {
-                out.extend_from_slice(&t.data()[o * n * inner..(o + 1) * n * inner]);
+                let src = t.to_device(Device::WebGpu)?.gpu().expect("on the GPU");
+                let dims = [outer, n, inner];
+                gpu::copy_strided_into(
+                    (&src, 0, &[n * inner, inner, 1]),
+                    (&out, at * inner, &[total * inner, inner, 1]),
+                    &dims,
+                );
+                at += n;
             }
-        }
+            out.into()
+        } else {
+            let mut out = Vec::with_capacity(outer * total * inner);
+            for o in 0..outer {
+                for (t, &n) in tensors.iter().zip(&sizes) {
+                    out.extend_from_slice(&t.data()[o * n * inner..(o + 1) * n * inner]);
+                }
+            }
+            out.into()
+        };
         let owned: Vec<Tensor> = tensors.iter().map(|&t| t.clone()).collect();
         let shape = with_dim(first.dims(), a, total);
         let inputs: Vec<&Tensor> = tensors.to_vec();
@@ -103,13 +131,19 @@ impl Tensor {
                 "index_select: index {bad} is out of range for axis {axis} of size {n}"
             )));
         }
-        let data = self.data();
-        let mut out = Vec::with_capacity(outer * indices.len() * inner);
-        for o in 0..outer {
-            for &i in indices {
-                out.extend_from_slice(&data[(o * n + i) * inner..(o * n + i + 1) * inner]);
+        let out: Storage = match self.gpu() {
+            Some(x) => gpu::gather(&x, &index_select_positions(self.dims(), a, indices)).into(),
+            None => {
+                let data = self.data();
+                let mut out = Vec::with_capacity(outer * indices.len() * inner);
+                for o in 0..outer {
+                    for &i in indices {
+                        out.extend_from_slice(&data[(o * n + i) * inner..(o * n + i + 1) * inner]);
+                    }
+                }
+                out.into()
             }
-        }
+        };
         let shape = with_dim(self.dims(), a, indices.len());
         let indices = indices.to_vec();
         Ok(Tensor::from_op(out, shape, &[self], || Op::IndexSelect { x: self.clone(), axis: a, indices }))
@@ -129,8 +163,13 @@ impl Tensor {
             });
         }
         let positions = gather_positions(self.dims(), a, index)?;
-        let data = self.data();
-        let out = positions.iter().map(|&p| data[p]).collect();
+        let out: Storage = match self.gpu() {
+            Some(x) => gpu::gather(&x, &positions).into(),
+            None => {
+                let data = self.data();
+                positions.iter().map(|&p| data[p]).collect::<Vec<f32>>().into()
+            }
+        };
         Ok(Tensor::from_op(out, index.shape().clone(), &[self], || Op::Gather { x: self.clone(), positions }))
     }
 
@@ -149,12 +188,15 @@ impl Tensor {
     }
 
     /// Adds `src` into a zero tensor of `shape` at flat `positions` (the backward of gather and index_select).
-    pub(crate) fn scatter_add(src: &Tensor, positions: &[usize], shape: &Shape) -> Tensor {
+    pub(crate) fn scatter_add(src: &Tensor, positions: &[usize], shape: &Shape) -> Result<Tensor> {
+        if let Some(g) = src.gpu() {
+            return Ok(Tensor::make(gpu::scatter_add(&g, positions, shape.numel()), shape.clone(), None));
+        }
         let mut out = vec![0.0; shape.numel()];
         for (&p, &v) in positions.iter().zip(src.data().iter()) {
             out[p] += v;
         }
-        Tensor::make(out, shape.clone(), None)
+        Ok(Tensor::make(out, shape.clone(), None))
     }
 }
 

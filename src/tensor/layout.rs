@@ -1,9 +1,11 @@
 //! Layout ops: reshape, permute/transpose and broadcast (expand). Tensors stay contiguous, so permute and
 //! expand copy; reshape only relabels.
 
-use super::{Shape, Tensor};
+use super::elementwise::gpu_rank;
+use super::{Shape, Storage, Tensor};
 use crate::autograd::Op;
 use crate::backend::cpu;
+use crate::backend::webgpu::ops as gpu;
 use crate::error::{LabError, Result};
 
 impl Tensor {
@@ -42,7 +44,7 @@ impl Tensor {
                 self.shape()
             )));
         }
-        Ok(Tensor::from_op(self.to_vec(), shape.clone(), &[self], || Op::Reshape(self.clone())))
+        Ok(Tensor::from_op(self.copied_storage(), shape.clone(), &[self], || Op::Reshape(self.clone())))
     }
 
     /// Reorders the dimensions: output dimension i is input dimension perm[i].
@@ -58,8 +60,17 @@ impl Tensor {
         let (dims, strides) = (self.dims(), self.shape().strides());
         let out_dims: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
         let src_strides: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-        let mut out = vec![0.0; self.numel()];
-        cpu::copy_strided(&self.data(), &src_strides, &out_dims, &mut out);
+        let out: Storage = match self.gpu() {
+            Some(x) => {
+                gpu_rank(self.shape(), "permute")?;
+                gpu::copy_strided(&x, 0, &src_strides, &out_dims).into()
+            }
+            None => {
+                let mut out = vec![0.0; self.numel()];
+                cpu::copy_strided(&self.data(), &src_strides, &out_dims, &mut out);
+                out.into()
+            }
+        };
         let perm = perm.to_vec();
         Ok(Tensor::from_op(out, Shape::new(&out_dims), &[self], || Op::Permute { x: self.clone(), perm }))
     }
@@ -84,7 +95,13 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        let out = self.expand_data(shape);
+        let out: Storage = match self.gpu() {
+            Some(x) => {
+                gpu_rank(shape, "expand")?;
+                gpu::copy_strided(&x, 0, &self.shape().broadcast_strides(shape), shape.dims()).into()
+            }
+            None => self.expand_data(shape).into(),
+        };
         Ok(Tensor::from_op(out, shape.clone(), &[self], || Op::Expand(self.clone())))
     }
 

@@ -1,8 +1,9 @@
 //! Matrix products and the (numerically stable) softmax family.
 
-use super::{Shape, Tensor};
+use super::{Device, Shape, Storage, Tensor};
 use crate::autograd::Op;
 use crate::backend::cpu;
+use crate::backend::webgpu::ops as gpu;
 use crate::error::{LabError, Result};
 
 impl Tensor {
@@ -22,9 +23,26 @@ impl Tensor {
         let a_batch = Shape::new(&ad[..ad.len() - 2]);
         let b_batch = Shape::new(&bd[..bd.len() - 2]);
         let batch = a_batch.broadcast(&b_batch, "matmul").map_err(|_| shape_error())?;
+        let dims: Vec<usize> = batch.dims().iter().copied().chain([m, n]).collect();
+        let out = if self.device() == Device::WebGpu || other.device() == Device::WebGpu {
+            let (a, b) = Tensor::same_device(self, other)?;
+            matmul_gpu(&a, &b, &batch, [m, k, n])?
+        } else {
+            self.matmul_cpu(other, &batch, [m, k, n])
+        };
+        Ok(Tensor::from_op(out, Shape::new(&dims), &[self, other], || {
+            Op::MatMul(self.clone(), other.clone())
+        }))
+    }
+
+    /// The CPU product: one GEMM per batch entry.
+    fn matmul_cpu(&self, other: &Tensor, batch: &Shape, [m, k, n]: [usize; 3]) -> Storage {
+        let (ad, bd) = (self.dims(), other.dims());
+        let a_batch = Shape::new(&ad[..ad.len() - 2]);
+        let b_batch = Shape::new(&bd[..bd.len() - 2]);
         // Materialize broadcast batches only when the batch shapes differ (rare: e.g. (B, m, k) @ (k, n)).
         let full = |t: &Tensor, own: &Shape, mat: [usize; 2]| -> Vec<f32> {
-            if *own == batch {
+            if own == batch {
                 return t.to_vec();
             }
             let dims: Vec<usize> = batch.dims().iter().copied().chain(mat).collect();
@@ -37,10 +55,7 @@ impl Tensor {
             let (a_i, b_i) = (&a[i * m * k..(i + 1) * m * k], &b[i * k * n..(i + 1) * k * n]);
             cpu::matmul(a_i, b_i, m, k, n, &mut out[i * m * n..(i + 1) * m * n]);
         }
-        let dims: Vec<usize> = batch.dims().iter().copied().chain([m, n]).collect();
-        Ok(Tensor::from_op(out, Shape::new(&dims), &[self, other], || {
-            Op::MatMul(self.clone(), other.clone())
-        }))
+        out.into()
     }
 
     /// softmax(x)ᵢ = exp(xᵢ − m) / Σⱼ exp(xⱼ − m) along `axis`, with m the (detached) maximum: subtracting
@@ -56,4 +71,32 @@ impl Tensor {
         let shifted = self.sub(&self.max(axis, true)?.detach())?;
         shifted.sub(&shifted.exp().sum(&[axis], true)?.log())
     }
+}
+
+/// The GPU product: one batched launch. An operand whose batch is a single matrix is shared with stride 0;
+/// any other broadcast batch is materialized first.
+fn matmul_gpu(a: &Tensor, b: &Tensor, batch: &Shape, [m, k, n]: [usize; 3]) -> Result<Storage> {
+    let operand =
+        |t: &Tensor, mat: [usize; 2]| -> Result<(std::rc::Rc<crate::backend::webgpu::GpuBuf>, usize)> {
+            let own: usize = t.dims()[..t.rank() - 2].iter().product();
+            let size = mat[0] * mat[1];
+            if own == batch.numel() && t.rank() - 2 == batch.rank() {
+                return Ok((t.gpu().expect("on the GPU"), size));
+            }
+            if own == 1 {
+                return Ok((t.gpu().expect("on the GPU"), 0));
+            }
+            let dims: Vec<usize> = batch.dims().iter().copied().chain(mat).collect();
+            let full = t.expand(&Shape::new(&dims))?;
+            Ok((full.gpu().expect("on the GPU"), size))
+        };
+    let (a, sa) = operand(a, [m, k])?;
+    let (b, sb) = operand(b, [k, n])?;
+    if batch.numel() > 65_535 {
+        return Err(LabError::InvalidArgument(format!(
+            "matmul: {} batched products are more than one GPU launch takes (65,535)",
+            batch.numel()
+        )));
+    }
+    Ok(gpu::matmul((&a, sa), (&b, sb), batch.numel(), m, k, n).into())
 }

@@ -19,15 +19,43 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 
 use crate::autograd::{self, Op};
+use crate::backend::webgpu::{self, GpuBuf};
 use crate::error::{LabError, Result};
 pub(crate) use indexing::index_select_positions;
 pub use rng::{Rng, manual_seed, with_rng};
 pub use shape::Shape;
 
-/// Where a tensor's numbers live. The WebGPU device joins this enum with the WebGPU backend issue.
+/// Where a tensor's numbers live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Device {
     Cpu,
+    /// This thread's GPU (`backend::webgpu::install`): WebGPU in the browser, Vulkan natively.
+    WebGpu,
+}
+
+/// A tensor's numbers: a host vector, or a GPU buffer with an optional host copy (filled by a readback and
+/// kept until the buffer is written again).
+pub(crate) enum Storage {
+    Host(Vec<f32>),
+    Gpu { buf: Rc<GpuBuf>, host: Option<Vec<f32>> },
+}
+
+impl From<Vec<f32>> for Storage {
+    fn from(v: Vec<f32>) -> Storage {
+        Storage::Host(v)
+    }
+}
+
+impl From<GpuBuf> for Storage {
+    fn from(buf: GpuBuf) -> Storage {
+        Storage::Gpu { buf: Rc::new(buf), host: None }
+    }
+}
+
+impl From<Rc<GpuBuf>> for Storage {
+    fn from(buf: Rc<GpuBuf>) -> Storage {
+        Storage::Gpu { buf, host: None }
+    }
 }
 
 /// A tensor handle: cheap to clone (reference counted), shared by the autograd graph.
@@ -36,9 +64,8 @@ pub struct Tensor(Rc<Inner>);
 
 struct Inner {
     id: usize,
-    data: RefCell<Vec<f32>>,
+    data: RefCell<Storage>,
     shape: Shape,
-    device: Device,
     requires_grad: Cell<bool>,
     retains_grad: Cell<bool>,
     grad: RefCell<Option<Tensor>>,
@@ -50,14 +77,16 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
 
 impl Tensor {
     /// Builds a tensor from parts; every constructor and op ends here.
-    pub(crate) fn make(data: Vec<f32>, shape: Shape, op: Option<Op>) -> Tensor {
-        debug_assert_eq!(data.len(), shape.numel(), "tensor data and shape disagree");
+    pub(crate) fn make(data: impl Into<Storage>, shape: Shape, op: Option<Op>) -> Tensor {
+        let data = data.into();
+        if let Storage::Host(v) = &data {
+            debug_assert_eq!(v.len(), shape.numel(), "tensor data and shape disagree");
+        }
         let requires_grad = op.is_some();
         Tensor(Rc::new(Inner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             data: RefCell::new(data),
             shape,
-            device: Device::Cpu,
             requires_grad: Cell::new(requires_grad),
             retains_grad: Cell::new(false),
             grad: RefCell::new(None),
@@ -67,7 +96,7 @@ impl Tensor {
 
     /// A result of an op on `inputs`: it records `op` only when gradients are enabled and an input needs one.
     pub(crate) fn from_op(
-        data: Vec<f32>,
+        data: impl Into<Storage>,
         shape: Shape,
         inputs: &[&Tensor],
         op: impl FnOnce() -> Op,
@@ -119,27 +148,31 @@ impl Tensor {
             )));
         }
         let n = count.max(0.0) as usize;
-        Ok(Tensor::make((0..n).map(|i| start + step * i as f32).collect(), Shape::new(&[n]), None))
+        Ok(Tensor::make(
+            (0..n).map(|i| start + step * i as f32).collect::<Vec<f32>>(),
+            Shape::new(&[n]),
+            None,
+        ))
     }
 
     /// Uniform in [lo, hi) from the crate's seeded generator (see `manual_seed`).
     pub fn uniform(shape: impl Into<Shape>, lo: f32, hi: f32) -> Tensor {
         let shape = shape.into();
-        let data = with_rng(|r| (0..shape.numel()).map(|_| r.uniform_range(lo, hi)).collect());
+        let data: Vec<f32> = with_rng(|r| (0..shape.numel()).map(|_| r.uniform_range(lo, hi)).collect());
         Tensor::make(data, shape, None)
     }
 
     /// Normal N(mean, std²) from the crate's seeded generator.
     pub fn normal(shape: impl Into<Shape>, mean: f32, std: f32) -> Tensor {
         let shape = shape.into();
-        let data = with_rng(|r| (0..shape.numel()).map(|_| mean + std * r.normal()).collect());
+        let data: Vec<f32> = with_rng(|r| (0..shape.numel()).map(|_| mean + std * r.normal()).collect());
         Tensor::make(data, shape, None)
     }
 
     /// 1 with probability `p`, else 0, from the crate's seeded generator.
     pub fn bernoulli(shape: impl Into<Shape>, p: f32) -> Tensor {
         let shape = shape.into();
-        let data = with_rng(|r| (0..shape.numel()).map(|_| r.bernoulli(p)).collect());
+        let data: Vec<f32> = with_rng(|r| (0..shape.numel()).map(|_| r.bernoulli(p)).collect());
         Tensor::make(data, shape, None)
     }
 
@@ -160,7 +193,10 @@ impl Tensor {
     }
 
     pub fn device(&self) -> Device {
-        self.0.device
+        match &*self.0.data.borrow() {
+            Storage::Host(_) => Device::Cpu,
+            Storage::Gpu { .. } => Device::WebGpu,
+        }
     }
 
     /// A unique id, stable for the tensor's life (the autograd graph's node id).
@@ -168,14 +204,31 @@ impl Tensor {
         self.0.id
     }
 
-    /// The values, row-major.
+    /// The values, row-major. On the GPU this waits for the device natively; in the browser, where waiting is
+    /// impossible, use `to_vec_async` (a synchronous read there is recorded as an error and gives NaNs).
     pub fn to_vec(&self) -> Vec<f32> {
-        self.0.data.borrow().clone()
+        self.data().clone()
+    }
+
+    /// The values, row-major, without blocking: awaits the GPU's readback (immediate on the CPU).
+    pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
+        let pending = match &*self.0.data.borrow() {
+            Storage::Host(v) => return Ok(v.clone()),
+            Storage::Gpu { host: Some(v), .. } => return Ok(v.clone()),
+            Storage::Gpu { buf, host: None } => buf.clone(),
+        };
+        let values = pending.runtime().read(&pending).await?;
+        if let Storage::Gpu { buf, host } = &mut *self.0.data.borrow_mut()
+            && Rc::ptr_eq(buf, &pending)
+        {
+            *host = Some(values.clone());
+        }
+        Ok(values)
     }
 
     /// The single value of a one-element tensor.
     pub fn item(&self) -> Result<f32> {
-        match self.0.data.borrow().as_slice() {
+        match self.data().as_slice() {
             [v] => Ok(*v),
             _ => Err(LabError::InvalidArgument(format!(
                 "item: tensor of shape {} has not one element",
@@ -184,8 +237,83 @@ impl Tensor {
         }
     }
 
+    /// The values on the host (read back from the GPU, and kept, when the tensor lives there).
     pub(crate) fn data(&self) -> Ref<'_, Vec<f32>> {
-        self.0.data.borrow()
+        self.fill_host_copy();
+        Ref::map(self.0.data.borrow(), |s| match s {
+            Storage::Host(v) | Storage::Gpu { host: Some(v), .. } => v,
+            Storage::Gpu { host: None, .. } => unreachable!("filled above"),
+        })
+    }
+
+    fn fill_host_copy(&self) {
+        let buf = match &*self.0.data.borrow() {
+            Storage::Gpu { buf, host: None } => buf.clone(),
+            _ => return,
+        };
+        let rt = buf.runtime();
+        let failed = |e: LabError| {
+            rt.fail(e);
+            vec![f32::NAN; self.numel()]
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        let values = rt.read_blocking(&buf).unwrap_or_else(failed);
+        #[cfg(target_arch = "wasm32")]
+        let values = failed(LabError::Device(
+            "a GPU tensor was read without waiting (the browser cannot block); this is a bug in the lab"
+                .into(),
+        ));
+        if let Storage::Gpu { host, .. } = &mut *self.0.data.borrow_mut() {
+            *host = Some(values);
+        }
+    }
+
+    /// The GPU buffer, when the tensor lives on the GPU.
+    pub(crate) fn gpu(&self) -> Option<Rc<GpuBuf>> {
+        match &*self.0.data.borrow() {
+            Storage::Gpu { buf, .. } => Some(buf.clone()),
+            Storage::Host(_) => None,
+        }
+    }
+
+    /// This tensor's values on `device`, as a new leaf (`x.to(device)` in PyTorch).
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        Ok(Tensor::make(self.storage_on(device)?, self.shape().clone(), None))
+    }
+
+    fn storage_on(&self, device: Device) -> Result<Storage> {
+        Ok(match device {
+            Device::Cpu => Storage::Host(self.to_vec()),
+            Device::WebGpu => {
+                let rt = webgpu::current()?;
+                let values = self.data();
+                Storage::Gpu { buf: Rc::new(rt.upload(&values)), host: Some(values.clone()) }
+            }
+        })
+    }
+
+    /// Moves this tensor's values to `device` in place, keeping its identity (a model's parameters move
+    /// this way, so the layers holding them need not change). Its gradient is dropped.
+    pub fn move_to_(&self, device: Device) -> Result<()> {
+        if device != self.device() {
+            let moved = self.storage_on(device)?;
+            *self.0.data.borrow_mut() = moved;
+            self.set_grad(None);
+        }
+        Ok(())
+    }
+
+    /// Both tensors on one device: a CPU operand meeting a GPU one is uploaded (small constants and
+    /// masks made on the host join GPU tensors this way).
+    pub(crate) fn same_device(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+        match (a.device(), b.device()) {
+            (Device::WebGpu, Device::Cpu) => Ok((a.clone(), b.to_device(Device::WebGpu)?)),
+            (Device::Cpu, Device::WebGpu) => Ok((a.to_device(Device::WebGpu)?, b.clone())),
+            _ => Ok((a.clone(), b.clone())),
+        }
     }
 
     /// Overwrites the values in place, without recording anything (optimizers update weights this way).
@@ -197,8 +325,43 @@ impl Tensor {
                 self.shape()
             )));
         }
-        self.0.data.borrow_mut().copy_from_slice(values);
+        match &mut *self.0.data.borrow_mut() {
+            Storage::Host(v) => v.copy_from_slice(values),
+            Storage::Gpu { buf, host } => {
+                buf.runtime().write(buf, bytemuck::cast_slice(values));
+                *host = Some(values.to_vec());
+            }
+        }
         Ok(())
+    }
+
+    /// Overwrites the values with another tensor's of the same size, on this tensor's device, without
+    /// recording anything (running statistics are updated this way, on the GPU without a readback).
+    pub fn assign_tensor(&self, src: &Tensor) -> Result<()> {
+        if src.numel() != self.numel() {
+            return Err(LabError::InvalidArgument(format!(
+                "assign: a tensor of shape {} into one of shape {}",
+                src.shape(),
+                self.shape()
+            )));
+        }
+        match (self.gpu(), src.to_device(self.device())?.gpu()) {
+            (Some(dst), Some(from)) => {
+                dst.runtime().copy(&from, &dst);
+                if let Storage::Gpu { host, .. } = &mut *self.0.data.borrow_mut() {
+                    *host = None;
+                }
+                Ok(())
+            }
+            _ => self.assign(&src.to_vec()),
+        }
+    }
+
+    /// Marks the GPU copy as changed by a kernel that wrote it in place (the optimizer's update).
+    pub(crate) fn invalidate_host_copy(&self) {
+        if let Storage::Gpu { host, .. } = &mut *self.0.data.borrow_mut() {
+            *host = None;
+        }
     }
 
     // ----------------------------------------------------------------------------------- autograd state
@@ -251,7 +414,20 @@ impl Tensor {
 
     /// The same values as a new leaf, cut from the graph.
     pub fn detach(&self) -> Tensor {
-        Tensor::make(self.to_vec(), self.shape().clone(), None)
+        Tensor::make(self.copied_storage(), self.shape().clone(), None)
+    }
+
+    /// A copy of the values on the same device.
+    pub(crate) fn copied_storage(&self) -> Storage {
+        match self.gpu() {
+            Some(src) => {
+                let rt = src.runtime();
+                let out = rt.alloc(src.len());
+                rt.copy(&src, &out);
+                out.into()
+            }
+            None => Storage::Host(self.to_vec()),
+        }
     }
 
     /// Back-propagates from this scalar: fills `.grad()` of every leaf that requires it.
@@ -262,7 +438,7 @@ impl Tensor {
                 self.shape()
             )));
         }
-        autograd::backward(self, Tensor::ones(self.shape().clone()))
+        autograd::backward(self, Tensor::ones(self.shape().clone()).to_device(self.device())?)
     }
 
     /// Back-propagates a given output gradient (a vector-Jacobian product).
@@ -274,12 +450,16 @@ impl Tensor {
                 right: grad.dims().to_vec(),
             });
         }
-        autograd::backward(self, grad.detach())
+        autograd::backward(self, grad.to_device(self.device())?.detach())
     }
 }
 
 impl fmt::Debug for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never wait for the GPU to print: show the host copy if there is one.
+        if let Storage::Gpu { host: None, .. } = &*self.0.data.borrow() {
+            return write!(f, "Tensor(shape={}, on the GPU)", self.shape());
+        }
         let data = self.data();
         let shown: Vec<f32> = data.iter().take(8).copied().collect();
         let more = if data.len() > 8 { ", ..." } else { "" };

@@ -1,9 +1,10 @@
 //! Reductions: sum, mean, max, argmax over axes, and `sum_to` (undoing a broadcast, for gradients).
 
-use super::{Shape, Tensor};
+use super::{Shape, Storage, Tensor};
 use crate::autograd::{self, Op};
 use crate::backend::cpu;
 use crate::backend::ops::ReduceOp;
+use crate::backend::webgpu::ops as gpu;
 use crate::error::{LabError, Result};
 
 impl Tensor {
@@ -17,11 +18,14 @@ impl Tensor {
         (outer, dims[axis], inner, Shape::new(&kept))
     }
 
-    fn reduce_axis(&self, op: ReduceOp, axis: usize) -> Vec<f32> {
+    fn reduce_axis(&self, op: ReduceOp, axis: usize) -> Storage {
         let (outer, n, inner, _) = self.around(axis);
+        if let Some(x) = self.gpu() {
+            return gpu::reduce(op, &x, outer, n, inner).into();
+        }
         let mut out = vec![0.0; outer * inner];
         cpu::reduce(op, &self.data(), outer, n, inner, &mut out);
-        out
+        out.into()
     }
 
     /// Sum over one axis, kept with size 1.

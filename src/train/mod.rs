@@ -28,7 +28,7 @@ use crate::nn::{
     MaxPool2d, Module, Padding, Residual, Sequential,
 };
 use crate::optim::Optimizer;
-use crate::tensor::{Tensor, manual_seed};
+use crate::tensor::{Device, Tensor, manual_seed};
 use crate::{autograd, loss};
 
 /// What one epoch achieved.
@@ -55,7 +55,9 @@ pub struct EpochMetrics {
 pub struct StepInfo {
     /// Steps taken so far, this one included.
     pub step: u64,
-    pub loss: f32,
+    /// This step's loss; on the GPU, where losses are read back in groups, `None` until its group is read
+    /// (`Session::settle` reads every pending one).
+    pub loss: Option<f32>,
     /// The epoch's metrics when this step finished an epoch.
     pub epoch_end: Option<EpochMetrics>,
 }
@@ -91,7 +93,14 @@ pub struct Session {
     elapsed_before: f64,
     /// The loss of the first step, the divergence guard's yardstick.
     first_loss: Option<f32>,
+    /// Where the model and each batch live.
+    device: Device,
+    /// GPU losses not read back yet, with their step numbers (read every `LOSS_READ_EVERY` steps).
+    pending: Vec<(u64, Tensor)>,
 }
+
+/// On the GPU, losses come back in groups this large: one readback instead of one per step.
+pub const LOSS_READ_EVERY: usize = 16;
 
 /// Enough for 100 epochs of per-sample SGD on Advertising many times over, and bounded.
 const MAX_STEP_LOSSES: usize = 1 << 20;
@@ -143,7 +152,21 @@ impl Session {
             started: None,
             elapsed_before: 0.0,
             first_loss: None,
+            device: Device::Cpu,
+            pending: Vec::new(),
         })
+    }
+
+    /// Moves the model, its buffers and the optimizer's state to `device`; later batches go there too.
+    pub fn to_device(&mut self, device: Device) -> Result<()> {
+        self.settle()?;
+        self.model.to_device(device)?;
+        self.device = device;
+        Ok(())
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
     }
 
     /// Records every parameter after each step (for small models: the (w, b) path on a loss contour).
@@ -205,32 +228,91 @@ impl Session {
         let end = (cursor.next + self.config.batch_size).min(cursor.order.len());
         let batch = make_batch(&self.train, &cursor.order[cursor.next..end])?;
         cursor.next = end;
+        let batch = self.on_device(batch)?;
         self.model.train();
         self.optimizer.zero_grad();
         self.steps += 1;
         let loss = self.loss(&self.model.forward(&batch.x)?, &batch)?;
-        let value = loss.item()?;
-        // Non-finite, or finite but a thousand times the first step's loss: either way the weights have
-        // been thrown out of any sensible range (raw pixels at lr 1000 reach 1e23 while staying finite).
-        let first = *self.first_loss.get_or_insert(value);
-        if !value.is_finite() || value > 1e3 * first.abs().max(1.0) {
-            return Err(self.diverged(value));
+        let mut value = None;
+        if self.device == Device::Cpu {
+            let v = loss.item()?;
+            self.absorb_loss(self.steps, v)?;
+            value = Some(v);
         }
         loss.backward()?;
-        self.optimizer.step().map_err(|_| self.diverged(f32::INFINITY))?;
-        if self.step_losses.len() < MAX_STEP_LOSSES {
-            self.step_losses.push(value);
+        self.optimizer.step().map_err(|_| self.diverged(self.steps, f32::INFINITY))?;
+        if self.device != Device::Cpu {
+            // The whole step was recorded; submit it as one command buffer (and surface any GPU error).
+            crate::backend::webgpu::current()?.flush()?;
+            self.pending.push((self.steps, loss));
         }
         let params = self.trace.is_some().then(|| self.flat_parameters());
         if let (Some(trace), Some(now)) = (&mut self.trace, params) {
             trace.push(now);
         }
         let cursor = self.cursor.as_mut().expect("cursor set above");
-        cursor.loss_sum += f64::from(value);
         cursor.batches += 1;
         cursor.train_seconds += started.elapsed().as_secs_f64();
-        let epoch_end = if cursor.next >= cursor.order.len() { Some(self.end_epoch()?) } else { None };
+        let epoch_done = cursor.next >= cursor.order.len();
+        if epoch_done || self.pending.len() >= LOSS_READ_EVERY {
+            value = self.settle()?.or(value);
+        }
+        let epoch_end = if epoch_done { Some(self.end_epoch()?) } else { None };
         Ok(StepInfo { step: self.steps, loss: value, epoch_end })
+    }
+
+    /// The batch on the session's device.
+    fn on_device(&self, batch: Batch) -> Result<Batch> {
+        if self.device == Device::Cpu {
+            return Ok(batch);
+        }
+        Ok(Batch { x: batch.x.to_device(self.device)?, y: batch.y.to_device(self.device)?, ..batch })
+    }
+
+    /// Takes one step's loss into the records, or stops with the divergence guard: non-finite, or finite
+    /// but a thousand times the first step's loss (raw pixels at lr 1000 reach 1e23 while staying finite).
+    fn absorb_loss(&mut self, step: u64, value: f32) -> Result<()> {
+        let first = *self.first_loss.get_or_insert(value);
+        if !value.is_finite() || value > 1e3 * first.abs().max(1.0) {
+            return Err(self.diverged(step, value));
+        }
+        if self.step_losses.len() < MAX_STEP_LOSSES {
+            self.step_losses.push(value);
+        }
+        if let Some(cursor) = self.cursor.as_mut() {
+            cursor.loss_sum += f64::from(value);
+        }
+        Ok(())
+    }
+
+    /// Reads back the GPU losses still pending (one readback for all of them), checks each with the
+    /// divergence guard, and returns the newest. Nothing to do on the CPU.
+    pub fn settle(&mut self) -> Result<Option<f32>> {
+        let Some(all) = self.pending_losses()? else { return Ok(None) };
+        self.absorb_pending(&all.to_vec())
+    }
+
+    /// `settle` for the browser, which awaits the readback instead of blocking.
+    pub async fn settle_async(&mut self) -> Result<Option<f32>> {
+        let Some(all) = self.pending_losses()? else { return Ok(None) };
+        let values = all.to_vec_async().await?;
+        self.absorb_pending(&values)
+    }
+
+    fn pending_losses(&self) -> Result<Option<Tensor>> {
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let flat = self.pending.iter().map(|(_, l)| l.detach().reshape(&[1])).collect::<Result<Vec<_>>>()?;
+        Ok(Some(Tensor::concat(&flat.iter().collect::<Vec<_>>(), 0)?))
+    }
+
+    fn absorb_pending(&mut self, values: &[f32]) -> Result<Option<f32>> {
+        let steps: Vec<u64> = std::mem::take(&mut self.pending).into_iter().map(|(s, _)| s).collect();
+        for (&step, &v) in steps.iter().zip(values) {
+            self.absorb_loss(step, v)?;
+        }
+        Ok(values.last().copied())
     }
 
     fn end_epoch(&mut self) -> Result<EpochMetrics> {
@@ -239,7 +321,7 @@ impl Session {
         let held_out = if self.test.is_empty() { &self.train } else { &self.test };
         let (test_loss, test_accuracy) = self.evaluate(held_out)?;
         if !test_loss.is_finite() {
-            return Err(self.diverged(test_loss));
+            return Err(self.diverged(self.steps, test_loss));
         }
         let m = EpochMetrics {
             epoch: self.history.len() as u32 + 1,
@@ -283,7 +365,7 @@ impl Session {
             let batcher = Batcher { batch_size: 4096, shuffle: false, drop_last: false, seed: 0 };
             let (mut loss_sum, mut correct, mut count) = (0.0f64, 0usize, 0usize);
             for batch in batcher.epoch(data, 0)? {
-                let batch = batch?;
+                let batch = self.on_device(batch?)?;
                 let out = self.model.forward(&batch.x)?;
                 let n = batch.x.dims()[0];
                 loss_sum += f64::from(self.loss(&out, &batch)?.item()?) * n as f64;
@@ -319,6 +401,11 @@ impl Session {
 
     /// Weights, optimizer state, normalization statistics, config and history in one safetensors file.
     pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        if !self.pending.is_empty() {
+            return Err(LabError::InvalidArgument(
+                "checkpoint: GPU losses are still pending; call settle() first".into(),
+            ));
+        }
         let json = |v: serde_json::Result<String>| v.map_err(|e| LabError::InvalidArgument(e.to_string()));
         let mut meta = HashMap::new();
         meta.insert("config".to_string(), json(serde_json::to_string(&self.config))?);
@@ -341,6 +428,7 @@ impl Session {
         self.elapsed_before = self.history.last().map_or(0.0, |m| f64::from(m.seconds));
         self.started = None;
         self.cursor = None;
+        self.pending.clear();
         Ok(())
     }
 
@@ -360,7 +448,7 @@ impl Session {
     }
 
     /// The divergence guard's message: the step, and the likely cause in words.
-    fn diverged(&self, value: f32) -> LabError {
+    fn diverged(&self, step: u64, value: f32) -> LabError {
         let lr = self.optimizer.lr;
         let cause = if matches!(self.config.dataset, DatasetSpec::Toy { .. }) {
             format!("learning rate {lr} is too large for this function: try {}", lr / 10.0)
@@ -372,8 +460,8 @@ impl Session {
             format!("learning rate {lr} is too high: try {}", lr / 10.0)
         };
         LabError::Diverged {
-            step: self.steps,
-            message: format!("training diverged at step {} (loss {value}): {cause}", self.steps),
+            step,
+            message: format!("training diverged at step {step} (loss {value}): {cause}"),
             suggested_lr: lr / 10.0,
         }
     }

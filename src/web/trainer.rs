@@ -126,7 +126,9 @@ impl Trainer {
             let session = self.session.as_mut().expect("created above");
             match session.step() {
                 Ok(info) => {
-                    self.last_loss = Some(info.loss);
+                    if info.loss.is_some() {
+                        self.last_loss = info.loss;
+                    }
                     if let Some(m) = info.epoch_end {
                         new_epochs.push((self.current, m));
                     }

@@ -2,6 +2,8 @@
 //! Shared by the native tests (`tests/kernels.rs`) and the browser tests (`tests/web.rs`), so the SIMD128
 //! twins are checked in Chromium and the native twins natively with one body of code.
 
+pub mod device;
+
 use cvjourney::backend::cpu;
 use cvjourney::backend::ops::{BinaryOp, ReduceOp, UnaryOp};
 use cvjourney::tensor::{Rng, Shape};

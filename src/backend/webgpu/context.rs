@@ -26,6 +26,8 @@ pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub adapter: AdapterSummary,
+    /// The limits the device was opened with (the adapter's own): buffer sizes, offset alignment.
+    pub limits: wgpu::Limits,
     /// Errors no error scope caught (e.g. raised by work submitted outside a kernel call); kept, not panicked on.
     uncaptured: Arc<Mutex<Vec<String>>>,
 }
@@ -70,7 +72,7 @@ impl GpuContext {
         if summary.name.is_empty() {
             summary.name = browser_adapter_name().await;
         }
-        Ok(GpuContext { device, queue, adapter: summary, uncaptured })
+        Ok(GpuContext { device, queue, adapter: summary, limits, uncaptured })
     }
 
     /// Errors that reached the device outside any error scope since the last call.

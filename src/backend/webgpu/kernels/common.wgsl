@@ -1,0 +1,18 @@
+// Shared helpers, prepended to every kernel source (see ops.rs). Index of this invocation in a 1-D launch
+// folded into 2-D by `grid_for`: x runs fastest, 256 threads per workgroup.
+fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.y * groups.x * 256u + gid.x;
+}
+
+// WGSL lets an implementation assume no NaN, so NaN is made and tested through its bits.
+fn nan() -> f32 {
+    return bitcast<f32>(0x7fc00000u);
+}
+
+fn is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+fn inf() -> f32 {
+    return bitcast<f32>(0x7f800000u);
+}

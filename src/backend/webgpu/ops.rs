@@ -1,0 +1,363 @@
+//! The WebGPU twins of the CPU primitives: each records one kernel launch (see `runtime`) and returns the
+//! output buffer at once. Shapes are checked by the tensor frontend before these are called; here they
+//! only become the kernels' parameter words. Shapes in comments as in `backend::cpu`.
+
+use std::rc::Rc;
+
+use super::runtime::{GpuBuf, Runtime, Shader};
+use crate::backend::ops::{BinaryOp, ReduceOp, UnaryOp, Window};
+
+macro_rules! shader {
+    ($name:literal) => {
+        Shader {
+            name: $name,
+            source: concat!(
+                include_str!("kernels/common.wgsl"),
+                include_str!(concat!("kernels/", $name, ".wgsl"))
+            ),
+        }
+    };
+}
+
+const UNARY: Shader = shader!("unary");
+const BINARY: Shader = shader!("binary");
+const WHERE: Shader = shader!("where");
+const COPY: Shader = shader!("copy");
+const FILL: Shader = shader!("fill");
+const REDUCE: Shader = shader!("reduce");
+const MATMUL: Shader = shader!("matmul");
+const CONV: Shader = shader!("conv");
+const POOL: Shader = shader!("pool");
+const AVG_POOL: Shader = shader!("avg_pool");
+const INDEX: Shader = shader!("index");
+const OPTIM: Shader = shader!("optim");
+
+/// Every kernel source, for a test that compiles them all up front.
+pub const SHADERS: [Shader; 12] =
+    [UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, CONV, POOL, AVG_POOL, INDEX, OPTIM];
+
+/// Most dimensions a strided kernel takes (its parameter block has room for 8).
+pub const MAX_RANK: usize = 8;
+
+fn bits(x: f32) -> u32 {
+    x.to_bits()
+}
+
+/// The op code and parameter of `unary.wgsl`'s switch.
+fn unary_code(op: UnaryOp) -> (u32, f32) {
+    use UnaryOp::*;
+    match op {
+        Neg => (0, 0.0),
+        Exp => (1, 0.0),
+        Log => (2, 0.0),
+        Sqrt => (3, 0.0),
+        Abs => (4, 0.0),
+        Sign => (5, 0.0),
+        Sigmoid => (6, 0.0),
+        Tanh => (7, 0.0),
+        Relu => (8, 0.0),
+        Step => (9, 0.0),
+        LeakyRelu(a) => (10, a),
+        LeakyReluDeriv(a) => (11, a),
+        Elu(a) => (12, a),
+        EluDeriv(a) => (13, a),
+        Gelu => (14, 0.0),
+        GeluDeriv => (15, 0.0),
+        Silu => (16, 0.0),
+        SiluDeriv => (17, 0.0),
+        Softplus => (18, 0.0),
+        PowScalar(p) => (19, p),
+        AddScalar(c) => (20, c),
+        MulScalar(c) => (21, c),
+    }
+}
+
+/// x: any -> same shape.
+pub fn unary(op: UnaryOp, x: &GpuBuf, n: usize) -> GpuBuf {
+    let rt = x.runtime();
+    let out = rt.alloc(n);
+    let (code, a) = unary_code(op);
+    rt.dispatch_1d(UNARY, "main", &[n as u32, code, bits(a)], &[x, &out], n);
+    out
+}
+
+/// Eight-slot blocks of dims and strides, as the strided kernels read them.
+fn padded(values: &[usize]) -> [u32; MAX_RANK] {
+    let mut out = [0u32; MAX_RANK];
+    for (o, &v) in out.iter_mut().zip(values) {
+        *o = v as u32;
+    }
+    out
+}
+
+/// a, b broadcast (strides per output dimension, 0 along broadcast ones) -> out_dims.
+pub fn binary(
+    op: BinaryOp,
+    a: &GpuBuf,
+    sa: &[usize],
+    b: &GpuBuf,
+    sb: &[usize],
+    out_dims: &[usize],
+) -> GpuBuf {
+    let rt = a.runtime();
+    let n: usize = out_dims.iter().product();
+    let out = rt.alloc(n);
+    let contiguous = contiguous_strides(out_dims);
+    let flat = u32::from(sa == contiguous.as_slice() && sb == contiguous.as_slice());
+    let mut p = vec![n as u32, op as u32, out_dims.len() as u32, flat];
+    p.extend(padded(out_dims));
+    p.extend(padded(sa));
+    p.extend(padded(sb));
+    rt.dispatch_1d(BINARY, "main", &p, &[a, b, &out], n);
+    out
+}
+
+fn contiguous_strides(dims: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; dims.len()];
+    for d in (0..dims.len().saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * dims[d + 1];
+    }
+    strides
+}
+
+/// `a` where cond != 0 else `b`, each read with its broadcast strides -> out_dims.
+pub fn where_(
+    cond: (&GpuBuf, &[usize]),
+    a: (&GpuBuf, &[usize]),
+    b: (&GpuBuf, &[usize]),
+    out_dims: &[usize],
+) -> GpuBuf {
+    let rt = a.0.runtime();
+    let n: usize = out_dims.iter().product();
+    let out = rt.alloc(n);
+    let mut p = vec![n as u32, out_dims.len() as u32, 0, 0];
+    for block in [out_dims, a.1, b.1, cond.1] {
+        p.extend(padded(block));
+    }
+    rt.dispatch_1d(WHERE, "main", &p, &[a.0, b.0, cond.0, &out], n);
+    out
+}
+
+/// dst[dst_off + idx·dst_strides] = src[src_off + idx·src_strides] for every idx of `dims`.
+pub fn copy_strided_into(src: (&GpuBuf, usize, &[usize]), dst: (&GpuBuf, usize, &[usize]), dims: &[usize]) {
+    let rt = src.0.runtime();
+    let n: usize = dims.iter().product();
+    let mut p = vec![n as u32, dims.len() as u32, src.1 as u32, dst.1 as u32];
+    p.extend(padded(dims));
+    p.extend(padded(src.2));
+    p.extend(padded(dst.2));
+    rt.dispatch_1d(COPY, "main", &p, &[src.0, dst.0], n);
+}
+
+/// A new contiguous tensor of `dims` read from `src` with `strides` (permute, expand, slice).
+pub fn copy_strided(src: &GpuBuf, offset: usize, strides: &[usize], dims: &[usize]) -> GpuBuf {
+    let out = src.runtime().alloc(dims.iter().product());
+    copy_strided_into((src, offset, strides), (&out, 0, &contiguous_strides(dims)), dims);
+    out
+}
+
+/// A new buffer of `n` copies of `value`.
+pub fn full(rt: &Rc<Runtime>, n: usize, value: f32) -> GpuBuf {
+    let out = rt.alloc(n);
+    rt.dispatch_1d(FILL, "main", &[n as u32, bits(value)], &[&out], n);
+    out
+}
+
+/// x: (outer, n, inner) -> (outer, inner). Long rows with few outputs get a workgroup each.
+pub fn reduce(op: ReduceOp, x: &GpuBuf, outer: usize, n: usize, inner: usize) -> GpuBuf {
+    let rt = x.runtime();
+    let outputs = outer * inner;
+    let out = rt.alloc(outputs);
+    let code = match op {
+        ReduceOp::Sum => 0,
+        ReduceOp::Max => 1,
+        ReduceOp::ArgMax => 2,
+    };
+    let p = [outer as u32, n as u32, inner as u32, code];
+    if n >= 1024 && outputs <= 4096 {
+        let (x_groups, y_groups) = (outputs.min(65_535) as u32, outputs.div_ceil(65_535) as u32);
+        rt.dispatch(REDUCE, "tree", &p, &[x, &out], [x_groups, y_groups, 1]);
+    } else {
+        rt.dispatch_1d(REDUCE, "rows", &p, &[x, &out], outputs);
+    }
+    out
+}
+
+/// a: (batch, m, k), b: (batch, k, n) -> (batch, m, n); a batch stride of 0 shares an operand.
+pub fn matmul(
+    a: (&GpuBuf, usize),
+    b: (&GpuBuf, usize),
+    batch: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> GpuBuf {
+    let rt = a.0.runtime();
+    let out = rt.alloc(batch * m * n);
+    if k == 0 {
+        rt.dispatch_1d(FILL, "main", &[(batch * m * n) as u32, 0], &[&out], batch * m * n);
+        return out;
+    }
+    let p = [m as u32, k as u32, n as u32, a.1 as u32, b.1 as u32];
+    let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32];
+    rt.dispatch(MATMUL, "main", &p, &[a.0, b.0, &out], groups);
+    out
+}
+
+/// The window kernels' parameter block.
+fn window_params(dims: [usize; 4], win: Window, out: (usize, usize)) -> [u32; 12] {
+    let [n, c, h, w] = dims;
+    [
+        n,
+        c,
+        h,
+        w,
+        win.kernel.0,
+        win.kernel.1,
+        win.stride.0,
+        win.stride.1,
+        win.padding.0,
+        win.padding.1,
+        out.0,
+        out.1,
+    ]
+    .map(|v| v as u32)
+}
+
+/// x: (N, C, H, W) -> cols (C·KH·KW, N·OH·OW).
+pub fn im2col(x: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize)) -> GpuBuf {
+    let rt = x.runtime();
+    let count = dims[1] * win.kernel.0 * win.kernel.1 * dims[0] * out.0 * out.1;
+    let cols = rt.alloc(count);
+    rt.dispatch_1d(CONV, "im2col", &window_params(dims, win, out), &[x, &cols], count);
+    cols
+}
+
+/// cols (C·KH·KW, N·OH·OW) -> x (N, C, H, W), overlaps summed.
+pub fn col2im(cols: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize)) -> GpuBuf {
+    let rt = cols.runtime();
+    let count: usize = dims.iter().product();
+    let x = rt.alloc(count);
+    rt.dispatch_1d(CONV, "col2im", &window_params(dims, win, out), &[cols, &x], count);
+    x
+}
+
+/// x: (N, C, H, W) -> (values (N, C, OH, OW), argmax as flat u32 indices into x).
+pub fn max_pool2d(x: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize)) -> (GpuBuf, GpuBuf) {
+    let rt = x.runtime();
+    let count = dims[0] * dims[1] * out.0 * out.1;
+    let (values, argmax) = (rt.alloc(count), rt.alloc(count));
+    rt.dispatch_1d(POOL, "max_forward", &window_params(dims, win, out), &[x, &values, &argmax], count);
+    (values, argmax)
+}
+
+/// g: (N, C, OH, OW) and the forward's argmax -> dx: (N, C, H, W).
+pub fn max_pool2d_backward(
+    g: &GpuBuf,
+    argmax: &GpuBuf,
+    dims: [usize; 4],
+    win: Window,
+    out: (usize, usize),
+) -> GpuBuf {
+    let rt = g.runtime();
+    let count: usize = dims.iter().product();
+    let dx = rt.alloc(count);
+    rt.dispatch_1d(POOL, "max_backward", &window_params(dims, win, out), &[g, &dx, argmax], count);
+    dx
+}
+
+/// x: (N, C, H, W) -> (N, C, OH, OW).
+pub fn avg_pool2d(x: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize)) -> GpuBuf {
+    let rt = x.runtime();
+    let count = dims[0] * dims[1] * out.0 * out.1;
+    let y = rt.alloc(count);
+    rt.dispatch_1d(AVG_POOL, "forward", &window_params(dims, win, out), &[x, &y], count);
+    y
+}
+
+/// g: (N, C, OH, OW) -> dx: (N, C, H, W).
+pub fn avg_pool2d_backward(g: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize)) -> GpuBuf {
+    let rt = g.runtime();
+    let count: usize = dims.iter().product();
+    let dx = rt.alloc(count);
+    rt.dispatch_1d(AVG_POOL, "backward", &window_params(dims, win, out), &[g, &dx], count);
+    dx
+}
+
+/// out[i] = x[positions[i]].
+pub fn gather(x: &GpuBuf, positions: &[usize]) -> GpuBuf {
+    let rt = x.runtime();
+    let pos: Vec<u32> = positions.iter().map(|&p| p as u32).collect();
+    let pos = rt.upload_u32(&pos);
+    let out = rt.alloc(positions.len());
+    rt.dispatch_1d(INDEX, "gather", &[positions.len() as u32], &[x, &out, &pos], positions.len());
+    out
+}
+
+/// A zero tensor of `len` values with src[i] added at positions[i]. The inverse map (sources of each
+/// destination, in source order) is built here, so the kernel needs no atomics and sums in a fixed order.
+pub fn scatter_add(src: &GpuBuf, positions: &[usize], len: usize) -> GpuBuf {
+    let rt = src.runtime();
+    let mut starts = vec![0u32; len + 1];
+    for &p in positions {
+        starts[p + 1] += 1;
+    }
+    for j in 0..len {
+        starts[j + 1] += starts[j];
+    }
+    let mut fill = starts.clone();
+    let mut order = vec![0u32; positions.len()];
+    for (i, &p) in positions.iter().enumerate() {
+        order[fill[p] as usize] = i as u32;
+        fill[p] += 1;
+    }
+    let (order, starts) = (rt.upload_u32(&order), rt.upload_u32(&starts));
+    let out = rt.alloc(len);
+    rt.dispatch_1d(INDEX, "scatter_add", &[len as u32], &[src, &out, &order, &starts], len);
+    out
+}
+
+/// One optimizer update rule, as `optim.wgsl` numbers it.
+#[derive(Clone, Copy, Debug)]
+pub enum UpdateRule {
+    Sgd,
+    Momentum(f32),
+    Adagrad {
+        eps: f32,
+    },
+    RmsProp {
+        rho: f32,
+        eps: f32,
+    },
+    /// Adam with bias corrections c1 = 1 − β1ᵗ, c2 = 1 − β2ᵗ and decoupled decay lr·wd (AdamW; 0 for Adam).
+    Adam {
+        betas: (f32, f32),
+        eps: f32,
+        c1: f32,
+        c2: f32,
+        decoupled: f32,
+    },
+}
+
+/// Updates w in place from grad (+ coupled weight decay `wd`·w), with state slots s1, s2.
+pub fn optimizer_step(
+    rule: UpdateRule,
+    lr: f32,
+    wd: f32,
+    w: &GpuBuf,
+    grad: &GpuBuf,
+    s1: &GpuBuf,
+    s2: &GpuBuf,
+) {
+    let rt = w.runtime();
+    let n = w.len();
+    let (code, a, b, eps, c1, c2, dec) = match rule {
+        UpdateRule::Sgd => (0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0),
+        UpdateRule::Momentum(m) => (1, m, 0.0, 0.0, 1.0, 1.0, 0.0),
+        UpdateRule::Adagrad { eps } => (2, 0.0, 0.0, eps, 1.0, 1.0, 0.0),
+        UpdateRule::RmsProp { rho, eps } => (3, rho, 0.0, eps, 1.0, 1.0, 0.0),
+        UpdateRule::Adam { betas, eps, c1, c2, decoupled } => (4, betas.0, betas.1, eps, c1, c2, decoupled),
+    };
+    let p = [n as u32, code, bits(lr), bits(wd), bits(a), bits(b), bits(eps), bits(c1), bits(c2), bits(dec)];
+    rt.dispatch_1d(OPTIM, "main", &p, &[w, grad, s1, s2], n);
+}

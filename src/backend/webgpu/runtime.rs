@@ -1,0 +1,518 @@
+//! The GPU side of the tensor engine: one `Runtime` per thread (the worker's, or the CLI's), holding the
+//! device, a pipeline cache, a buffer pool, and the commands recorded since the last submit.
+//!
+//! Ops do not touch the queue. Each records a `Cmd` (a dispatch, an upload or a copy); `flush` encodes them
+//! all into one command buffer with one arena buffer for every op's parameters and uploaded bytes, and
+//! submits once. So a training step is one submit, and nothing waits for the GPU until a value is read
+//! (`read`, awaited in the browser). Buffers come from a pool keyed by size: a training step asks for the
+//! same sizes every time, so after the first step it allocates nothing. Reusing a buffer while earlier
+//! recorded commands still use it is safe because every write to a pooled buffer is itself a recorded
+//! command, executed in recording order.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures_channel::oneshot;
+
+use super::GpuContext;
+use crate::error::{LabError, Result};
+
+/// A WGSL source and its name (the pipeline cache key, with the entry point).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shader {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+/// The threads per workgroup of every 1-D kernel (`@workgroup_size(256)` in the WGSL sources).
+pub const WORKGROUP: u32 = 256;
+/// WebGPU's guaranteed minimum for workgroups per grid dimension.
+const MAX_GROUPS_PER_DIM: u32 = 65_535;
+/// Submit on our own after this many recorded commands, so a loop that never reads stays bounded.
+const MAX_PENDING: usize = 4096;
+/// Keep at most this many idle bytes in the pool; beyond it released buffers are destroyed.
+const POOL_CAP_BYTES: u64 = 1 << 30;
+
+enum Cmd {
+    Dispatch {
+        shader: Shader,
+        entry: &'static str,
+        params: (u64, u64),
+        bufs: Vec<wgpu::Buffer>,
+        groups: [u32; 3],
+    },
+    Upload {
+        dst: wgpu::Buffer,
+        at: u64,
+        size: u64,
+    },
+    Copy {
+        src: wgpu::Buffer,
+        dst: wgpu::Buffer,
+        size: u64,
+    },
+}
+
+/// The device plus everything the tensor engine keeps on it.
+pub struct Runtime {
+    pub ctx: GpuContext,
+    modules: RefCell<HashMap<&'static str, wgpu::ShaderModule>>,
+    pipelines: RefCell<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
+    pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
+    pooled_bytes: Cell<u64>,
+    live_buffers: Cell<usize>,
+    cmds: RefCell<Vec<Cmd>>,
+    arena: RefCell<Vec<u8>>,
+    submits: Cell<u64>,
+    /// The first failure since the last `take_error` (an oversized buffer, a validation error, a lost device).
+    error: RefCell<Option<LabError>>,
+}
+
+/// The thread's runtime. At thread exit it is leaked, not dropped: wgpu's own thread-locals may already be
+/// gone by then, and dropping a device or queue would touch them (the process frees the memory anyway).
+struct Slot(Option<Rc<Runtime>>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            std::mem::forget(rt);
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Slot> = const { RefCell::new(Slot(None)) };
+}
+
+/// Makes `ctx` this thread's GPU: tensors moved to `Device::WebGpu` live on it from now on.
+pub fn install(ctx: GpuContext) -> Rc<Runtime> {
+    let rt = Rc::new(Runtime::new(ctx));
+    let old = CURRENT.with(|c| c.borrow_mut().0.replace(rt.clone()));
+    drop(old);
+    rt
+}
+
+/// Forgets this thread's GPU (tensors already on it keep it alive until they are dropped).
+pub fn uninstall() {
+    let old = CURRENT.with(|c| c.borrow_mut().0.take());
+    drop(old);
+}
+
+/// This thread's GPU, or an error a learner can read.
+pub fn current() -> Result<Rc<Runtime>> {
+    CURRENT.try_with(|c| c.borrow().0.clone()).ok().flatten().ok_or_else(|| {
+        LabError::Device("no GPU is set up in this session (WebGPU was not found or was switched off)".into())
+    })
+}
+
+/// Whether a GPU is installed on this thread.
+pub fn installed() -> bool {
+    CURRENT.try_with(|c| c.borrow().0.is_some()).unwrap_or(false)
+}
+
+/// Counters for tests and the soak: buffers alive (in tensors or pooled), idle pooled bytes, submits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RuntimeStats {
+    pub live_buffers: usize,
+    pub pooled_bytes: u64,
+    pub submits: u64,
+}
+
+impl Runtime {
+    fn new(ctx: GpuContext) -> Runtime {
+        Runtime {
+            ctx,
+            modules: RefCell::default(),
+            pipelines: RefCell::default(),
+            pool: RefCell::default(),
+            pooled_bytes: Cell::new(0),
+            live_buffers: Cell::new(0),
+            cmds: RefCell::default(),
+            arena: RefCell::default(),
+            submits: Cell::new(0),
+            error: RefCell::new(None),
+        }
+    }
+
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            live_buffers: self.live_buffers.get(),
+            pooled_bytes: self.pooled_bytes.get(),
+            submits: self.submits.get(),
+        }
+    }
+
+    /// Records the first failure; later ones are usually its consequences.
+    pub fn fail(&self, e: LabError) {
+        let mut slot = self.error.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+
+    /// The first failure since the last call, including errors the device reported on its own.
+    pub fn take_error(&self) -> Option<LabError> {
+        for message in self.ctx.take_uncaptured_errors() {
+            self.fail(LabError::Gpu { op: "gpu", message });
+        }
+        self.error.borrow_mut().take()
+    }
+
+    /// A buffer for `words` 4-byte values, from the pool when one of that size is idle. A request past the
+    /// adapter's limits is recorded as an error (returned by the next `flush`) and gets a tiny stand-in, so
+    /// op signatures stay infallible and the failure still surfaces before any number is shown.
+    pub fn alloc(self: &Rc<Self>, words: usize) -> GpuBuf {
+        let bytes = (words.max(1) * 4) as u64;
+        let max = self.ctx.limits.max_storage_buffer_binding_size.min(self.ctx.limits.max_buffer_size);
+        let bytes = if bytes > max {
+            self.fail(LabError::OutOfMemory(format!(
+                "a tensor of {words} values needs {bytes} bytes; this GPU binds at most {max} bytes per buffer"
+            )));
+            4
+        } else {
+            bytes
+        };
+        let reused = self.pool.borrow_mut().get_mut(&bytes).and_then(Vec::pop);
+        let buffer = match reused {
+            Some(b) => {
+                self.pooled_bytes.set(self.pooled_bytes.get() - bytes);
+                b
+            }
+            None => self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("tensor"),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+        };
+        self.live_buffers.set(self.live_buffers.get() + 1);
+        GpuBuf { buffer: Some(buffer), words, rt: self.clone() }
+    }
+
+    fn release(&self, buffer: wgpu::Buffer) {
+        self.live_buffers.set(self.live_buffers.get().saturating_sub(1));
+        let bytes = buffer.size();
+        if self.pooled_bytes.get() + bytes > POOL_CAP_BYTES {
+            return; // dropped: wgpu frees it once recorded commands no longer need it
+        }
+        self.pooled_bytes.set(self.pooled_bytes.get() + bytes);
+        self.pool.borrow_mut().entry(bytes).or_default().push(buffer);
+    }
+
+    /// Appends bytes to the arena at the storage-offset alignment; returns (offset, length).
+    fn stage(&self, bytes: &[u8]) -> (u64, u64) {
+        let align = self.ctx.limits.min_storage_buffer_offset_alignment.max(4) as usize;
+        let mut arena = self.arena.borrow_mut();
+        let at = arena.len().next_multiple_of(align);
+        arena.resize(at, 0);
+        arena.extend_from_slice(bytes);
+        (at as u64, bytes.len() as u64)
+    }
+
+    /// A new buffer holding `values` (written when the recorded commands run).
+    pub fn upload(self: &Rc<Self>, values: &[f32]) -> GpuBuf {
+        let buf = self.alloc(values.len());
+        self.write(&buf, bytemuck::cast_slice(values));
+        buf
+    }
+
+    /// A new buffer of 32-bit indices (for gather, scatter and pooling).
+    pub fn upload_u32(self: &Rc<Self>, values: &[u32]) -> GpuBuf {
+        let buf = self.alloc(values.len());
+        self.write(&buf, bytemuck::cast_slice(values));
+        buf
+    }
+
+    /// Overwrites `buf` with `bytes` at this point of the recorded sequence.
+    pub fn write(&self, buf: &GpuBuf, bytes: &[u8]) {
+        if bytes.is_empty() || bytes.len() as u64 > buf.raw().size() {
+            return;
+        }
+        let (at, size) = self.stage(bytes);
+        self.push(Cmd::Upload { dst: buf.raw().clone(), at, size });
+    }
+
+    /// Copies all of `src` into `dst` (same size) at this point of the recorded sequence.
+    pub fn copy(&self, src: &GpuBuf, dst: &GpuBuf) {
+        let size = src.raw().size().min(dst.raw().size());
+        self.push(Cmd::Copy { src: src.raw().clone(), dst: dst.raw().clone(), size });
+    }
+
+    /// Records one kernel launch: `params` (32-bit words) bound at 0, then `bufs` at 1, 2, ...
+    pub fn dispatch(
+        &self,
+        shader: Shader,
+        entry: &'static str,
+        params: &[u32],
+        bufs: &[&GpuBuf],
+        groups: [u32; 3],
+    ) {
+        if groups.contains(&0) {
+            return;
+        }
+        let params = self.stage(bytemuck::cast_slice(if params.is_empty() { &[0u32] } else { params }));
+        let bufs = bufs.iter().map(|b| b.raw().clone()).collect();
+        self.push(Cmd::Dispatch { shader, entry, params, bufs, groups });
+    }
+
+    /// A 1-D launch over `n` items (folded into 2-D past WebGPU's per-dimension limit).
+    pub fn dispatch_1d(
+        &self,
+        shader: Shader,
+        entry: &'static str,
+        params: &[u32],
+        bufs: &[&GpuBuf],
+        n: usize,
+    ) {
+        let (x, y) = grid_for(n as u64);
+        self.dispatch(shader, entry, params, bufs, [x, y, 1]);
+    }
+
+    fn push(&self, cmd: Cmd) {
+        let full = {
+            let mut cmds = self.cmds.borrow_mut();
+            cmds.push(cmd);
+            cmds.len() >= MAX_PENDING
+        };
+        if full {
+            self.submit(None);
+        }
+    }
+
+    fn pipeline(&self, shader: Shader, entry: &'static str) -> wgpu::ComputePipeline {
+        if let Some(p) = self.pipelines.borrow().get(&(shader.name, entry)) {
+            return p.clone();
+        }
+        let module = self
+            .modules
+            .borrow_mut()
+            .entry(shader.name)
+            .or_insert_with(|| {
+                self.ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(shader.name),
+                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                })
+            })
+            .clone();
+        let pipeline = self.ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        self.pipelines.borrow_mut().insert((shader.name, entry), pipeline.clone());
+        pipeline
+    }
+
+    /// Encodes every recorded command into one command buffer and submits it; `then` adds a final copy
+    /// (used by `read`). Errors found so far are returned, and cleared.
+    pub fn flush(&self) -> Result<()> {
+        self.submit(None);
+        match self.take_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn submit(&self, then: Option<(&wgpu::Buffer, &wgpu::Buffer, u64)>) {
+        let cmds = std::mem::take(&mut *self.cmds.borrow_mut());
+        let arena = std::mem::take(&mut *self.arena.borrow_mut());
+        if cmds.is_empty() && then.is_none() {
+            return;
+        }
+        let device = &self.ctx.device;
+        let arena_buf = (!arena.is_empty()).then(|| {
+            use wgpu::util::DeviceExt;
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("arena"),
+                contents: &arena,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            })
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        for cmd in cmds {
+            match cmd {
+                Cmd::Upload { dst, at, size } => {
+                    if let Some(src) = &arena_buf {
+                        encoder.copy_buffer_to_buffer(src, at, &dst, 0, size);
+                    }
+                }
+                Cmd::Copy { src, dst, size } => encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, size),
+                Cmd::Dispatch { shader, entry, params, bufs, groups } => {
+                    let Some(arena_buf) = &arena_buf else { continue };
+                    let pipeline = self.pipeline(shader, entry);
+                    let mut entries = vec![wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: arena_buf,
+                            offset: params.0,
+                            size: wgpu::BufferSize::new(params.1),
+                        }),
+                    }];
+                    entries.extend(bufs.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32 + 1,
+                        resource: b.as_entire_binding(),
+                    }));
+                    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(entry),
+                        layout: &pipeline.get_bind_group_layout(0),
+                        entries: &entries,
+                    });
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    pass.set_pipeline(&pipeline);
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                }
+            }
+        }
+        if let Some((src, dst, size)) = then {
+            encoder.copy_buffer_to_buffer(src, 0, dst, 0, size);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        self.submits.set(self.submits.get() + 1);
+    }
+
+    /// Submits everything recorded and reads `buf` back. Natively this waits on `device.poll`; in the
+    /// browser it awaits the mapping promise, so the page never blocks.
+    pub async fn read(&self, buf: &GpuBuf) -> Result<Vec<f32>> {
+        let bytes = (buf.words * 4) as u64;
+        if bytes == 0 {
+            self.flush()?;
+            return Ok(Vec::new());
+        }
+        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.submit(Some((buf.raw(), &staging, bytes)));
+        if let Some(e) = self.take_error() {
+            return Err(e);
+        }
+        let (tx, rx) = oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
+        let mapped =
+            rx.await.map_err(|_| LabError::Device("the GPU was lost before the result came back".into()))?;
+        mapped.map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
+        let out = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
+            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+        };
+        staging.unmap();
+        if let Some(e) = self.take_error() {
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    /// Submits everything recorded and waits until the GPU has finished it (native benchmarks only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait_idle(&self) -> Result<()> {
+        self.flush()?;
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| LabError::Gpu { op: "wait", message: e.to_string() })?;
+        self.take_error().map_or(Ok(()), Err)
+    }
+
+    /// `read` for native code, which may wait: after `device.poll` the mapping has completed.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_blocking(&self, buf: &GpuBuf) -> Result<Vec<f32>> {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let mut fut = std::pin::pin!(self.read(buf));
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(LabError::Device("the GPU did not finish a readback".into())),
+        }
+    }
+}
+
+/// Workgroups to cover `n` items: a 1-D grid, folded into 2-D past WebGPU's per-dimension limit.
+pub fn grid_for(n: u64) -> (u32, u32) {
+    let groups = n.div_ceil(u64::from(WORKGROUP));
+    if groups == 0 {
+        return (0, 0);
+    }
+    let x = groups.min(u64::from(MAX_GROUPS_PER_DIM));
+    let y = groups.div_ceil(x);
+    (x as u32, y as u32)
+}
+
+/// A pooled GPU buffer of `words` 32-bit values; back to the pool when dropped.
+pub struct GpuBuf {
+    buffer: Option<wgpu::Buffer>,
+    words: usize,
+    rt: Rc<Runtime>,
+}
+
+impl GpuBuf {
+    pub fn raw(&self) -> &wgpu::Buffer {
+        self.buffer.as_ref().expect("present until drop")
+    }
+
+    /// Number of 32-bit values.
+    pub fn len(&self) -> usize {
+        self.words
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words == 0
+    }
+
+    pub fn runtime(&self) -> &Rc<Runtime> {
+        &self.rt
+    }
+
+    /// A new buffer with the same values (copied when the recorded commands run).
+    pub fn clone_contents(&self) -> GpuBuf {
+        let out = self.rt.alloc(self.words);
+        self.rt.copy(self, &out);
+        out
+    }
+}
+
+impl Drop for GpuBuf {
+    fn drop(&mut self) {
+        if let Some(b) = self.buffer.take() {
+            self.rt.release(b);
+        }
+    }
+}
+
+impl std::fmt::Debug for GpuBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GpuBuf({} values)", self.words)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grid_for;
+
+    #[test]
+    fn grid_covers_every_item_within_limits() {
+        assert_eq!(grid_for(0), (0, 0));
+        for n in [1u64, 255, 256, 257, 65_535 * 256, 65_535 * 256 + 1, 1 << 28] {
+            let (x, y) = grid_for(n);
+            assert!(x <= 65_535 && y <= 65_535, "n = {n}: grid {x}x{y}");
+            assert!(u64::from(x) * u64::from(y) * 256 >= n, "n = {n}: grid {x}x{y} too small");
+        }
+    }
+}

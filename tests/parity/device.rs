@@ -1,0 +1,303 @@
+//! One op suite, every backend: each tensor op (and the gradients of a CNN built from them, and every
+//! optimizer's update) runs on the CPU and on `device`, and the results must agree. The CPU ops are
+//! themselves checked against the scalar references (`parity::*_parity`), so this chains every GPU kernel
+//! to the specification. Async, so the same code runs natively (blocked on) and in the browser (awaited).
+//!
+//! Tolerance: |gpu − cpu| ≤ 1e-4 · max(1, |cpu|) for elementwise ops and layout; for sums and products of
+//! length k the scale is Σ|terms| instead of |cpu| (the summation order differs; f32's bound for a dot
+//! product is k·ε·Σ|aᵢbᵢ|, and 1e-4 is ~800 ε). Inputs stay inside each function's domain: WGSL leaves
+//! log, sqrt and pow of negative numbers undefined, and the kernels define them explicitly but no test of
+//! a GPU driver's NaN handling is portable, so NaN propagation is tested on the CPU only.
+#![allow(dead_code)]
+
+use cvjourney::backend::ops::{BinaryOp, UnaryOp, Window};
+use cvjourney::optim::{Clip, Optimizer, OptimizerKind};
+use cvjourney::tensor::{Device, Rng, Shape, Tensor};
+
+use super::{BINARY, UNARY};
+
+async fn values(t: &Tensor) -> Vec<f32> {
+    t.to_vec_async().await.unwrap_or_else(|e| panic!("readback failed: {e}"))
+}
+
+fn random(rng: &mut Rng, dims: &[usize], lo: f32, hi: f32) -> Tensor {
+    let n = dims.iter().product();
+    Tensor::from_vec((0..n).map(|_| rng.uniform_range(lo, hi)).collect(), dims).unwrap()
+}
+
+fn on(t: &Tensor, device: Device) -> Tensor {
+    t.to_device(device).unwrap()
+}
+
+/// Compares element by element; `scale[i]` (default |cpu[i]|) sets the tolerance.
+fn assert_near(got: &[f32], want: &[f32], scale: Option<&[f32]>, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let s = scale.map_or(w.abs(), |s| s[i]).max(1.0);
+        let ok = g == w || (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-4 * s;
+        assert!(ok, "{what}: element {i}: device {g} vs cpu {w} (scale {s})");
+    }
+}
+
+async fn same(cpu: &Tensor, dev: &Tensor, what: &str) {
+    assert_eq!(cpu.dims(), dev.dims(), "{what}: shapes");
+    assert_near(&values(dev).await, &cpu.to_vec(), None, what);
+}
+
+/// The input range each unary op is defined on everywhere (positive for log, sqrt and pow).
+fn domain(op: UnaryOp) -> (f32, f32) {
+    match op {
+        UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::PowScalar(_) => (0.05, 4.0),
+        _ => (-6.0, 6.0),
+    }
+}
+
+pub async fn unary_ops(device: Device) {
+    let mut rng = Rng::new(11);
+    for op in UNARY {
+        let (lo, hi) = domain(op);
+        for dims in [vec![1], vec![7, 37], vec![3, 1000]] {
+            let x = random(&mut rng, &dims, lo, hi);
+            same(&x.unary(op), &on(&x, device).unary(op), &format!("{op:?} {dims:?}")).await;
+        }
+    }
+    // Extreme but finite inputs: sigmoid, tanh, softplus and exp must saturate, not overflow into NaN.
+    let x = Tensor::from_vec(vec![-1e4, -88.0, -20.0, 0.0, 20.0, 88.0, 1e4], [7]).unwrap();
+    for op in [UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Softplus, UnaryOp::Relu, UnaryOp::Silu] {
+        same(&x.unary(op), &on(&x, device).unary(op), &format!("{op:?} extremes")).await;
+    }
+}
+
+pub async fn binary_ops(device: Device) {
+    let mut rng = Rng::new(12);
+    let shapes: [(&[usize], &[usize]); 5] = [
+        (&[5, 7], &[5, 7]),
+        (&[5, 1], &[1, 7]),
+        (&[2, 3, 4], &[4]),
+        (&[3, 300], &[]),
+        (&[1], &[2, 1, 3, 1, 2]),
+    ];
+    for op in BINARY {
+        for (da, db) in shapes {
+            let a = random(&mut rng, da, -3.0, 3.0);
+            // Divisors kept away from zero; comparisons also see exact ties.
+            let b = match op {
+                BinaryOp::Div => random(&mut rng, db, 0.5, 3.0),
+                _ => random(&mut rng, db, -3.0, 3.0),
+            };
+            let b = if db == da {
+                Tensor::where_(&a.gt(&Tensor::scalar(0.0)).unwrap(), &a, &b).unwrap()
+            } else {
+                b
+            };
+            let want = a.binary(op, &b).unwrap();
+            let got = on(&a, device).binary(op, &on(&b, device)).unwrap();
+            same(&want, &got, &format!("{op:?} {da:?} {db:?}")).await;
+        }
+    }
+    // A CPU operand meeting a device one is moved over.
+    let a = random(&mut rng, &[4, 4], -1.0, 1.0);
+    same(&a.mul_scalar(2.0), &on(&a, device).add(&a).unwrap(), "mixed devices").await;
+    let cond = random(&mut rng, &[4, 1], -1.0, 1.0).gt(&Tensor::scalar(0.0)).unwrap();
+    let (x, y) = (random(&mut rng, &[1, 5], -1.0, 1.0), random(&mut rng, &[4, 5], -1.0, 1.0));
+    let want = Tensor::where_(&cond, &x, &y).unwrap();
+    let got = Tensor::where_(&on(&cond, device), &on(&x, device), &on(&y, device)).unwrap();
+    same(&want, &got, "where").await;
+}
+
+pub async fn reductions(device: Device) {
+    let mut rng = Rng::new(13);
+    for dims in [vec![4, 300, 5], vec![2, 5000], vec![1, 100_000], vec![3, 1], vec![6]] {
+        let x = random(&mut rng, &dims, -2.0, 2.0);
+        let d = on(&x, device);
+        for axis in 0..dims.len() as isize {
+            let scale =
+                x.abs().sum(&[axis], true).unwrap().expand(&x.sum(&[axis], true).unwrap().shape().clone());
+            let (want, got) = (x.sum(&[axis], true).unwrap(), d.sum(&[axis], true).unwrap());
+            assert_near(
+                &values(&got).await,
+                &want.to_vec(),
+                Some(&scale.unwrap().to_vec()),
+                &format!("sum {dims:?} axis {axis}"),
+            );
+            same(&x.max(axis, true).unwrap(), &d.max(axis, true).unwrap(), &format!("max {dims:?} {axis}"))
+                .await;
+            same(
+                &x.argmax(axis, true).unwrap(),
+                &d.argmax(axis, true).unwrap(),
+                &format!("argmax {dims:?} {axis}"),
+            )
+            .await;
+        }
+        let scale = x.abs().sum(&[], false).unwrap().to_vec();
+        assert_near(
+            &values(&d.sum(&[], false).unwrap()).await,
+            &x.sum(&[], false).unwrap().to_vec(),
+            Some(&scale),
+            "sum all",
+        );
+    }
+    // Ties: the first maximum wins on every backend.
+    let x = Tensor::from_vec(vec![1.0, 3.0, 3.0, 2.0, 3.0, 0.0], [2, 3]).unwrap();
+    same(&x.argmax(-1, false).unwrap(), &on(&x, device).argmax(-1, false).unwrap(), "argmax ties").await;
+    let x = Tensor::from_vec(vec![5.0; 3000], [1, 3000]).unwrap();
+    same(&x.argmax(-1, false).unwrap(), &on(&x, device).argmax(-1, false).unwrap(), "argmax ties, long row")
+        .await;
+}
+
+pub async fn matmuls(device: Device) {
+    let mut rng = Rng::new(14);
+    let cases: [(&[usize], &[usize]); 6] = [
+        (&[37, 53], &[53, 29]),
+        (&[1, 1], &[1, 1]),
+        (&[3, 17, 65], &[3, 65, 70]),
+        (&[2, 5, 6], &[6, 7]),
+        (&[6, 7], &[4, 7, 3]),
+        (&[130, 200], &[200, 130]),
+    ];
+    for (da, db) in cases {
+        let (a, b) = (random(&mut rng, da, -1.0, 1.0), random(&mut rng, db, -1.0, 1.0));
+        let want = a.matmul(&b).unwrap();
+        let scale = a.abs().matmul(&b.abs()).unwrap().to_vec();
+        let got = on(&a, device).matmul(&on(&b, device)).unwrap();
+        assert_eq!(got.dims(), want.dims());
+        assert_near(&values(&got).await, &want.to_vec(), Some(&scale), &format!("matmul {da:?} @ {db:?}"));
+    }
+}
+
+pub async fn layout_and_indexing(device: Device) {
+    let mut rng = Rng::new(15);
+    let x = random(&mut rng, &[2, 3, 4, 5], -1.0, 1.0);
+    let d = on(&x, device);
+    same(&x.permute(&[3, 1, 0, 2]).unwrap(), &d.permute(&[3, 1, 0, 2]).unwrap(), "permute").await;
+    same(&x.transpose(-1, -2).unwrap(), &d.transpose(-1, -2).unwrap(), "transpose").await;
+    same(&x.reshape(&[6, -1]).unwrap(), &d.reshape(&[6, -1]).unwrap(), "reshape").await;
+    let small = random(&mut rng, &[3, 1, 5], -1.0, 1.0);
+    let target = Shape::new(&[2, 3, 4, 5]);
+    same(&small.expand(&target).unwrap(), &on(&small, device).expand(&target).unwrap(), "expand").await;
+    same(&x.slice(2, 1, 3).unwrap(), &d.slice(2, 1, 3).unwrap(), "slice").await;
+    let y = random(&mut rng, &[2, 3, 2, 5], -1.0, 1.0);
+    let want = Tensor::concat(&[&x, &y, &x], 2).unwrap();
+    same(&want, &Tensor::concat(&[&d, &on(&y, device), &d], 2).unwrap(), "concat").await;
+    same(&x.index_select(1, &[2, 0, 2]).unwrap(), &d.index_select(1, &[2, 0, 2]).unwrap(), "index_select")
+        .await;
+    let index = Tensor::from_vec(vec![4.0, 0.0, 3.0, 3.0, 1.0, 2.0], [6, 1]).unwrap();
+    let m = random(&mut rng, &[6, 5], -1.0, 1.0);
+    same(&m.gather(1, &index).unwrap(), &on(&m, device).gather(1, &index).unwrap(), "gather").await;
+    same(&x.softmax(-1).unwrap(), &d.softmax(-1).unwrap(), "softmax").await;
+    let logits = Tensor::from_vec(vec![1e4, -1e4, 0.0, -50.0, 50.0, 30.0], [2, 3]).unwrap();
+    let lsm = on(&logits, device).log_softmax(-1).unwrap();
+    same(&logits.log_softmax(-1).unwrap(), &lsm, "log_softmax of extreme logits").await;
+    assert!(values(&lsm).await.iter().all(|v| v.is_finite()), "log_softmax stays finite");
+}
+
+pub async fn windows(device: Device) {
+    let mut rng = Rng::new(16);
+    let x = random(&mut rng, &[2, 3, 9, 8], -1.0, 1.0);
+    let d = on(&x, device);
+    for (k, stride, pad) in [(3, 1, 1), (3, 2, 0), (1, 1, 0), (5, 2, 2)] {
+        let win = Window { kernel: (k, k), stride: (stride, stride), padding: (pad, pad) };
+        same(&x.im2col(win).unwrap(), &d.im2col(win).unwrap(), &format!("im2col k{k} s{stride} p{pad}"))
+            .await;
+        let w = random(&mut rng, &[4, 3, k, k], -1.0, 1.0);
+        let want = x.conv2d(&w, (stride, stride), (pad, pad)).unwrap();
+        let got = d.conv2d(&on(&w, device), (stride, stride), (pad, pad)).unwrap();
+        let scale = x.abs().conv2d(&w.abs(), (stride, stride), (pad, pad)).unwrap().to_vec();
+        assert_near(
+            &values(&got).await,
+            &want.to_vec(),
+            Some(&scale),
+            &format!("conv2d k{k} s{stride} p{pad}"),
+        );
+    }
+    for (k, stride, pad) in [(2, 2, 0), (3, 1, 1), (3, 2, 1)] {
+        same(&x.max_pool2d(k, stride, pad).unwrap(), &d.max_pool2d(k, stride, pad).unwrap(), "max_pool2d")
+            .await;
+        same(&x.avg_pool2d(k, stride, pad).unwrap(), &d.avg_pool2d(k, stride, pad).unwrap(), "avg_pool2d")
+            .await;
+    }
+}
+
+/// A small CNN's loss and every gradient, on both devices (col2im, pooling adjoints, scatter, sum_to...).
+pub async fn gradients(device: Device) {
+    let mut rng = Rng::new(17);
+    let x = random(&mut rng, &[3, 2, 8, 8], -1.0, 1.0).requires_grad_(true);
+    let w = random(&mut rng, &[4, 2, 3, 3], -0.5, 0.5).requires_grad_(true);
+    let dense = random(&mut rng, &[4 * 4 * 4, 5], -0.3, 0.3).requires_grad_(true);
+    let bias = random(&mut rng, &[5], -0.1, 0.1).requires_grad_(true);
+    let targets = [1usize, 4, 0];
+    let run = |x: &Tensor, w: &Tensor, dense: &Tensor, bias: &Tensor, max: bool| {
+        let h = x.conv2d(w, (1, 1), (1, 1))?.tanh();
+        let h = if max { h.max_pool2d(2, 2, 0)? } else { h.avg_pool2d(2, 2, 0)? };
+        let logits = h.reshape(&[3, -1])?.matmul(dense)?.add(bias)?;
+        cvjourney::loss::cross_entropy(&logits, &targets)
+    };
+    for max in [true, false] {
+        let params = [&x, &w, &dense, &bias];
+        params.iter().for_each(|p| p.zero_grad());
+        let loss = run(&x, &w, &dense, &bias, max).unwrap();
+        loss.backward().unwrap();
+        let want: Vec<Vec<f32>> = params.iter().map(|p| p.grad().unwrap().to_vec()).collect();
+        let moved: Vec<Tensor> = params.iter().map(|p| on(p, device).requires_grad_(true)).collect();
+        let got_loss = run(&moved[0], &moved[1], &moved[2], &moved[3], max).unwrap();
+        same(&loss, &got_loss, "loss").await;
+        got_loss.backward().unwrap();
+        for (i, (p, want)) in moved.iter().zip(&want).enumerate() {
+            let g = p.grad().expect("gradient reached the parameter");
+            assert_eq!(g.device(), device, "gradient {i} stays on the device");
+            assert_near(&values(&g).await, want, None, &format!("gradient {i} (max pool: {max})"));
+        }
+    }
+}
+
+/// Three updates of every optimizer (with weight decay and clipping) on both devices.
+pub async fn optimizers(device: Device) {
+    let kinds = [
+        OptimizerKind::Sgd { momentum: 0.0 },
+        OptimizerKind::Sgd { momentum: 0.9 },
+        OptimizerKind::Adagrad { eps: 1e-8 },
+        OptimizerKind::RmsProp { rho: 0.9, eps: 1e-8 },
+        OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 },
+        OptimizerKind::AdamW { betas: (0.9, 0.999), eps: 1e-8 },
+    ];
+    for kind in kinds {
+        for clip in [None, Some(Clip::Norm(0.5)), Some(Clip::Value(0.1))] {
+            let mut finals = Vec::new();
+            for dev in [Device::Cpu, device] {
+                let mut rng = Rng::new(18);
+                let w = on(&random(&mut rng, &[3, 40], -1.0, 1.0), dev).requires_grad_(true);
+                let target = on(&random(&mut rng, &[3, 40], -1.0, 1.0), dev);
+                let mut opt = Optimizer::new(kind, vec![w.clone()], 0.05).unwrap().with_weight_decay(0.01);
+                if let Some(c) = clip {
+                    opt = opt.with_clip(c);
+                }
+                for _ in 0..3 {
+                    opt.zero_grad();
+                    w.sub(&target).unwrap().pow(2.0).sum(&[], false).unwrap().backward().unwrap();
+                    opt.step().unwrap();
+                }
+                assert_eq!(w.device(), dev);
+                // Reading the optimizer's state is synchronous: natively only (the browser cannot block).
+                let state = if cfg!(target_arch = "wasm32") { Vec::new() } else { opt.state() };
+                finals.push((values(&w).await, state));
+            }
+            let what = format!("{kind:?} clip {clip:?}");
+            assert_near(&finals[1].0, &finals[0].0, None, &what);
+            for ((name, gpu), (_, cpu)) in finals[1].1.iter().zip(&finals[0].1) {
+                assert_near(gpu, cpu, None, &format!("{what}: {name}"));
+            }
+        }
+    }
+}
+
+/// Every part of the suite, in order.
+pub async fn all(device: Device) {
+    unary_ops(device).await;
+    binary_ops(device).await;
+    reductions(device).await;
+    matmuls(device).await;
+    layout_and_indexing(device).await;
+    windows(device).await;
+    gradients(device).await;
+    optimizers(device).await;
+}
