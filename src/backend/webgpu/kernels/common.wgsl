@@ -4,9 +4,14 @@ fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.y * groups.x * 256u + gid.x;
 }
 
-// WGSL lets an implementation assume no NaN, so NaN is made and tested through its bits.
+// WGSL lets an implementation assume no NaN, so NaN is made and tested through its bits. The bits live
+// in private variables: a constant expression that evaluates to NaN or infinity is a compile error in
+// Chromium's Tint ("value nan cannot be represented as 'f32'").
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+var<private> INF_BITS: u32 = 0x7f800000u;
+
 fn nan() -> f32 {
-    return bitcast<f32>(0x7fc00000u);
+    return bitcast<f32>(NAN_BITS);
 }
 
 fn is_nan(x: f32) -> bool {
@@ -14,5 +19,5 @@ fn is_nan(x: f32) -> bool {
 }
 
 fn inf() -> f32 {
-    return bitcast<f32>(0x7f800000u);
+    return bitcast<f32>(INF_BITS);
 }
