@@ -270,3 +270,200 @@ pub fn format_gpu_table(title: &str, rows: &[GpuGemmRow]) -> String {
     }
     out
 }
+
+/// Where one training step's time goes on the GPU, averaged over `steps` steps after a warm-up.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuStepRow {
+    pub name: String,
+    pub batch: usize,
+    /// Host time recording the forward pass, the backward pass and the optimizer update (no GPU work yet).
+    pub record_ms: f64,
+    /// Host time encoding and submitting the recorded commands (bind groups, passes).
+    pub encode_ms: f64,
+    /// Waiting for the GPU to finish the submitted step.
+    pub wait_ms: f64,
+    pub dispatches_per_step: f64,
+    /// The same step on the CPU, for comparison.
+    pub cpu_ms: f64,
+}
+
+/// The W2 MLP (784-128-64-10) and a small CNN (8 7x7 filters, max pooling, dense 64) with Adam, on random
+/// data: each step timed in phases on this thread's GPU, and whole on the CPU.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_step_table(steps: usize) -> crate::error::Result<Vec<GpuStepRow>> {
+    use crate::nn::{Activation, Conv2d, Flatten, Init, Linear, MaxPool2d, Module, Padding, Sequential};
+    use crate::optim::{Optimizer, OptimizerKind};
+    use crate::tensor::{Device, Tensor};
+    use web_time::Instant;
+    let rt = crate::backend::webgpu::current()?;
+    let init = Init::Uniform { low: -0.05, high: 0.05 };
+    let mlp = || {
+        Sequential::default()
+            .append(Flatten)
+            .append(Linear::new(784, 128, init, true))
+            .append(Activation::ReLU)
+            .append(Linear::new(128, 64, init, true))
+            .append(Activation::ReLU)
+            .append(Linear::new(64, 10, init, true))
+    };
+    let cnn = || {
+        Sequential::default()
+            .append(Conv2d::new(1, 8, 7, 1, Padding::Valid, init))
+            .append(Activation::ReLU)
+            .append(MaxPool2d { kernel: 2, stride: 2, padding: 0 })
+            .append(Flatten)
+            .append(Linear::new(8 * 11 * 11, 64, init, true))
+            .append(Activation::ReLU)
+            .append(Linear::new(64, 10, init, true))
+    };
+    let models: [(&str, &dyn Fn() -> Sequential, usize); 3] = [
+        ("MLP 784-128-64-10", &mlp, 128),
+        ("CNN 7x7x8 + pool + 64", &cnn, 64),
+        ("MLP, eval batch", &mlp, 4096),
+    ];
+    let mut rows = Vec::new();
+    for (name, build, batch) in models {
+        crate::tensor::manual_seed(5);
+        let x = Tensor::uniform([batch, 1, 28, 28], -1.0, 1.0);
+        let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+        let mut phases = [0.0f64; 3];
+        let mut dispatches = 0.0;
+        let mut cpu_ms = 0.0;
+        for device in [Device::WebGpu, Device::Cpu] {
+            let model = build();
+            model.to_device(device)?;
+            let kind = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+            let mut opt = Optimizer::new(kind, model.parameters(), 1e-3)?;
+            let mut step = |timed: bool| -> crate::error::Result<()> {
+                let t0 = Instant::now();
+                let before = rt.stats();
+                opt.zero_grad();
+                let xb = x.to_device(device)?;
+                crate::loss::cross_entropy(&model.forward(&xb)?, &labels)?.backward()?;
+                opt.step()?;
+                let t1 = Instant::now();
+                if device == Device::WebGpu {
+                    rt.flush()?;
+                }
+                let t2 = Instant::now();
+                if device == Device::WebGpu {
+                    rt.wait_idle()?;
+                }
+                let t3 = Instant::now();
+                if timed {
+                    let after = rt.stats();
+                    let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+                    if device == Device::WebGpu {
+                        phases[0] += ms(t0, t1);
+                        phases[1] += ms(t1, t2);
+                        phases[2] += ms(t2, t3);
+                        dispatches += (after.dispatches - before.dispatches) as f64;
+                    } else {
+                        cpu_ms += ms(t0, t3);
+                    }
+                }
+                Ok(())
+            };
+            for _ in 0..3 {
+                step(false)?;
+            }
+            for _ in 0..steps {
+                step(true)?;
+            }
+        }
+        let n = steps as f64;
+        rows.push(GpuStepRow {
+            name: name.into(),
+            batch,
+            record_ms: phases[0] / n,
+            encode_ms: phases[1] / n,
+            wait_ms: phases[2] / n,
+            dispatches_per_step: dispatches / n,
+            cpu_ms: cpu_ms / n,
+        });
+    }
+    Ok(rows)
+}
+
+/// The step profile as a plain-text table.
+pub fn format_step_table(title: &str, rows: &[GpuStepRow]) -> String {
+    let mut out = format!(
+        "{title}\n{:<24} {:>6} {:>10} {:>10} {:>10} {:>10} {:>11} {:>10}\n",
+        "model", "batch", "record ms", "encode ms", "GPU wait", "GPU total", "dispatches", "CPU ms"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<24} {:>6} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>11.0} {:>10.2}\n",
+            r.name,
+            r.batch,
+            r.record_ms,
+            r.encode_ms,
+            r.wait_ms,
+            r.record_ms + r.encode_ms + r.wait_ms,
+            r.dispatches_per_step,
+            r.cpu_ms
+        );
+    }
+    out
+}
+
+/// Microseconds per launch of the kernels a CNN and an MLP training step use, at their training shapes
+/// (each op run `reps` times between two waits for the GPU).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn gpu_kernel_table(reps: usize) -> crate::error::Result<Vec<(String, f64)>> {
+    use crate::backend::ops::Window;
+    use crate::tensor::{Device, Shape, Tensor};
+    use web_time::Instant;
+    let rt = crate::backend::webgpu::current()?;
+    let on = |dims: &[usize]| Tensor::uniform(Shape::new(dims), -1.0, 1.0).to_device(Device::WebGpu);
+    let x = on(&[64, 1, 28, 28])?;
+    let win = Window { kernel: (7, 7), stride: (1, 1), padding: (0, 0) };
+    let cols = x.im2col(win)?;
+    let w = on(&[8, 49])?;
+    let g = on(&[8, 64 * 484])?;
+    let cols_t = on(&[64 * 484, 49])?;
+    let w_t = on(&[49, 8])?;
+    let fmap = on(&[64, 8, 22, 22])?;
+    let pooled_g = on(&[64, 8, 11, 11])?;
+    let bias = on(&[1, 8, 1, 1])?;
+    let (a, b, a_t, gm) = (on(&[128, 784])?, on(&[784, 128])?, on(&[784, 128])?, on(&[128, 128])?);
+    let x_shape = Shape::new(&[64, 1, 28, 28]);
+    type Op<'a> = Box<dyn Fn() -> crate::error::Result<Tensor> + 'a>;
+    let ops: Vec<(&str, Op)> = vec![
+        ("im2col 64x1x28x28, 7x7", Box::new(|| x.im2col(win))),
+        ("col2im back to 64x1x28x28", Box::new(|| cols.col2im(&x_shape, win))),
+        ("matmul 8x49 @ 49x30976", Box::new(|| w.matmul(&cols))),
+        ("matmul 8x30976 @ 30976x49", Box::new(|| g.matmul(&cols_t))),
+        ("matmul 49x8 @ 8x30976", Box::new(|| w_t.matmul(&g))),
+        ("matmul 128x784 @ 784x128", Box::new(|| a.matmul(&b))),
+        ("matmul 784x128 @ 128x128", Box::new(|| a_t.matmul(&gm))),
+        ("permute 8x64x22x22", Box::new(|| fmap.permute(&[1, 0, 2, 3]))),
+        ("max_pool2d 2x2 fwd", Box::new(|| fmap.max_pool2d(2, 2, 0))),
+        (
+            "max_pool2d 2x2 fwd + bwd",
+            Box::new(|| {
+                let y = fmap.detach().requires_grad_(true);
+                let p = y.max_pool2d(2, 2, 0)?;
+                p.backward_with(&pooled_g)?;
+                Ok(y.grad().unwrap_or(p))
+            }),
+        ),
+        ("relu 64x8x22x22", Box::new(|| Ok(fmap.relu()))),
+        ("add bias (broadcast)", Box::new(|| fmap.add(&bias))),
+        ("sum_to bias grad", Box::new(|| fmap.sum_to(&Shape::new(&[1, 8, 1, 1])))),
+        ("sum all 64x8x22x22", Box::new(|| fmap.sum(&[], false))),
+    ];
+    let mut rows = Vec::new();
+    for (name, op) in ops {
+        drop(op()?);
+        rt.wait_idle()?;
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            drop(op()?);
+        }
+        rt.wait_idle()?;
+        rows.push((name.to_string(), t0.elapsed().as_secs_f64() * 1e6 / reps as f64));
+    }
+    Ok(rows)
+}

@@ -166,7 +166,24 @@ mod cli {
         match cvjourney::bench::gpu_gemm_table(budget_ms) {
             Ok(rows) => {
                 print!("{}", cvjourney::bench::format_gpu_table(&title, &rows));
-                ExitCode::SUCCESS
+                match cvjourney::bench::gpu_step_table(20) {
+                    Ok(steps) => {
+                        let title =
+                            "\nOne training step (Adam, random data): GPU phases vs the whole CPU step";
+                        print!("{}", cvjourney::bench::format_step_table(title, &steps));
+                        println!(
+                            "\nGPU kernels at training shapes (µs per launch, 50 launches between waits)"
+                        );
+                        for (name, us) in cvjourney::bench::gpu_kernel_table(50).unwrap_or_default() {
+                            println!("{name:<32} {us:>10.1}");
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("cvjourney: bench --gpu: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("cvjourney: bench --gpu: {e}");

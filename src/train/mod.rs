@@ -244,19 +244,21 @@ impl Session {
         if self.device != Device::Cpu {
             // The whole step was recorded; submit it as one command buffer (and surface any GPU error).
             crate::backend::webgpu::current()?.flush()?;
-            self.pending.push((self.steps, loss));
+            // Only the value is kept: holding `loss` would keep the step's whole graph (every activation).
+            self.pending.push((self.steps, loss.detach()));
         }
         let params = self.trace.is_some().then(|| self.flat_parameters());
         if let (Some(trace), Some(now)) = (&mut self.trace, params) {
             trace.push(now);
         }
+        let epoch_done = self.cursor.as_ref().is_some_and(|c| c.next >= c.order.len());
+        if epoch_done || self.pending.len() >= LOSS_READ_EVERY {
+            // The readback waits for the GPU to finish the recorded steps: training time, so counted.
+            value = self.settle()?.or(value);
+        }
         let cursor = self.cursor.as_mut().expect("cursor set above");
         cursor.batches += 1;
         cursor.train_seconds += started.elapsed().as_secs_f64();
-        let epoch_done = cursor.next >= cursor.order.len();
-        if epoch_done || self.pending.len() >= LOSS_READ_EVERY {
-            value = self.settle()?.or(value);
-        }
         let epoch_end = if epoch_done { Some(self.end_epoch()?) } else { None };
         Ok(StepInfo { step: self.steps, loss: value, epoch_end })
     }

@@ -65,6 +65,9 @@ pub struct Runtime {
     cmds: RefCell<Vec<Cmd>>,
     arena: RefCell<Vec<u8>>,
     submits: Cell<u64>,
+    dispatches: Cell<u64>,
+    /// Milliseconds spent encoding and submitting (host time), for the step profile.
+    encode_ms: Cell<f64>,
     /// The first failure since the last `take_error` (an oversized buffer, a validation error, a lost device).
     error: RefCell<Option<LabError>>,
 }
@@ -112,11 +115,14 @@ pub fn installed() -> bool {
 }
 
 /// Counters for tests and the soak: buffers alive (in tensors or pooled), idle pooled bytes, submits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct RuntimeStats {
     pub live_buffers: usize,
     pub pooled_bytes: u64,
     pub submits: u64,
+    pub dispatches: u64,
+    /// Host milliseconds spent encoding and submitting recorded commands.
+    pub encode_ms: f64,
 }
 
 impl Runtime {
@@ -131,6 +137,8 @@ impl Runtime {
             cmds: RefCell::default(),
             arena: RefCell::default(),
             submits: Cell::new(0),
+            dispatches: Cell::new(0),
+            encode_ms: Cell::new(0.0),
             error: RefCell::new(None),
         }
     }
@@ -140,6 +148,8 @@ impl Runtime {
             live_buffers: self.live_buffers.get(),
             pooled_bytes: self.pooled_bytes.get(),
             submits: self.submits.get(),
+            dispatches: self.dispatches.get(),
+            encode_ms: self.encode_ms.get(),
         }
     }
 
@@ -325,6 +335,7 @@ impl Runtime {
         if cmds.is_empty() && then.is_none() {
             return;
         }
+        let started = web_time::Instant::now();
         let device = &self.ctx.device;
         let arena_buf = (!arena.is_empty()).then(|| {
             use wgpu::util::DeviceExt;
@@ -335,14 +346,21 @@ impl Runtime {
             })
         });
         let mut encoder = device.create_command_encoder(&Default::default());
+        // Consecutive dispatches share one compute pass (wgpu orders them by their buffer uses); a copy
+        // ends the pass, since copies are recorded on the encoder.
+        let mut pass: Option<wgpu::ComputePass<'static>> = None;
         for cmd in cmds {
             match cmd {
                 Cmd::Upload { dst, at, size } => {
+                    pass = None;
                     if let Some(src) = &arena_buf {
                         encoder.copy_buffer_to_buffer(src, at, &dst, 0, size);
                     }
                 }
-                Cmd::Copy { src, dst, size } => encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, size),
+                Cmd::Copy { src, dst, size } => {
+                    pass = None;
+                    encoder.copy_buffer_to_buffer(&src, 0, &dst, 0, size);
+                }
                 Cmd::Dispatch { shader, entry, params, bufs, groups } => {
                     let Some(arena_buf) = &arena_buf else { continue };
                     let pipeline = self.pipeline(shader, entry);
@@ -363,18 +381,23 @@ impl Runtime {
                         layout: &pipeline.get_bind_group_layout(0),
                         entries: &entries,
                     });
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    let pass = pass.get_or_insert_with(|| {
+                        encoder.begin_compute_pass(&Default::default()).forget_lifetime()
+                    });
                     pass.set_pipeline(&pipeline);
                     pass.set_bind_group(0, &bind_group, &[]);
                     pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                    self.dispatches.set(self.dispatches.get() + 1);
                 }
             }
         }
+        drop(pass);
         if let Some((src, dst, size)) = then {
             encoder.copy_buffer_to_buffer(src, 0, dst, 0, size);
         }
         self.ctx.queue.submit([encoder.finish()]);
         self.submits.set(self.submits.get() + 1);
+        self.encode_ms.set(self.encode_ms.get() + started.elapsed().as_secs_f64() * 1e3);
     }
 
     /// Submits everything recorded and reads `buf` back. Natively this waits on `device.poll`; in the
