@@ -147,13 +147,17 @@ pub async fn reductions(device: Device) {
 
 pub async fn matmuls(device: Device) {
     let mut rng = Rng::new(14);
-    let cases: [(&[usize], &[usize]); 6] = [
+    // The last three split k across workgroups (small outputs, long k: a convolution's weight gradient).
+    let cases: [(&[usize], &[usize]); 9] = [
         (&[37, 53], &[53, 29]),
         (&[1, 1], &[1, 1]),
         (&[3, 17, 65], &[3, 65, 70]),
         (&[2, 5, 6], &[6, 7]),
         (&[6, 7], &[4, 7, 3]),
         (&[130, 200], &[200, 130]),
+        (&[8, 5000], &[5000, 49]),
+        (&[2, 3, 3001], &[2, 3001, 5]),
+        (&[5, 1000], &[1000, 3]),
     ];
     for (da, db) in cases {
         let (a, b) = (random(&mut rng, da, -1.0, 1.0), random(&mut rng, db, -1.0, 1.0));

@@ -193,15 +193,29 @@ pub fn matmul(
     n: usize,
 ) -> GpuBuf {
     let rt = a.0.runtime();
-    let out = rt.alloc(batch * m * n);
     if k == 0 {
-        rt.dispatch_1d(FILL, "main", &[(batch * m * n) as u32, 0], &[&out], batch * m * n);
-        return out;
+        return full(rt, batch * m * n, 0.0);
     }
-    let p = [m as u32, k as u32, n as u32, a.1 as u32, b.1 as u32];
-    let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32];
-    rt.dispatch(MATMUL, "main", &p, &[a.0, b.0, &out], groups);
-    out
+    let splits = split_k(batch, m, k, n);
+    let chunk = k.div_ceil(splits).next_multiple_of(16);
+    let splits = k.div_ceil(chunk);
+    let p = [m as u32, k as u32, n as u32, a.1 as u32, b.1 as u32, splits as u32, chunk as u32];
+    let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, (batch * splits) as u32];
+    let partial = rt.alloc(batch * splits * m * n);
+    rt.dispatch(MATMUL, "main", &p, &[a.0, b.0, &partial], groups);
+    if splits == 1 {
+        return partial;
+    }
+    // (batch, splits, m·n) summed over the splits, in order (deterministic).
+    reduce(ReduceOp::Sum, &partial, batch, splits, m * n)
+}
+
+/// How many slices of k to compute in parallel: enough workgroups to fill a large GPU (~256), each slice
+/// still at least 256 long, and within the 65,535 limit of the z dimension.
+fn split_k(batch: usize, m: usize, k: usize, n: usize) -> usize {
+    let tiles = m.div_ceil(64) * n.div_ceil(64) * batch;
+    let wanted = 256usize.div_ceil(tiles.max(1));
+    wanted.min(k / 256).min(65_535 / batch.max(1)).max(1)
 }
 
 /// The window kernels' parameter block.

@@ -1,7 +1,10 @@
-// Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) -> out (B, m, n), with a batch
-// stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride, b_batch_stride].
-// Tiled: a 64x64 block of out per workgroup, 16x16 threads each computing 4x4, with 64x16 panels of a
-// and 16x64 panels of b staged in workgroup memory.
+// Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) -> out (B·splits, m, n), with a
+// batch stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride, b_batch_stride,
+// splits, chunk]. With splits > 1 (split-K, for outputs too small to fill the GPU) workgroup z = batch ·
+// splits + s sums k in [s·chunk, (s+1)·chunk) into its own slice, and the host adds the slices.
+// Tiled: a 64x64 block of out per workgroup, 16x16 threads each computing 4x4 in vec4 registers, with
+// 64x16 panels of a and 16x64 panels of b staged in workgroup memory. (An earlier version kept the 4x4
+// block in a private array; drivers spilled it to memory and it ran ~50x slower on an H200.)
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
@@ -12,59 +15,70 @@ const TK: u32 = 16u;
 var<workgroup> tile_a: array<f32, 1024>; // [kk][row]
 var<workgroup> tile_b: array<f32, 1024>; // [kk][col]
 
+fn store_row(r: u32, c0: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
+    if (r >= m) {
+        return;
+    }
+    let o = base + r * n + c0;
+    if (c0 < n) { out[o] = v.x; }
+    if (c0 + 1u < n) { out[o + 1u] = v.y; }
+    if (c0 + 2u < n) { out[o + 2u] = v.z; }
+    if (c0 + 3u < n) { out[o + 3u] = v.w; }
+}
+
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let m = p[0];
     let k = p[1];
     let n = p[2];
-    let a0 = wid.z * p[3];
-    let b0 = wid.z * p[4];
+    let splits = p[5];
+    let batch = wid.z / splits;
+    let k_begin = (wid.z % splits) * p[6];
+    let k_end = min(k, k_begin + p[6]);
+    let a0 = batch * p[3];
+    let b0 = batch * p[4];
     let row0 = wid.y * T;
     let col0 = wid.x * T;
     let tid = lid.y * 16u + lid.x;
-    var acc: array<f32, 16>;
-    for (var t = 0u; t < k; t += TK) {
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var t = k_begin; t < k_end; t += TK) {
         for (var e = 0u; e < 4u; e++) {
             let idx = tid + e * 256u;
             let r = idx / TK;
             let kk = idx % TK;
             var va = 0.0;
-            if (row0 + r < m && t + kk < k) {
+            if (row0 + r < m && t + kk < k_end) {
                 va = a[a0 + (row0 + r) * k + t + kk];
             }
             tile_a[kk * T + r] = va;
             let kb = idx / T;
             let c = idx % T;
             var vb = 0.0;
-            if (t + kb < k && col0 + c < n) {
+            if (t + kb < k_end && col0 + c < n) {
                 vb = b[b0 + (t + kb) * n + col0 + c];
             }
             tile_b[kb * T + c] = vb;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
-            var av: array<f32, 4>;
-            var bv: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                av[i] = tile_a[kk * T + lid.y * 4u + i];
-                bv[i] = tile_b[kk * T + lid.x * 4u + i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(av[i], bv[j], acc[i * 4u + j]);
-                }
-            }
+            let ai = kk * T + lid.y * 4u;
+            let bi = kk * T + lid.x * 4u;
+            let bv = vec4<f32>(tile_b[bi], tile_b[bi + 1u], tile_b[bi + 2u], tile_b[bi + 3u]);
+            acc0 = fma(vec4<f32>(tile_a[ai]), bv, acc0);
+            acc1 = fma(vec4<f32>(tile_a[ai + 1u]), bv, acc1);
+            acc2 = fma(vec4<f32>(tile_a[ai + 2u]), bv, acc2);
+            acc3 = fma(vec4<f32>(tile_a[ai + 3u]), bv, acc3);
         }
         workgroupBarrier();
     }
-    let o0 = wid.z * m * n;
-    for (var i = 0u; i < 4u; i++) {
-        let r = row0 + lid.y * 4u + i;
-        for (var j = 0u; j < 4u; j++) {
-            let c = col0 + lid.x * 4u + j;
-            if (r < m && c < n) {
-                out[o0 + r * n + c] = acc[i * 4u + j];
-            }
-        }
-    }
+    let base = wid.z * m * n;
+    let r0 = row0 + lid.y * 4u;
+    let c0 = col0 + lid.x * 4u;
+    store_row(r0, c0, m, n, base, acc0);
+    store_row(r0 + 1u, c0, m, n, base, acc1);
+    store_row(r0 + 2u, c0, m, n, base, acc2);
+    store_row(r0 + 3u, c0, m, n, base, acc3);
 }
