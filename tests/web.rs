@@ -188,6 +188,52 @@ fn trainer_runs_a_preset_in_slices_like_the_session_does() {
     assert!(Trainer::new(p.id, JsValue::from_str("{")).is_err());
 }
 
+/// The same preset trained by the worker's Trainer on the browser's GPU: every await is a real readback,
+/// the epochs' test losses follow the CPU session's within rounding, the figures come back (the weights
+/// read back first), and the status names the adapter.
+#[wasm_bindgen_test]
+async fn trainer_trains_on_the_browser_gpu() {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{MemorySource, Session};
+    use cvjourney::web::Trainer;
+
+    let p = preset("ch4-rings-mlp").expect("preset");
+    let mut config = p.config.clone();
+    config.epochs = 3;
+    let js = serde_wasm_bindgen::to_value(&config).unwrap();
+    let mut trainer = Trainer::new(p.id, js).map_err(JsValue::from).expect("trainer");
+    let label = trainer.use_gpu().await.map_err(JsValue::from).expect("the browser's GPU");
+    assert!(label.starts_with("WebGPU: "), "{label}");
+    let (mut epochs, mut backend) = (Vec::new(), String::new());
+    for _ in 0..10_000 {
+        let status = trainer.run_for_async(5.0, 7).await.map_err(JsValue::from).unwrap();
+        let get = |k: &str| js_sys::Reflect::get(&status, &k.into()).unwrap();
+        backend = get("backend").as_string().unwrap();
+        assert!(get("error").is_null() || get("error").is_undefined(), "{:?}", get("error"));
+        for pair in js_sys::Array::from(&get("newEpochs")).iter() {
+            let m = js_sys::Array::from(&pair).get(1);
+            epochs.push(js_sys::Reflect::get(&m, &"testLoss".into()).unwrap().as_f64().unwrap() as f32);
+        }
+        if get("done").as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(backend, label);
+    let mut session = Session::new(config, &MemorySource::default()).unwrap();
+    let want: Vec<f32> = session.run().unwrap().iter().map(|m| m.test_loss).collect();
+    assert_eq!(epochs.len(), want.len());
+    for (g, c) in epochs.iter().zip(&want) {
+        assert!((g - c).abs() <= 1e-3 * c.abs().max(1.0), "gpu {epochs:?} vs cpu {want:?}");
+    }
+    let figures = js_sys::Array::from(&trainer.figures_async().await.map_err(JsValue::from).unwrap());
+    assert_eq!(figures.length(), 2, "decision regions and loss");
+    // The synchronous entry refuses a GPU session instead of blocking or returning wrong numbers.
+    let mut again = Trainer::new(p.id, serde_wasm_bindgen::to_value(&p.config).unwrap()).unwrap();
+    again.use_gpu().await.map_err(JsValue::from).unwrap();
+    let err = again.run_for(1e6, 10_000).map_err(JsValue::from).unwrap_err();
+    assert!(format!("{err:?}").contains("step_async"), "{err:?}");
+}
+
 // The one op suite, on the browser's WebGPU adapter: the same bodies as the native `tests/webgpu_native.rs`
 // runs on Vulkan, every value read back asynchronously (the page never blocks).
 macro_rules! browser_device_suite {

@@ -247,15 +247,30 @@ pub fn is_grad_enabled() -> bool {
 
 /// Runs `f` without recording any op (`with torch.no_grad():`), for inference and weight updates.
 pub fn no_grad<T>(f: impl FnOnce() -> T) -> T {
-    /// Restores the previous state even if `f` unwinds.
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            GRAD_ENABLED.with(|c| c.set(self.0));
-        }
-    }
-    let _restore = Restore(GRAD_ENABLED.with(|c| c.replace(false)));
+    let _guard = NoGradGuard::new();
     f()
+}
+
+/// Recording is off while this lives and restored when it drops (even on unwinding); async code holds one
+/// across awaits, where a `no_grad` closure cannot reach.
+pub struct NoGradGuard(bool);
+
+impl NoGradGuard {
+    pub fn new() -> NoGradGuard {
+        NoGradGuard(GRAD_ENABLED.with(|c| c.replace(false)))
+    }
+}
+
+impl Default for NoGradGuard {
+    fn default() -> Self {
+        NoGradGuard::new()
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|c| c.set(self.0));
+    }
 }
 
 /// Nodes reachable from `root` through recorded ops, inputs before outputs.

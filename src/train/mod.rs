@@ -157,9 +157,21 @@ impl Session {
         })
     }
 
-    /// Moves the model, its buffers and the optimizer's state to `device`; later batches go there too.
+    /// Moves the model and its buffers to `device` (the optimizer's state follows at its next step); later
+    /// batches go there too.
     pub fn to_device(&mut self, device: Device) -> Result<()> {
-        self.settle()?;
+        now(self.to_device_async(device))
+    }
+
+    /// `to_device`, awaiting the GPU's readbacks when leaving it (the browser's way, and the fallback's).
+    pub async fn to_device_async(&mut self, device: Device) -> Result<()> {
+        self.settle_async().await?;
+        if device == Device::Cpu {
+            // Fill every host copy first, so the move itself reads nothing synchronously.
+            for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
+                t.to_vec_async().await?;
+            }
+        }
         self.model.to_device(device)?;
         self.device = device;
         Ok(())
@@ -214,8 +226,15 @@ impl Session {
     }
 
     /// One optimisation step on the next batch; evaluates when it ends an epoch. The first non-finite
-    /// loss or gradient stops the run with the divergence guard's message.
+    /// loss or gradient stops the run with the divergence guard's message. Waits for the GPU natively; in
+    /// the browser a GPU session must use `step_async`.
     pub fn step(&mut self) -> Result<StepInfo> {
+        now(self.step_async())
+    }
+
+    /// `step` without blocking: the GPU's readbacks (every `LOSS_READ_EVERY` steps, and the evaluation at
+    /// the end of an epoch) are awaited.
+    pub async fn step_async(&mut self) -> Result<StepInfo> {
         let epoch = self.history.len() as u32;
         let started = Instant::now();
         self.started.get_or_insert(started);
@@ -254,12 +273,12 @@ impl Session {
         let epoch_done = self.cursor.as_ref().is_some_and(|c| c.next >= c.order.len());
         if epoch_done || self.pending.len() >= LOSS_READ_EVERY {
             // The readback waits for the GPU to finish the recorded steps: training time, so counted.
-            value = self.settle()?.or(value);
+            value = self.settle_async().await?.or(value);
         }
         let cursor = self.cursor.as_mut().expect("cursor set above");
         cursor.batches += 1;
         cursor.train_seconds += started.elapsed().as_secs_f64();
-        let epoch_end = if epoch_done { Some(self.end_epoch()?) } else { None };
+        let epoch_end = if epoch_done { Some(self.end_epoch().await?) } else { None };
         Ok(StepInfo { step: self.steps, loss: value, epoch_end })
     }
 
@@ -290,8 +309,7 @@ impl Session {
     /// Reads back the GPU losses still pending (one readback for all of them), checks each with the
     /// divergence guard, and returns the newest. Nothing to do on the CPU.
     pub fn settle(&mut self) -> Result<Option<f32>> {
-        let Some(all) = self.pending_losses()? else { return Ok(None) };
-        self.absorb_pending(&all.to_vec())
+        now(self.settle_async())
     }
 
     /// `settle` for the browser, which awaits the readback instead of blocking.
@@ -317,11 +335,11 @@ impl Session {
         Ok(values.last().copied())
     }
 
-    fn end_epoch(&mut self) -> Result<EpochMetrics> {
+    async fn end_epoch(&mut self) -> Result<EpochMetrics> {
         let cursor = self.cursor.take().expect("an epoch in progress");
         // With no test split (XOR's four points) the metrics are measured on the training data.
         let held_out = if self.test.is_empty() { &self.train } else { &self.test };
-        let (test_loss, test_accuracy) = self.evaluate(held_out)?;
+        let (test_loss, test_accuracy) = self.evaluate_async(held_out).await?;
         if !test_loss.is_finite() {
             return Err(self.diverged(self.steps, test_loss));
         }
@@ -362,35 +380,49 @@ impl Session {
 
     /// Loss and (for classification) accuracy on `data`, in evaluation mode and without recording a graph.
     pub fn evaluate(&self, data: &Dataset) -> Result<(f32, Option<f32>)> {
+        now(self.evaluate_async(data))
+    }
+
+    /// `evaluate`, awaiting the GPU's readbacks.
+    pub async fn evaluate_async(&self, data: &Dataset) -> Result<(f32, Option<f32>)> {
         self.model.eval();
-        let out = autograd::no_grad(|| {
-            let batcher = Batcher { batch_size: 4096, shuffle: false, drop_last: false, seed: 0 };
-            let (mut loss_sum, mut correct, mut count) = (0.0f64, 0usize, 0usize);
-            for batch in batcher.epoch(data, 0)? {
-                let batch = self.on_device(batch?)?;
-                let out = self.model.forward(&batch.x)?;
-                let n = batch.x.dims()[0];
-                loss_sum += f64::from(self.loss(&out, &batch)?.item()?) * n as f64;
-                count += n;
-                if !batch.labels.is_empty() {
-                    let pred = self.predicted_classes(&out)?;
-                    correct += pred.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
-                }
-            }
-            let accuracy =
-                matches!(data.targets, Targets::Classes { .. }).then(|| correct as f32 / count.max(1) as f32);
-            Ok(((loss_sum / count.max(1) as f64) as f32, accuracy))
-        });
+        let out = self.evaluate_batches(data).await;
         self.model.train();
         out
     }
 
+    async fn evaluate_batches(&self, data: &Dataset) -> Result<(f32, Option<f32>)> {
+        let _no_grad = autograd::NoGradGuard::new();
+        let batcher = Batcher { batch_size: 4096, shuffle: false, drop_last: false, seed: 0 };
+        let (mut loss_sum, mut correct, mut count) = (0.0f64, 0usize, 0usize);
+        for batch in batcher.epoch(data, 0)? {
+            let batch = self.on_device(batch?)?;
+            let out = self.model.forward(&batch.x)?;
+            let n = batch.x.dims()[0];
+            let loss = self.loss(&out, &batch)?.to_vec_async().await?;
+            loss_sum += f64::from(loss.first().copied().unwrap_or(f32::NAN)) * n as f64;
+            count += n;
+            if !batch.labels.is_empty() {
+                let pred = self.predicted_classes_async(&out).await?;
+                correct += pred.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
+            }
+        }
+        let accuracy =
+            matches!(data.targets, Targets::Classes { .. }).then(|| correct as f32 / count.max(1) as f32);
+        Ok(((loss_sum / count.max(1) as f64) as f32, accuracy))
+    }
+
     /// Class indices from model outputs: the logit's sign for one output, argmax otherwise.
     pub fn predicted_classes(&self, out: &Tensor) -> Result<Vec<usize>> {
+        now(self.predicted_classes_async(out))
+    }
+
+    /// `predicted_classes`, awaiting the GPU's readback.
+    pub async fn predicted_classes_async(&self, out: &Tensor) -> Result<Vec<usize>> {
         if self.config.loss == LossKind::BinaryCrossEntropy {
-            return Ok(out.to_vec().iter().map(|&z| usize::from(z > 0.0)).collect());
+            return Ok(out.to_vec_async().await?.iter().map(|&z| usize::from(z > 0.0)).collect());
         }
-        Ok(out.argmax(-1, false)?.to_vec().iter().map(|&p| p as usize).collect())
+        Ok(out.argmax(-1, false)?.to_vec_async().await?.iter().map(|&p| p as usize).collect())
     }
 
     /// Per-layer statistics on the first `probe` test items (training items when there is no test split).
@@ -595,4 +627,18 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
         width = h;
     }
     Ok(model.append(Linear::new(width, outputs, spec.init, true)))
+}
+
+/// Runs a future that never waits for anything but a GPU readback to completion, without an executor:
+/// natively readbacks finish inside `device.poll`, so one poll suffices; on the CPU nothing waits at all.
+/// In the browser a GPU readback cannot finish synchronously, and that case is an error naming the fix.
+pub(crate) fn now<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    use std::task::{Context, Poll, Waker};
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r,
+        Poll::Pending => Err(LabError::Device(
+            "a GPU session was stepped synchronously in the browser; it must be awaited (step_async)".into(),
+        )),
+    }
 }

@@ -5,8 +5,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use web_time::Instant;
 
+use crate::backend::BackendKind;
+use crate::backend::webgpu::{self, GpuContext};
 use crate::chapters::{self, Preset, RunOutcome, Variant};
 use crate::error::LabError;
+use crate::tensor::Device;
 use crate::train::{EpochMetrics, MemorySource, Session, SessionConfig, files_needed};
 
 /// Where a training run stands, sent to the page after every slice.
@@ -31,6 +34,8 @@ struct Status {
     suggested_lr: Option<f32>,
     check: Option<String>,
     check_passed: Option<bool>,
+    /// Where the runs train, in words ("WebGPU: nvidia ...", "CPU: WebAssembly SIMD").
+    backend: String,
 }
 
 /// A preset's runs, stepped from JavaScript.
@@ -45,6 +50,8 @@ pub struct Trainer {
     last_loss: Option<f32>,
     /// The last figures, keyed by (run, epochs finished, steps for cheap plots).
     cache: Option<((usize, usize, u64), JsValue)>,
+    device: Device,
+    backend: String,
 }
 
 /// The fields of `edited` that differ from `base`, applied to `target` (so a study's variants keep what
@@ -89,7 +96,38 @@ impl Trainer {
             outcomes: Vec::new(),
             last_loss: None,
             cache: None,
+            device: Device::Cpu,
+            backend: BackendKind::Cpu.label(None),
         })
+    }
+
+    /// Trains the runs on the browser's GPU from now on. Returns the adapter's label; on failure (no
+    /// WebGPU, no adapter, a device request refused) the error says why, and the runs stay on the CPU.
+    #[wasm_bindgen(js_name = useGpu)]
+    pub async fn use_gpu(&mut self) -> Result<String, JsError> {
+        let ctx = GpuContext::new().await.map_err(|e| JsError::new(&e.to_string()))?;
+        self.backend = BackendKind::WebGpu.label(Some(&ctx.adapter.name));
+        webgpu::install(ctx);
+        self.device = Device::WebGpu;
+        if let Some(s) = self.session.as_mut() {
+            s.to_device_async(Device::WebGpu).await.map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        Ok(self.backend.clone())
+    }
+
+    /// Moves the current run to the CPU (its weights read back from the GPU first) and trains there from
+    /// now on: the fallback when the GPU fails mid-run. `why` is shown to the visitor.
+    #[wasm_bindgen(js_name = fallBackToCpu)]
+    pub async fn fall_back_to_cpu(&mut self, why: String) -> Result<String, JsError> {
+        self.device = Device::Cpu;
+        self.backend = format!("{} (the GPU failed: {why})", BackendKind::Cpu.label(None));
+        if let Some(s) = self.session.as_mut()
+            && s.to_device_async(Device::Cpu).await.is_err()
+        {
+            // The GPU cannot give the weights back (a lost device): restart this run on the CPU.
+            self.session = None;
+        }
+        Ok(self.backend.clone())
     }
 
     /// The data files (paths under `data/`) the runs need.
@@ -112,6 +150,37 @@ impl Trainer {
     /// step), moving on to the study's next run when one ends. Returns a `Status`.
     #[wasm_bindgen(js_name = runFor)]
     pub fn run_for(&mut self, budget_ms: f64, max_steps: u32) -> Result<JsValue, JsError> {
+        crate::train::now(async { Ok(self.run_slice(budget_ms, max_steps).await) })
+            .map_err(|e| JsError::new(&e.to_string()))?
+    }
+
+    /// `runFor` for any backend: GPU readbacks are awaited, so the worker stays free between them.
+    #[wasm_bindgen(js_name = runForAsync)]
+    pub async fn run_for_async(&mut self, budget_ms: f64, max_steps: u32) -> Result<JsValue, JsError> {
+        self.run_slice(budget_ms, max_steps).await
+    }
+
+    /// `figures` for any backend: a GPU run's weights are read back (awaited) before the figures are built
+    /// on the CPU, and go back to the GPU after.
+    #[wasm_bindgen(js_name = figuresAsync)]
+    pub async fn figures_async(&mut self) -> Result<JsValue, JsError> {
+        let on_gpu = self.session.as_ref().is_some_and(|s| s.device() == Device::WebGpu);
+        let fresh = self.cache.as_ref().is_some_and(|(k, _)| Some(*k) == self.figures_key());
+        if !on_gpu || fresh {
+            return self.figures();
+        }
+        let session = self.session.as_mut().expect("checked above");
+        session.to_device_async(Device::Cpu).await.map_err(|e| JsError::new(&e.to_string()))?;
+        let figures = self.figures();
+        if let Some(s) = self.session.as_mut() {
+            s.to_device(Device::WebGpu).map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        figures
+    }
+}
+
+impl Trainer {
+    async fn run_slice(&mut self, budget_ms: f64, max_steps: u32) -> Result<JsValue, JsError> {
         let started = Instant::now();
         let mut new_epochs = Vec::new();
         let (mut error, mut suggested_lr) = (None, None);
@@ -123,8 +192,14 @@ impl Trainer {
                 self.preset.prepare(&mut s).map_err(|e| JsError::new(&e.to_string()))?;
                 self.session = Some(s);
             }
+            let device = self.device;
             let session = self.session.as_mut().expect("created above");
-            match session.step() {
+            // Chapter 5's toy functions stay on the CPU: two parameters, read every step.
+            let toy = matches!(session.config.dataset, crate::train::DatasetSpec::Toy { .. });
+            if !toy && session.device() != device {
+                session.to_device_async(device).await.map_err(|e| JsError::new(&e.to_string()))?;
+            }
+            match session.step_async().await {
                 Ok(info) => {
                     if info.loss.is_some() {
                         self.last_loss = info.loss;
@@ -157,7 +232,10 @@ impl Trainer {
         }
         Ok(serde_wasm_bindgen::to_value(&self.status(new_epochs, error, suggested_lr))?)
     }
+}
 
+#[wasm_bindgen]
+impl Trainer {
     /// The preset's figures for the runs so far (see `plot::Figure`), for `drawFigure` on the page. They
     /// are rebuilt only when something they show has changed: after every step for presets whose plots
     /// are cheap (paths, curves), after every epoch for those that evaluate the whole test set (confusion
@@ -165,13 +243,9 @@ impl Trainer {
     pub fn figures(&mut self) -> Result<JsValue, JsError> {
         let Some(session) = self.session.as_ref() else { return Ok(JsValue::from(js_sys::Array::new())) };
         let outcomes = self.outcomes_so_far();
-        let epochs: usize = outcomes.iter().map(|o| o.history.len()).sum();
-        let costly = self.preset.plots.iter().any(|k| {
-            use chapters::PlotKind::*;
-            matches!(k, Confusion | Mistakes | DecisionRegions | LayerStats | Filters)
-        });
-        let key = (self.current, epochs, if costly { 0 } else { session.steps() });
-        if self.cache.as_ref().is_none_or(|(k, _)| *k != key) {
+        let key = self.figures_key();
+        if self.cache.as_ref().is_none_or(|(k, _)| Some(*k) != key) {
+            let key = key.unwrap_or_default();
             let figs = crate::plot::figures(&self.preset, &outcomes, session)
                 .map_err(|e| JsError::new(&e.to_string()))?;
             self.cache = Some((key, serde_wasm_bindgen::to_value(&figs)?));
@@ -181,6 +255,17 @@ impl Trainer {
 }
 
 impl Trainer {
+    /// What the figures depend on: (run, epochs finished, steps for presets whose plots are cheap).
+    fn figures_key(&self) -> Option<(usize, usize, u64)> {
+        let session = self.session.as_ref()?;
+        let epochs = self.outcomes.iter().map(|o| o.history.len()).sum::<usize>() + session.history.len();
+        let costly = self.preset.plots.iter().any(|k| {
+            use chapters::PlotKind::*;
+            matches!(k, Confusion | Mistakes | DecisionRegions | LayerStats | Filters)
+        });
+        Some((self.current, epochs, if costly { 0 } else { session.steps() }))
+    }
+
     /// Records the current run; keeps its session (the plots show the last model) until the next starts.
     fn finish_run(&mut self, error: Option<String>) {
         let history = self.session.as_ref().map(|s| s.history.clone()).unwrap_or_default();
@@ -253,6 +338,7 @@ impl Trainer {
             suggested_lr,
             check,
             check_passed,
+            backend: self.backend.clone(),
         }
     }
 }

@@ -103,7 +103,12 @@ export interface TrainStatus {
   suggestedLr?: number | null;
   check?: string | null;
   checkPassed?: boolean | null;
+  /** Where the runs train, e.g. "WebGPU: nvidia ampere" or "CPU: WebAssembly SIMD". */
+  backend: string;
 }
+
+/** Where to train: the GPU when there is one (auto), the GPU or an explained fallback (webgpu), the CPU. */
+export type TrainBackend = "auto" | "webgpu" | "cpu";
 
 /** A plot as data (src/plot/mod.rs `Figure`); only drawFigure looks inside. */
 export interface Figure {
@@ -115,7 +120,11 @@ export interface Trainer {
   filesNeeded(): string[];
   addFile(name: string, bytes: Uint8Array): void;
   runFor(budgetMs: number, maxSteps: number): TrainStatus;
+  runForAsync(budgetMs: number, maxSteps: number): Promise<TrainStatus>;
   figures(): Figure[];
+  figuresAsync(): Promise<Figure[]>;
+  useGpu(): Promise<string>;
+  fallBackToCpu(why: string): Promise<string>;
   free(): void;
 }
 
@@ -140,7 +149,7 @@ export interface WorkerModule {
 
 /** Messages from the page to the training worker. */
 export type ToWorker =
-  | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean }
+  | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean; backend: TrainBackend }
   | { type: "pause" }
   | { type: "resume" }
   | { type: "step" }

@@ -3,7 +3,7 @@
 // stays responsive. The chapter, preset, changed settings and classroom flags live in the URL hash.
 
 import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
-  TrainStatus, ToWorker } from "./bindings.js";
+  TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
 import { Controls } from "./controls.js";
 
 function el<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -116,6 +116,10 @@ export class LabPage {
 
   private openFromUrl(): void {
     const s = readUrl();
+    const backend = new URLSearchParams(location.hash.slice(1)).get("backend");
+    if (backend === "webgpu" || backend === "cpu" || backend === "auto") {
+      (el("backend-choice") as HTMLSelectElement).value = backend;
+    }
     this.hidden = s.hide;
     const preset = this.presets.find((p) => p.id === s.preset) ?? null;
     const chapter = this.chapters.find((c) => c.number === preset?.chapter || c.id === s.chapter) ?? this.chapters[0];
@@ -268,8 +272,15 @@ export class LabPage {
     this.state = "loading";
     el("progress").textContent = "Starting the training worker…";
     this.startedPaused = stepOnly;
-    this.send({ type: "start", presetId: this.preset.id, config, stepOnly });
+    this.send({ type: "start", presetId: this.preset.id, config, stepOnly, backend: this.backendChoice() });
     this.updateButtons();
+  }
+
+  /** The visitor's backend choice; a link may preset it (`#…&backend=cpu`), anything unknown means auto. */
+  private backendChoice(): TrainBackend {
+    const select = el("backend-choice") as HTMLSelectElement;
+    const v = select.value;
+    return v === "webgpu" || v === "cpu" ? v : "auto";
   }
 
   private pause(): void {
@@ -351,6 +362,7 @@ export class LabPage {
     const speed = this.lastEpoch !== null ? ` · ${Math.round(this.lastEpoch.examplesPerS).toLocaleString("en-US")} examples/s` : "";
     el("progress").textContent = `${run}epoch ${s.epoch} of ${s.epochs} · step ${s.step.toLocaleString("en-US")}` +
       `${speed} · ${duration(s.seconds)} elapsed` + (Number.isFinite(eta) && !s.done ? ` · about ${duration(eta)} left` : "");
+    el("run-backend").textContent = `Training on ${s.backend}.`;
     if (last !== undefined) {
       const m = last[1];
       const acc = m.testAccuracy !== null && m.testAccuracy !== undefined ? `, test accuracy ${(m.testAccuracy * 100).toFixed(1)} %` : "";

@@ -2,7 +2,7 @@
 // in slices of about 40 ms so that pause, step and stop messages are answered between slices. The page's
 // main thread only draws.
 
-import type { FromWorker, SessionConfig, ToWorker, Trainer, WorkerModule } from "./bindings.js";
+import type { TrainBackend, FromWorker, SessionConfig, ToWorker, Trainer, WorkerModule } from "./bindings.js";
 
 /** Milliseconds of training per slice: short enough to answer a pause at once, long enough to be efficient. */
 const SLICE_MS = 40;
@@ -23,6 +23,18 @@ let paused = false;
 /** Bumped by every start and stop: a loop or a download of an older run sees it changed and gives up. */
 let generation = 0;
 let lastFigures = 0;
+/** A slice is in flight (its GPU readbacks awaited): a Step message waits for it instead of overlapping. */
+let busy = false;
+let stepQueued = false;
+/** Trainers to free once the slice in flight has let go of them. */
+const retired: Trainer[] = [];
+
+/** Frees a trainer now, or after the slice in flight (freeing one that an awaited call holds would throw). */
+function retire(t: Trainer | null): void {
+  if (t === null) return;
+  if (busy) retired.push(t);
+  else t.free();
+}
 
 function post(message: FromWorker): void {
   scope.postMessage(message);
@@ -69,9 +81,9 @@ async function fetchData(name: string, gen: number): Promise<Uint8Array | null> 
 }
 
 /** Loads the data and starts training; with `stepOnly`, takes one step and waits (the page's Step). */
-async function start(presetId: string, config: SessionConfig, stepOnly: boolean): Promise<void> {
+async function start(presetId: string, config: SessionConfig, stepOnly: boolean, backend: TrainBackend): Promise<void> {
   const gen = ++generation;
-  trainer?.free();
+  retire(trainer);
   trainer = null;
   const module = await load();
   const next = new module.Trainer(presetId, config);
@@ -87,36 +99,79 @@ async function start(presetId: string, config: SessionConfig, stepOnly: boolean)
     next.free();
     return;
   }
+  if (backend !== "cpu") {
+    post({ type: "loading", text: "Opening the GPU…" });
+    try {
+      await next.useGpu();
+    } catch (e) {
+      // No WebGPU, no adapter, or a refused device: the run goes on the CPU, and the page says why.
+      await next.fallBackToCpu(describe(e));
+    }
+  }
+  if (gen !== generation) {
+    next.free();
+    return;
+  }
   post({ type: "loading", text: "Preparing the data…" });
   trainer = next;
   paused = stepOnly;
   lastFigures = 0;
-  if (stepOnly) slice(0, 1, true);
-  else loop(gen);
+  if (stepOnly) await guarded(() => slice(0, 1, true));
+  else void loop(gen);
 }
 
-/** One slice of training; sends progress and, now and then, figures. Returns whether the run is over. */
-function slice(budgetMs: number, maxSteps: number, forceFigures: boolean): boolean {
-  if (trainer === null) return true;
-  const status = trainer.runFor(budgetMs, maxSteps);
+/** Runs `f` unless a slice is in flight; a Step that arrives meanwhile runs when it ends. */
+async function guarded(f: () => Promise<boolean>): Promise<boolean> {
+  if (busy) {
+    stepQueued = true;
+    return false;
+  }
+  busy = true;
+  try {
+    return await f();
+  } finally {
+    busy = false;
+    for (const t of retired.splice(0)) t.free();
+    if (stepQueued && trainer !== null) {
+      stepQueued = false;
+      void guarded(() => slice(0, 1, true));
+    }
+  }
+}
+
+/** One slice of training; sends progress and, now and then, figures. Returns whether the run is over.
+ * A GPU failure in the slice (a lost device, an out-of-memory) moves the run to the CPU and goes on. */
+async function slice(budgetMs: number, maxSteps: number, forceFigures: boolean): Promise<boolean> {
+  const t = trainer;
+  if (t === null) return true;
+  let status;
+  try {
+    status = await t.runForAsync(budgetMs, maxSteps);
+  } catch (e) {
+    const why = describe(e);
+    if (!/GPU|WebGPU|device|memory/i.test(why)) throw e;
+    await t.fallBackToCpu(why);
+    status = await t.runForAsync(budgetMs, maxSteps);
+  }
+  if (t !== trainer) return true;
   post({ type: "progress", status });
   const now = performance.now();
   if (forceFigures || status.done || now - lastFigures >= FIGURES_EVERY_MS) {
     lastFigures = now;
-    post({ type: "figures", figures: trainer.figures() });
+    post({ type: "figures", figures: await t.figuresAsync() });
   }
   return status.done;
 }
 
-function loop(gen: number): void {
+async function loop(gen: number): Promise<void> {
   if (gen !== generation || paused || trainer === null) return;
   try {
-    if (slice(SLICE_MS, 1_000_000, false)) return;
+    if (await guarded(() => slice(SLICE_MS, 1_000_000, false))) return;
   } catch (e) {
     post({ type: "error", message: describe(e) });
     return;
   }
-  setTimeout(() => loop(gen), 0);
+  setTimeout(() => void loop(gen), 0);
 }
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
@@ -124,22 +179,22 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
   try {
     switch (message.type) {
       case "start":
-        start(message.presetId, message.config, message.stepOnly).catch((e: unknown) => post({ type: "error", message: describe(e) }));
+        start(message.presetId, message.config, message.stepOnly, message.backend).catch((e: unknown) => post({ type: "error", message: describe(e) }));
         break;
       case "pause":
         paused = true;
         break;
       case "resume":
         paused = false;
-        loop(generation);
+        void loop(generation);
         break;
       case "step":
         paused = true;
-        slice(0, 1, true);
+        guarded(() => slice(0, 1, true)).catch((e: unknown) => post({ type: "error", message: describe(e) }));
         break;
       case "stop":
         generation++;
-        trainer?.free();
+        retire(trainer);
         trainer = null;
         break;
     }
