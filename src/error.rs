@@ -35,3 +35,14 @@ pub enum LabError {
 
 /// Shorthand used across the crate.
 pub type Result<T> = std::result::Result<T, LabError>;
+
+impl LabError {
+    /// A failure of the GPU itself (lost device, out of memory, a kernel or driver error), after which a
+    /// session can go on on the CPU, as opposed to a mistake in the data or the settings.
+    pub fn is_gpu_failure(&self) -> bool {
+        matches!(
+            self,
+            LabError::NoAdapter(_) | LabError::Device(_) | LabError::Gpu { .. } | LabError::OutOfMemory(_)
+        )
+    }
+}

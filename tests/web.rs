@@ -234,6 +234,37 @@ async fn trainer_trains_on_the_browser_gpu() {
     assert!(format!("{err:?}").contains("step_async"), "{err:?}");
 }
 
+/// The GPU is destroyed after the first epoch (`GPUDevice.destroy()`): the run goes on on the CPU from
+/// the epoch boundary, finishes every epoch, and the status says what happened.
+#[wasm_bindgen_test]
+async fn a_lost_gpu_mid_run_goes_on_on_the_cpu() {
+    use cvjourney::chapters::preset;
+    use cvjourney::web::Trainer;
+
+    let p = preset("ch4-rings-mlp").expect("preset");
+    let mut config = p.config.clone();
+    config.epochs = 3;
+    let mut trainer = Trainer::new(p.id, serde_wasm_bindgen::to_value(&config).unwrap()).unwrap();
+    trainer.use_gpu().await.map_err(JsValue::from).expect("the browser's GPU");
+    let (mut epochs, mut destroyed, mut backend) = (0, false, String::new());
+    for _ in 0..10_000 {
+        let status = trainer.run_for_async(5.0, 7).await.map_err(JsValue::from).expect("no error escapes");
+        let get = |k: &str| js_sys::Reflect::get(&status, &k.into()).unwrap();
+        epochs += js_sys::Array::from(&get("newEpochs")).length();
+        backend = get("backend").as_string().unwrap();
+        if epochs >= 1 && !destroyed {
+            webgpu::current().unwrap().ctx.device.destroy();
+            destroyed = true;
+        }
+        if get("done").as_bool().unwrap() {
+            assert!(get("error").is_null() || get("error").is_undefined(), "{:?}", get("error"));
+            break;
+        }
+    }
+    assert_eq!(epochs, 3, "every epoch, none lost");
+    assert!(backend.starts_with("CPU: ") && backend.contains("the GPU failed"), "{backend}");
+}
+
 // The one op suite, on the browser's WebGPU adapter: the same bodies as the native `tests/webgpu_native.rs`
 // runs on Vulkan, every value read back asynchronously (the page never blocks).
 macro_rules! browser_device_suite {

@@ -177,3 +177,42 @@ fn batchnorm_net_trains_alike_on_cpu_and_gpu() {
 fn dropout_net_trains_alike_on_cpu_and_gpu() {
     same_curve("ch8-regularizers", Some("dropout 0.3"), 1e-3);
 }
+
+/// Trains XOR-free rings (synthetic, 3 epochs) on the GPU, breaks the GPU after the first epoch with
+/// `break_it`, and checks the session goes on on the CPU from the epoch boundary: all epochs present,
+/// the reason recorded, and the result that of a run that never left (within the GPU's rounding).
+fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str) {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{MemorySource, Session};
+    let p = preset("ch4-rings-mlp").expect("preset");
+    let mut config = p.config.clone();
+    config.epochs = 3;
+    let mut cpu = Session::new(config.clone(), &MemorySource::default()).unwrap();
+    let want: Vec<f32> = cpu.run().unwrap().iter().map(|m| m.test_loss).collect();
+
+    install();
+    let mut s = Session::new(config, &MemorySource::default()).unwrap();
+    s.to_device(Device::WebGpu).unwrap();
+    s.run_epoch().unwrap();
+    assert_eq!(s.device(), Device::WebGpu);
+    break_it(&webgpu::current().unwrap());
+    let got: Vec<f32> =
+        s.run().unwrap_or_else(|e| panic!("{what}: {e}")).iter().map(|m| m.test_loss).collect();
+    assert_eq!(s.device(), Device::Cpu, "{what}: moved to the CPU");
+    let why = s.fallback.clone().unwrap_or_default();
+    assert!(why.contains("the GPU failed") && why.contains("end of epoch 1"), "{what}: {why}");
+    assert_eq!(got.len(), 3, "{what}: every epoch, none lost or repeated");
+    for (g, c) in got.iter().zip(&want) {
+        assert!((g - c).abs() <= 1e-3 * c.abs().max(1.0), "{what}: {got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn out_of_memory_mid_run_goes_on_on_the_cpu() {
+    survives_gpu_failure(|rt| rt.set_buffer_cap(Some(64)), "out of memory");
+}
+
+#[test]
+fn a_destroyed_device_mid_run_goes_on_on_the_cpu() {
+    survives_gpu_failure(|rt| rt.ctx.device.destroy(), "device.destroy()");
+}

@@ -52,6 +52,8 @@ pub struct Optimizer {
     state: Vec<Vec<Vec<f32>>>,
     /// The same state on the GPU for parameters that live there (two slots, unused ones one value long).
     gpu_state: Vec<Option<[GpuBuf; 2]>>,
+    /// `state` holds the GPU state's values as of now (`sync_state_async` ran after the last GPU step).
+    host_fresh: bool,
     steps: u64,
 }
 
@@ -67,7 +69,17 @@ impl Optimizer {
         };
         let state = params.iter().map(|p| vec![vec![0.0; p.numel()]; slots]).collect();
         let gpu_state = params.iter().map(|_| None).collect();
-        Ok(Optimizer { kind, lr, weight_decay: 0.0, clip: None, params, state, gpu_state, steps: 0 })
+        Ok(Optimizer {
+            kind,
+            lr,
+            weight_decay: 0.0,
+            clip: None,
+            params,
+            state,
+            gpu_state,
+            host_fresh: true,
+            steps: 0,
+        })
     }
 
     pub fn with_weight_decay(mut self, weight_decay: f32) -> Optimizer {
@@ -105,8 +117,30 @@ impl Optimizer {
         out
     }
 
+    /// Reads the GPU state back into the host state (awaited, so the browser can checkpoint a GPU run).
+    pub async fn sync_state_async(&mut self) -> Result<()> {
+        for ((host, on_gpu), p) in self.state.iter_mut().zip(&self.gpu_state).zip(&self.params) {
+            let Some(bufs) = on_gpu else { continue };
+            for (slot, b) in host.iter_mut().zip(bufs) {
+                let t = Tensor::make(std::rc::Rc::new(b.clone_contents()), p.shape().clone(), None);
+                *slot = t.to_vec_async().await?;
+            }
+        }
+        self.host_fresh = true;
+        Ok(())
+    }
+
+    /// Forgets the GPU state without reading it (the GPU may be lost); the host state is what remains.
+    pub fn abandon_gpu(&mut self) {
+        self.gpu_state.iter_mut().for_each(|s| *s = None);
+        self.host_fresh = true;
+    }
+
     /// The state on the host, read back from the GPU for parameters that live there.
     fn host_state(&self) -> Vec<Vec<Vec<f32>>> {
+        if self.host_fresh {
+            return self.state.clone();
+        }
         self.state
             .iter()
             .zip(&self.gpu_state)
@@ -156,6 +190,7 @@ impl Optimizer {
         self.steps = steps as u64;
         // GPU state is uploaded again from the restored host state at the next step.
         self.gpu_state.iter_mut().for_each(|s| *s = None);
+        self.host_fresh = true;
         Ok(())
     }
 
@@ -230,6 +265,7 @@ impl Optimizer {
             let [s1, s2] = self.gpu_state[i].as_ref().expect("set above");
             gpu::optimizer_step(rule, self.lr, coupled_wd, &w, &g, s1, s2);
             p.invalidate_host_copy();
+            self.host_fresh = false;
         }
         Ok(())
     }

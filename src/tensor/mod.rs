@@ -306,6 +306,18 @@ impl Tensor {
         Ok(())
     }
 
+    /// Replaces a GPU tensor's values by its host copy if it has one, else by zeros, without touching the
+    /// GPU (which may be lost): the first step of recovering on the CPU from a checkpoint.
+    pub fn abandon_gpu_(&self) {
+        let mut storage = self.0.data.borrow_mut();
+        if let Storage::Gpu { host, .. } = &mut *storage {
+            let values = host.take().unwrap_or_else(|| vec![0.0; self.numel()]);
+            *storage = Storage::Host(values);
+        }
+        drop(storage);
+        self.set_grad(None);
+    }
+
     /// Both tensors on one device: a CPU operand meeting a GPU one is uploaded (small constants and
     /// masks made on the host join GPU tensors this way).
     pub(crate) fn same_device(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {

@@ -97,6 +97,10 @@ pub struct Session {
     device: Device,
     /// GPU losses not read back yet, with their step numbers (read every `LOSS_READ_EVERY` steps).
     pending: Vec<(u64, Tensor)>,
+    /// On the GPU: a host checkpoint from the last epoch boundary, to go on from on the CPU if the GPU fails.
+    recovery: Option<Vec<u8>>,
+    /// Why this session left the GPU for the CPU mid-run, in words (shown to the visitor).
+    pub fallback: Option<String>,
 }
 
 /// On the GPU, losses come back in groups this large: one readback instead of one per step.
@@ -154,6 +158,8 @@ impl Session {
             first_loss: None,
             device: Device::Cpu,
             pending: Vec::new(),
+            recovery: None,
+            fallback: None,
         })
     }
 
@@ -172,8 +178,47 @@ impl Session {
                 t.to_vec_async().await?;
             }
         }
+        if device == Device::WebGpu && (self.recovery.is_none() || self.cursor.is_none()) {
+            self.recovery = Some(self.checkpoint_async().await?);
+        }
         self.model.to_device(device)?;
         self.device = device;
+        Ok(())
+    }
+
+    /// `checkpoint`, reading a GPU run's weights and optimizer state back first (awaited).
+    pub async fn checkpoint_async(&mut self) -> Result<Vec<u8>> {
+        self.settle_async().await?;
+        for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
+            t.to_vec_async().await?;
+        }
+        self.optimizer.sync_state_async().await?;
+        self.checkpoint()
+    }
+
+    /// After a GPU failure (a lost device, an out-of-memory, a kernel error): leaves the GPU without reading
+    /// from it, restores the last epoch boundary's checkpoint on the CPU, and records why. The steps since
+    /// that boundary are trained again, on the CPU.
+    fn recover_on_cpu(&mut self, cause: &LabError) -> Result<()> {
+        let Some(bytes) = self.recovery.take() else {
+            return Err(LabError::Device(format!("{cause}; no checkpoint to go on from")));
+        };
+        if let Ok(rt) = crate::backend::webgpu::current() {
+            let _ = rt.take_error();
+        }
+        for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
+            t.abandon_gpu_();
+        }
+        self.optimizer.abandon_gpu();
+        self.pending.clear();
+        self.device = Device::Cpu;
+        self.restore(&bytes)?;
+        self.step_losses.truncate(self.steps as usize);
+        self.fallback = Some(format!(
+            "the GPU failed ({cause}); training went on on the CPU from the end of epoch {} (step {})",
+            self.history.len(),
+            self.steps
+        ));
         Ok(())
     }
 
@@ -235,6 +280,16 @@ impl Session {
     /// `step` without blocking: the GPU's readbacks (every `LOSS_READ_EVERY` steps, and the evaluation at
     /// the end of an epoch) are awaited.
     pub async fn step_async(&mut self) -> Result<StepInfo> {
+        match self.step_once().await {
+            Err(e) if self.device == Device::WebGpu && e.is_gpu_failure() => {
+                self.recover_on_cpu(&e)?;
+                Box::pin(self.step_once()).await
+            }
+            other => other,
+        }
+    }
+
+    async fn step_once(&mut self) -> Result<StepInfo> {
         let epoch = self.history.len() as u32;
         let started = Instant::now();
         self.started.get_or_insert(started);
@@ -279,6 +334,9 @@ impl Session {
         cursor.batches += 1;
         cursor.train_seconds += started.elapsed().as_secs_f64();
         let epoch_end = if epoch_done { Some(self.end_epoch().await?) } else { None };
+        if epoch_done && self.device == Device::WebGpu {
+            self.recovery = Some(self.checkpoint_async().await?);
+        }
         Ok(StepInfo { step: self.steps, loss: value, epoch_end })
     }
 

@@ -173,7 +173,7 @@ impl Trainer {
         session.to_device_async(Device::Cpu).await.map_err(|e| JsError::new(&e.to_string()))?;
         let figures = self.figures();
         if let Some(s) = self.session.as_mut() {
-            s.to_device(Device::WebGpu).map_err(|e| JsError::new(&e.to_string()))?;
+            s.to_device_async(Device::WebGpu).await.map_err(|e| JsError::new(&e.to_string()))?;
         }
         figures
     }
@@ -199,7 +199,14 @@ impl Trainer {
             if !toy && session.device() != device {
                 session.to_device_async(device).await.map_err(|e| JsError::new(&e.to_string()))?;
             }
-            match session.step_async().await {
+            let stepped = session.step_async().await;
+            if let Some(why) = session.fallback.take() {
+                // The session left a failed GPU for the CPU; the study's later runs stay there too.
+                self.device = Device::Cpu;
+                self.backend = format!("{} ({why})", BackendKind::Cpu.label(None));
+            }
+            let session = self.session.as_mut().expect("still there");
+            match stepped {
                 Ok(info) => {
                     if info.loss.is_some() {
                         self.last_loss = info.loss;

@@ -68,6 +68,8 @@ pub struct Runtime {
     dispatches: Cell<u64>,
     /// Milliseconds spent encoding and submitting (host time), for the step profile.
     encode_ms: Cell<f64>,
+    /// The lab's own cap on one buffer, in bytes, below the device's (`set_buffer_cap`).
+    buffer_cap: Cell<Option<u64>>,
     /// The first failure since the last `take_error` (an oversized buffer, a validation error, a lost device).
     error: RefCell<Option<LabError>>,
 }
@@ -139,6 +141,7 @@ impl Runtime {
             submits: Cell::new(0),
             dispatches: Cell::new(0),
             encode_ms: Cell::new(0.0),
+            buffer_cap: Cell::new(None),
             error: RefCell::new(None),
         }
     }
@@ -151,6 +154,12 @@ impl Runtime {
             dispatches: self.dispatches.get(),
             encode_ms: self.encode_ms.get(),
         }
+    }
+
+    /// Caps one buffer at `bytes` (below the device's own limit), or lifts the cap: a memory budget for
+    /// the lab, and the way tests force an out-of-memory mid-run.
+    pub fn set_buffer_cap(&self, bytes: Option<u64>) {
+        self.buffer_cap.set(bytes);
     }
 
     /// Records the first failure; later ones are usually its consequences.
@@ -175,6 +184,7 @@ impl Runtime {
     pub fn alloc(self: &Rc<Self>, words: usize) -> GpuBuf {
         let bytes = (words.max(1) * 4) as u64;
         let max = self.ctx.limits.max_storage_buffer_binding_size.min(self.ctx.limits.max_buffer_size);
+        let max = self.buffer_cap.get().map_or(max, |cap| cap.min(max));
         let bytes = if bytes > max {
             self.fail(LabError::OutOfMemory(format!(
                 "a tensor of {words} values needs {bytes} bytes; this GPU binds at most {max} bytes per buffer"
@@ -337,14 +347,7 @@ impl Runtime {
         }
         let started = web_time::Instant::now();
         let device = &self.ctx.device;
-        let arena_buf = (!arena.is_empty()).then(|| {
-            use wgpu::util::DeviceExt;
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("arena"),
-                contents: &arena,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            })
-        });
+        let arena_buf = self.arena_buffer(&arena);
         let mut encoder = device.create_command_encoder(&Default::default());
         // Consecutive dispatches share one compute pass (wgpu orders them by their buffer uses); a copy
         // ends the pass, since copies are recorded on the encoder.
@@ -398,6 +401,32 @@ impl Runtime {
         self.ctx.queue.submit([encoder.finish()]);
         self.submits.set(self.submits.get() + 1);
         self.encode_ms.set(self.encode_ms.get() + started.elapsed().as_secs_f64() * 1e3);
+    }
+
+    /// One buffer holding every op's parameters and uploaded values. Mapped by hand rather than through
+    /// `create_buffer_init`, which panics when the device is lost; here that is an error like any other.
+    fn arena_buffer(&self, arena: &[u8]) -> Option<wgpu::Buffer> {
+        if arena.is_empty() {
+            return None;
+        }
+        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("arena"),
+            size: arena.len().next_multiple_of(4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: true,
+        });
+        match buf.get_mapped_range_mut(..) {
+            Ok(mut view) => {
+                view.slice(..arena.len()).copy_from_slice(arena);
+                drop(view);
+                buf.unmap();
+                Some(buf)
+            }
+            Err(e) => {
+                self.fail(LabError::Device(format!("the GPU refused a buffer (lost?): {e}")));
+                None
+            }
+        }
     }
 
     /// Submits everything recorded and reads `buf` back. Natively this waits on `device.poll`; in the
