@@ -26,8 +26,8 @@ pub fn run_preset(
     run_preset_on(preset, source, Device::Cpu, progress)
 }
 
-/// `run_preset` with the models on `device` (this thread's GPU for `Device::WebGpu`). Chapter 5's toy
-/// functions stay on the CPU: two parameters are no work for a GPU, and their path is read every step.
+/// `run_preset` with the models on `device` (this thread's GPU for `Device::WebGpu`); toy functions and
+/// traced runs stay on the CPU (`Session::stays_on_cpu`).
 pub fn run_preset_on(
     preset: &Preset,
     source: &dyn DataSource,
@@ -39,10 +39,8 @@ pub fn run_preset_on(
     let mut last = None;
     for (i, variant) in runs.iter().enumerate() {
         let mut session = Session::new(variant.config.clone(), source)?;
-        if !matches!(session.config.dataset, crate::train::DatasetSpec::Toy { .. }) {
-            session.to_device(device)?;
-        }
         preset.prepare(&mut session)?;
+        session.to_device(device)?;
         let mut error = None;
         while !session.finished() {
             match session.step() {

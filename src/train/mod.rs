@@ -169,8 +169,17 @@ impl Session {
         now(self.to_device_async(device))
     }
 
+    /// Whether this run stays on the CPU whatever the choice: chapter 5's toy functions and runs that trace
+    /// their parameters read every parameter after every step, and are a few parameters large anyway.
+    pub fn stays_on_cpu(&self) -> bool {
+        self.trace.is_some() || matches!(self.config.dataset, DatasetSpec::Toy { .. })
+    }
+
     /// `to_device`, awaiting the GPU's readbacks when leaving it (the browser's way, and the fallback's).
     pub async fn to_device_async(&mut self, device: Device) -> Result<()> {
+        if device == Device::WebGpu && self.stays_on_cpu() {
+            return Ok(());
+        }
         self.settle_async().await?;
         if device == Device::Cpu {
             // Fill every host copy first, so the move itself reads nothing synchronously.

@@ -120,7 +120,7 @@ impl Trainer {
     #[wasm_bindgen(js_name = fallBackToCpu)]
     pub async fn fall_back_to_cpu(&mut self, why: String) -> Result<String, JsError> {
         self.device = Device::Cpu;
-        self.backend = format!("{} (the GPU failed: {why})", BackendKind::Cpu.label(None));
+        self.backend = format!("{} (GPU unavailable: {why})", BackendKind::Cpu.label(None));
         if let Some(s) = self.session.as_mut()
             && s.to_device_async(Device::Cpu).await.is_err()
         {
@@ -194,9 +194,7 @@ impl Trainer {
             }
             let device = self.device;
             let session = self.session.as_mut().expect("created above");
-            // Chapter 5's toy functions stay on the CPU: two parameters, read every step.
-            let toy = matches!(session.config.dataset, crate::train::DatasetSpec::Toy { .. });
-            if !toy && session.device() != device {
+            if session.device() != device {
                 session.to_device_async(device).await.map_err(|e| JsError::new(&e.to_string()))?;
             }
             let stepped = session.step_async().await;
@@ -345,7 +343,13 @@ impl Trainer {
             suggested_lr,
             check,
             check_passed,
-            backend: self.backend.clone(),
+            backend: match session {
+                Some(s) if self.device == Device::WebGpu && s.device() == Device::Cpu => format!(
+                    "{} (this run reads its few parameters after every step, which the CPU does best)",
+                    BackendKind::Cpu.label(None)
+                ),
+                _ => self.backend.clone(),
+            },
         }
     }
 }

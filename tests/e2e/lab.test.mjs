@@ -56,6 +56,14 @@ for (const [name, args] of [["CPU path", []], ["WebGPU enabled", WEBGPU]]) {
           await page.waitForFunction(() => document.getElementById("config-json").value.includes("1000"));
         }
         await trainFor(page, 1500);
+        // Where it trained, said in words: the GPU when the flags give one (toy and traced runs say why
+        // they stay on the CPU), else the CPU with the reason.
+        const backend = await page.textContent("#run-backend");
+        if (args.length > 0) {
+          assert.ok(/^Training on WebGPU: |which the CPU does best/.test(backend), `chapter ${id}: ${backend}`);
+        } else {
+          assert.ok(/^Training on CPU: .*GPU unavailable/.test(backend), `chapter ${id}: ${backend}`);
+        }
         // A real figure replaced the empty axes drawn before training.
         await page.waitForFunction(() => !document.getElementById("fig-0")?.getAttribute("aria-label")?.includes("press Train"),
           null, { timeout: 60_000 });
