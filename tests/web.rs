@@ -287,5 +287,6 @@ browser_device_suite!(
     layout_and_indexing,
     windows,
     gradients,
-    optimizers
+    optimizers,
+    dropout_masks
 );

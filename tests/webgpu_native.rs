@@ -37,7 +37,8 @@ device_suite!(
     layout_and_indexing,
     windows,
     gradients,
-    optimizers
+    optimizers,
+    dropout_masks
 );
 
 #[test]

@@ -153,8 +153,15 @@ impl Tensor {
         if !training || p == 0.0 {
             return Ok(self.clone());
         }
-        let mask = Tensor::bernoulli(self.shape().clone(), 1.0 - p).mul_scalar(1.0 / (1.0 - p));
-        self.mul(&mask)
+        // One draw from the seeded stream picks this call's seed; the mask itself is counter-based, so the
+        // GPU makes the same mask where the tensor lives.
+        let seed = super::with_rng(|r| r.next_u32());
+        let (n, keep, scale) = (self.numel(), 1.0 - p, 1.0 / (1.0 - p));
+        let mask: Storage = match self.gpu() {
+            Some(x) => gpu::dropout_mask(x.runtime(), n, seed, keep, scale).into(),
+            None => super::rng::dropout_mask(n, seed, keep, scale).into(),
+        };
+        self.mul(&Tensor::make(mask, self.shape().clone(), None))
     }
 }
 

@@ -22,7 +22,7 @@ use crate::autograd::{self, Op};
 use crate::backend::webgpu::{self, GpuBuf};
 use crate::error::{LabError, Result};
 pub(crate) use indexing::index_select_positions;
-pub use rng::{Rng, manual_seed, with_rng};
+pub use rng::{Rng, hash_uniform, manual_seed, with_rng};
 pub use shape::Shape;
 
 /// Where a tensor's numbers live.

@@ -294,6 +294,23 @@ pub async fn optimizers(device: Device) {
     }
 }
 
+/// Dropout's mask is made on the device from (seed, index): the same mask bit for bit, and about 1 − p
+/// of the units kept.
+pub async fn dropout_masks(device: Device) {
+    let x = Tensor::ones([64, 1000]);
+    for p in [0.1f32, 0.5, 0.9] {
+        cvjourney::tensor::manual_seed(7);
+        let want = x.dropout(p, true).unwrap().to_vec();
+        cvjourney::tensor::manual_seed(7);
+        let got = values(&on(&x, device).dropout(p, true).unwrap()).await;
+        assert_eq!(got, want, "p = {p}: the device's mask differs from the CPU's");
+        let kept = want.iter().filter(|&&v| v != 0.0).count() as f32 / want.len() as f32;
+        // 64,000 draws: the standard error of the kept share is below 0.002.
+        assert!((kept - (1.0 - p)).abs() < 0.01, "p = {p}: kept {kept}");
+        assert!(want.iter().all(|&v| v == 0.0 || (v - 1.0 / (1.0 - p)).abs() < 1e-6), "inverted scaling");
+    }
+}
+
 /// Every part of the suite, in order.
 pub async fn all(device: Device) {
     unary_ops(device).await;
@@ -304,4 +321,5 @@ pub async fn all(device: Device) {
     windows(device).await;
     gradients(device).await;
     optimizers(device).await;
+    dropout_masks(device).await;
 }

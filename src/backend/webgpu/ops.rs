@@ -31,10 +31,19 @@ const POOL: Shader = shader!("pool");
 const AVG_POOL: Shader = shader!("avg_pool");
 const INDEX: Shader = shader!("index");
 const OPTIM: Shader = shader!("optim");
+const RNG: Shader = shader!("rng");
 
 /// Every kernel source, for a test that compiles them all up front.
-pub const SHADERS: [Shader; 12] =
-    [UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, CONV, POOL, AVG_POOL, INDEX, OPTIM];
+pub const SHADERS: [Shader; 13] =
+    [UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, CONV, POOL, AVG_POOL, INDEX, OPTIM, RNG];
+
+/// Dropout's mask, made on the GPU: `scale` where hash_uniform(seed, i) < keep, else 0 (twin of
+/// `tensor::rng::dropout_mask`).
+pub fn dropout_mask(rt: &Rc<Runtime>, n: usize, seed: u32, keep: f32, scale: f32) -> GpuBuf {
+    let out = rt.alloc(n);
+    rt.dispatch_1d(RNG, "bernoulli", &[n as u32, seed, bits(keep), bits(scale)], &[&out], n);
+    out
+}
 
 /// Most dimensions a strided kernel takes (its parameter block has room for 8).
 pub const MAX_RANK: usize = 8;
