@@ -217,3 +217,43 @@ fn out_of_memory_mid_run_goes_on_on_the_cpu() {
 fn a_destroyed_device_mid_run_goes_on_on_the_cpu() {
     survives_gpu_failure(|rt| rt.ctx.device.destroy(), "device.destroy()");
 }
+
+/// Issue 7's other half: every preset of chapters 1-4 runs one quick epoch on the GPU path too (Fashion-MNIST
+/// cut to 512 training and 256 test images: lavapipe runs the kernels on the CPU), with the same outcomes
+/// rule as on the CPU (`tests/presets.rs`): a run either finishes its epoch or is stopped by the guard.
+#[test]
+fn chapters_1_to_4_run_one_quick_epoch_on_the_gpu() {
+    use cvjourney::chapters::{presets, run_preset_on};
+    use cvjourney::train::{DatasetSpec, DirSource};
+    let committed = DirSource(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"));
+    let data = fashion();
+    install();
+    let mut ran = 0;
+    for p in presets().into_iter().filter(|p| p.chapter <= 4) {
+        let mut q = p.quick(1);
+        let mut fashion_run = false;
+        for c in std::iter::once(&mut q.config).chain(q.variants.iter_mut().map(|v| &mut v.config)) {
+            if let DatasetSpec::FashionMnist { train_limit, test_limit } = &mut c.dataset {
+                (*train_limit, *test_limit, fashion_run) = (Some(512), Some(256), true);
+            }
+        }
+        let source = match (&data, fashion_run) {
+            (Some(d), true) => d,
+            (None, true) => continue,
+            (_, false) => &committed,
+        };
+        let (outcomes, session) = run_preset_on(&q, source, Device::WebGpu, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", p.id));
+        for o in &outcomes {
+            let guard = o.error.as_deref().is_none_or(|e| e.starts_with("training diverged at step"));
+            assert!(guard, "{} / {}: {:?}", p.id, o.label, o.error);
+            assert!(o.error.is_some() || o.history.len() == 1, "{} / {}", p.id, o.label);
+        }
+        assert!(outcomes.iter().any(|o| o.error.is_none()), "{}: every run stopped", p.id);
+        let expected = if session.stays_on_cpu() { Device::Cpu } else { Device::WebGpu };
+        assert_eq!(session.device(), expected, "{}: ran where it should", p.id);
+        assert!(session.fallback.is_none(), "{}: {:?}", p.id, session.fallback);
+        ran += 1;
+    }
+    assert!(ran >= 15, "only {ran} presets ran");
+}

@@ -74,6 +74,24 @@ pub fn with_rng<T>(f: impl FnOnce(&mut Rng) -> T) -> T {
     GLOBAL.with(|g| f(&mut g.borrow_mut()))
 }
 
+/// The PCG hash (Jarzynski & Olano, JCGT 2020): a 32-bit mix for counter-based random numbers.
+fn pcg_hash(v: u32) -> u32 {
+    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
+    (word >> 22) ^ word
+}
+
+/// A uniform number in [0, 1) from (seed, index) alone, with 24 bits of resolution: the same on every
+/// backend, so the GPU can make random masks where its tensors live (twin of `kernels/rng.wgsl`).
+pub fn hash_uniform(seed: u32, i: u32) -> f32 {
+    (pcg_hash(seed ^ pcg_hash(i)) >> 8) as f32 * (1.0 / 16_777_216.0)
+}
+
+/// Dropout's mask on the host: `scale` where hash_uniform(seed, i) < keep, else 0.
+pub fn dropout_mask(n: usize, seed: u32, keep: f32, scale: f32) -> Vec<f32> {
+    (0..n).map(|i| if hash_uniform(seed, i as u32) < keep { scale } else { 0.0 }).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,22 +119,4 @@ mod tests {
         assert!(mean(&z).abs() < 0.01 && (var(&z) - 1.0).abs() < 0.02);
         assert!(u.iter().all(|&x| (0.0..1.0).contains(&x)));
     }
-}
-
-/// The PCG hash (Jarzynski & Olano, JCGT 2020): a 32-bit mix for counter-based random numbers.
-fn pcg_hash(v: u32) -> u32 {
-    let state = v.wrapping_mul(747_796_405).wrapping_add(2_891_336_453);
-    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277_803_737);
-    (word >> 22) ^ word
-}
-
-/// A uniform number in [0, 1) from (seed, index) alone, with 24 bits of resolution: the same on every
-/// backend, so the GPU can make random masks where its tensors live (twin of `kernels/rng.wgsl`).
-pub fn hash_uniform(seed: u32, i: u32) -> f32 {
-    (pcg_hash(seed ^ pcg_hash(i)) >> 8) as f32 * (1.0 / 16_777_216.0)
-}
-
-/// Dropout's mask on the host: `scale` where hash_uniform(seed, i) < keep, else 0.
-pub fn dropout_mask(n: usize, seed: u32, keep: f32, scale: f32) -> Vec<f32> {
-    (0..n).map(|i| if hash_uniform(seed, i as u32) < keep { scale } else { 0.0 }).collect()
 }

@@ -51,6 +51,7 @@ test("with WebGPU the page trains on the GPU and the kernel matches the CPU", as
   const shown = await visit(WEBGPU, "webgpu");
   assert.match(shown.backend, /^WebGPU: \S/, JSON.stringify(shown));
   assert.doesNotMatch(shown.backend, /unnamed|0x0/, "the adapter should be named");
+  assert.match(shown.backend, /buffers up to [\d,]+ MiB\)$/, "the adapter's limits are shown");
   assert.equal(shown.backendState, "ok");
   assert.equal(shown.kernelState, "ok", shown.kernel);
   assert.match(shown.kernel, /1,048,576 floats added on the GPU; matches the CPU reference \(max \|diff\| = 0\)/);

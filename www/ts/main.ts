@@ -51,7 +51,10 @@ function whenLoaded(): Promise<LabBindings> {
 }
 
 function showBackend(choice: BackendChoice): void {
-  show("backend", choice.label, choice.kind === "webgpu" ? "ok" : "fallback");
+  // The adapter's limits that bound a model here: the largest buffer one kernel may bind.
+  const a = choice.adapter;
+  const limits = a ? ` (${a.deviceType}, buffers up to ${Math.round(a.maxStorageBufferBytes / 2 ** 20).toLocaleString("en-US")} MiB)` : "";
+  show("backend", choice.label + limits, choice.kind === "webgpu" ? "ok" : "fallback");
   const reason = element("fallback-reason");
   if (choice.fallbackReason) {
     reason.textContent = `WebGPU is not available here (${choice.fallbackReason}), so the lab trains on the CPU.`;
