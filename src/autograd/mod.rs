@@ -56,6 +56,13 @@ pub(crate) enum Op {
         x: Tensor,
         positions: Vec<usize>,
     },
+    /// log_softmax fused on the GPU (the CPU composes it from primitives); `y` is the output's buffer,
+    /// kept as a buffer rather than a tensor so the output does not own itself.
+    LogSoftmax {
+        x: Tensor,
+        axis: usize,
+        y: std::rc::Rc<crate::backend::webgpu::GpuBuf>,
+    },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
     /// Sum over one axis, keeping it with size 1.
@@ -87,6 +94,7 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::Unary(u, _) => u.name(),
+            Op::LogSoftmax { .. } => "log_softmax",
             Op::Binary(b, ..) => b.name(),
             Op::Sum(_) => "sum",
             Op::Max { .. } => "max",
@@ -109,7 +117,7 @@ impl Op {
         match self {
             Op::Unary(_, x) | Op::Reshape(x) | Op::Expand(x) | Op::Sum(x) => vec![x],
             Op::Max { x, .. } | Op::Permute { x, .. } | Op::Slice { x, .. } => vec![x],
-            Op::IndexSelect { x, .. } | Op::Gather { x, .. } => vec![x],
+            Op::IndexSelect { x, .. } | Op::Gather { x, .. } | Op::LogSoftmax { x, .. } => vec![x],
             Op::Im2Col { x, .. } | Op::AvgPool2d { x, .. } | Op::MaxPool2d { x, .. } => vec![x],
             Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Where { a, b, .. } => vec![a, b],
@@ -212,6 +220,7 @@ impl Op {
                 )?]
             }
             Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
+            Op::LogSoftmax { x, axis, y } => vec![g.log_softmax_backward_gpu(y, x.shape(), *axis)?],
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],
         })
     }

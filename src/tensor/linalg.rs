@@ -3,6 +3,7 @@
 use super::{Device, Shape, Storage, Tensor};
 use crate::autograd::Op;
 use crate::backend::cpu;
+use crate::backend::webgpu::GpuBuf;
 use crate::backend::webgpu::ops as gpu;
 use crate::error::{LabError, Result};
 
@@ -66,11 +67,33 @@ impl Tensor {
         e.div(&e.sum(&[axis], true)?)
     }
 
-    /// log_softmax(x) = (x − m) − log Σ exp(x − m): finite for any finite input, even −1e30.
+    /// log_softmax(x) = (x − m) − log Σ exp(x − m): finite for any finite input, even −1e30. On the GPU
+    /// it is one fused kernel (and one for its gradient) instead of six launches.
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
+        if let Some(x) = self.gpu() {
+            let a = self.shape().axis(axis, "log_softmax")?;
+            let (outer, n, inner) = around(self.dims(), a);
+            let y = std::rc::Rc::new(gpu::log_softmax(&x, outer, n, inner));
+            let op = || Op::LogSoftmax { x: self.clone(), axis: a, y: y.clone() };
+            return Ok(Tensor::from_op(y.clone(), self.shape().clone(), &[self], op));
+        }
         let shifted = self.sub(&self.max(axis, true)?.detach())?;
         shifted.sub(&shifted.exp().sum(&[axis], true)?.log())
     }
+}
+
+impl Tensor {
+    /// The adjoint of the GPU's fused log_softmax: self is the output gradient, `y` the forward's output.
+    pub(crate) fn log_softmax_backward_gpu(&self, y: &GpuBuf, shape: &Shape, axis: usize) -> Result<Tensor> {
+        let g = self.to_device(Device::WebGpu)?.gpu().expect("on the GPU");
+        let (outer, n, inner) = around(shape.dims(), axis);
+        Ok(Tensor::make(gpu::log_softmax_backward(&g, y, outer, n, inner), shape.clone(), None))
+    }
+}
+
+/// (outer, n, inner) around `axis`.
+fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
+    (dims[..axis].iter().product(), dims[axis], dims[axis + 1..].iter().product())
 }
 
 /// The GPU product: one batched launch. An operand whose batch is a single matrix is shared with stride 0;

@@ -32,10 +32,29 @@ const AVG_POOL: Shader = shader!("avg_pool");
 const INDEX: Shader = shader!("index");
 const OPTIM: Shader = shader!("optim");
 const RNG: Shader = shader!("rng");
+const SOFTMAX: Shader = shader!("softmax");
 
 /// Every kernel source, for a test that compiles them all up front.
-pub const SHADERS: [Shader; 13] =
-    [UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, CONV, POOL, AVG_POOL, INDEX, OPTIM, RNG];
+pub const SHADERS: [Shader; 14] =
+    [UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, CONV, POOL, AVG_POOL, INDEX, OPTIM, RNG, SOFTMAX];
+
+/// log_softmax along the middle axis of x: (outer, n, inner), in one launch.
+pub fn log_softmax(x: &GpuBuf, outer: usize, n: usize, inner: usize) -> GpuBuf {
+    let rt = x.runtime();
+    let y = rt.alloc(outer * n * inner);
+    // Binding 3 belongs to the backward entry only; this entry's (automatic) layout has 0-2.
+    rt.dispatch_1d(SOFTMAX, "log_softmax", &[outer as u32, n as u32, inner as u32], &[x, &y], outer * inner);
+    y
+}
+
+/// The adjoint of `log_softmax`: g and the forward's output y -> dx = g − exp(y)·Σg along the axis.
+pub fn log_softmax_backward(g: &GpuBuf, y: &GpuBuf, outer: usize, n: usize, inner: usize) -> GpuBuf {
+    let rt = g.runtime();
+    let dx = rt.alloc(outer * n * inner);
+    let p = [outer as u32, n as u32, inner as u32];
+    rt.dispatch_1d(SOFTMAX, "log_softmax_backward", &p, &[g, &dx, y], outer * inner);
+    dx
+}
 
 /// Dropout's mask, made on the GPU: `scale` where hash_uniform(seed, i) < keep, else 0 (twin of
 /// `tensor::rng::dropout_mask`).
