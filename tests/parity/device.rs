@@ -148,7 +148,7 @@ pub async fn reductions(device: Device) {
 pub async fn matmuls(device: Device) {
     let mut rng = Rng::new(14);
     // The last three split k across workgroups (small outputs, long k: a convolution's weight gradient).
-    let cases: [(&[usize], &[usize]); 9] = [
+    let cases: [(&[usize], &[usize]); 11] = [
         (&[37, 53], &[53, 29]),
         (&[1, 1], &[1, 1]),
         (&[3, 17, 65], &[3, 65, 70]),
@@ -158,6 +158,9 @@ pub async fn matmuls(device: Device) {
         (&[8, 5000], &[5000, 49]),
         (&[2, 3, 3001], &[2, 3001, 5]),
         (&[5, 1000], &[1000, 3]),
+        // Big enough for the 128x128-tile kernel (≥ 64 tiles): batched with ragged edges.
+        (&[32, 150, 40], &[32, 40, 260]),
+        (&[1030, 20], &[20, 1030]),
     ];
     for (da, db) in cases {
         let (a, b) = (random(&mut rng, da, -1.0, 1.0), random(&mut rng, db, -1.0, 1.0));

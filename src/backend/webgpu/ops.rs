@@ -26,6 +26,7 @@ const COPY: Shader = shader!("copy");
 const FILL: Shader = shader!("fill");
 const REDUCE: Shader = shader!("reduce");
 const MATMUL: Shader = shader!("matmul");
+const MATMUL128: Shader = shader!("matmul128");
 const CONV: Shader = shader!("conv");
 const POOL: Shader = shader!("pool");
 const AVG_POOL: Shader = shader!("avg_pool");
@@ -35,8 +36,10 @@ const RNG: Shader = shader!("rng");
 const SOFTMAX: Shader = shader!("softmax");
 
 /// Every kernel source, for a test that compiles them all up front.
-pub const SHADERS: [Shader; 14] =
-    [UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, CONV, POOL, AVG_POOL, INDEX, OPTIM, RNG, SOFTMAX];
+pub const SHADERS: [Shader; 15] = [
+    UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, MATMUL128, CONV, POOL, AVG_POOL, INDEX, OPTIM, RNG,
+    SOFTMAX,
+];
 
 /// log_softmax along the middle axis of x: (outer, n, inner), in one launch.
 pub fn log_softmax(x: &GpuBuf, outer: usize, n: usize, inner: usize) -> GpuBuf {
@@ -224,13 +227,18 @@ pub fn matmul(
     if k == 0 {
         return full(rt, batch * m * n, 0.0);
     }
-    let splits = split_k(batch, m, k, n);
+    // The 128x128-tile kernel (8x8 per thread) when the product has at least 64 such tiles: on an H200 it
+    // ran 1024³ at 14.3 and 2048³ at 23.5 TFLOP/s against 10.1 and 12.0 for 64x64 tiles, but lost below
+    // (512³: 3.1 vs 4.5, 16 tiles), where too few workgroups fill the GPU.
+    let big = m.div_ceil(128) * n.div_ceil(128) * batch >= 64;
+    let (shader, tile) = if big && big_tiles() { (MATMUL128, 128) } else { (MATMUL, 64) };
+    let splits = split_k(batch, m, k, n, tile);
     let chunk = k.div_ceil(splits).next_multiple_of(16);
     let splits = k.div_ceil(chunk);
     let p = [m as u32, k as u32, n as u32, a.1 as u32, b.1 as u32, splits as u32, chunk as u32];
-    let groups = [n.div_ceil(64) as u32, m.div_ceil(64) as u32, (batch * splits) as u32];
+    let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, (batch * splits) as u32];
     let partial = rt.alloc(batch * splits * m * n);
-    rt.dispatch(MATMUL, "main", &p, &[a.0, b.0, &partial], groups);
+    rt.dispatch(shader, "main", &p, &[a.0, b.0, &partial], groups);
     if splits == 1 {
         return partial;
     }
@@ -238,10 +246,24 @@ pub fn matmul(
     reduce(ReduceOp::Sum, &partial, batch, splits, m * n)
 }
 
+thread_local! {
+    static BIG_TILES: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether large products use the 128x128-tile kernel (on by default); the benchmark turns it off to time
+/// the 64x64 kernel on the same shapes.
+pub fn set_big_tiles(on: bool) {
+    BIG_TILES.with(|c| c.set(on));
+}
+
+fn big_tiles() -> bool {
+    BIG_TILES.with(std::cell::Cell::get)
+}
+
 /// How many slices of k to compute in parallel: enough workgroups to fill a large GPU (~256), each slice
 /// still at least 256 long, and within the 65,535 limit of the z dimension.
-fn split_k(batch: usize, m: usize, k: usize, n: usize) -> usize {
-    let tiles = m.div_ceil(64) * n.div_ceil(64) * batch;
+fn split_k(batch: usize, m: usize, k: usize, n: usize, tile: usize) -> usize {
+    let tiles = m.div_ceil(tile) * n.div_ceil(tile) * batch;
     let wanted = 256usize.div_ceil(tiles.max(1));
     wanted.min(k / 256).min(65_535 / batch.max(1)).max(1)
 }
