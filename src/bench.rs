@@ -54,23 +54,15 @@ fn gemm_row(name: String, m: usize, k: usize, n: usize, now_ms: &dyn Fn() -> f64
     let (mut fast, mut naive) = (vec![0.0; m * n], vec![0.0; m * n]);
     let flops = 2.0 * (m * k * n) as f64;
 
-    // Each sample repeats the kernel until it lasts ≥ 20 ms, so coarse clocks (the browser's
-    // performance.now() is rounded to 0.1 ms without cross-origin isolation) do not dominate small shapes.
     let median_ms = |kernel: GemmFn, out: &mut [f32]| {
-        let t0 = now_ms();
-        kernel(&a, &b, m, k, n, out); // warm-up and calibration
-        let reps = (20.0 / (now_ms() - t0).max(0.01)).ceil().clamp(1.0, 10_000.0) as usize;
-        let mut times = Vec::new();
-        let start = now_ms();
-        while times.len() < 3 || (now_ms() - start < budget_ms && times.len() < 25) {
+        let mut time = |reps: usize| {
             let t0 = now_ms();
             for _ in 0..reps {
                 kernel(&a, &b, m, k, n, out);
             }
-            times.push((now_ms() - t0) / reps as f64);
-        }
-        times.sort_by(f64::total_cmp);
-        times[times.len() / 2].max(1e-9)
+            Ok((now_ms() - t0) / reps as f64)
+        };
+        median_of_samples(now_ms, budget_ms, &mut time).unwrap_or(f64::NAN)
     };
     let median = median_ms(cpu::matmul, &mut fast);
     let crate_median = median_ms(cpu::matmul_crate, &mut vec![0.0; m * n]);
@@ -91,6 +83,24 @@ fn gemm_row(name: String, m: usize, k: usize, n: usize, now_ms: &dyn Fn() -> f64
         naive_gflops: flops / naive_ms / 1e6,
         max_rel_diff: f64::from(diff / scale),
     }
+}
+
+/// The median of timed samples, `time(reps)` giving ms per repetition: one calibration run (also the
+/// warm-up), then samples of enough repetitions to last ≥ 20 ms each, so coarse clocks (the browser's
+/// performance.now() is rounded to 0.1 ms without cross-origin isolation) do not dominate small shapes;
+/// at least 3 samples, more while `budget_ms` lasts (at most 25).
+fn median_of_samples(
+    now_ms: &dyn Fn() -> f64,
+    budget_ms: f64,
+    time: &mut dyn FnMut(usize) -> crate::error::Result<f64>,
+) -> crate::error::Result<f64> {
+    let reps = (20.0 / time(1)?.max(0.01)).ceil().clamp(1.0, 10_000.0) as usize;
+    let (mut times, start) = (Vec::new(), now_ms());
+    while times.len() < 3 || (now_ms() - start < budget_ms && times.len() < 25) {
+        times.push(time(reps)?);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2].max(1e-9))
 }
 
 /// The rows as a plain-text table.
@@ -230,15 +240,7 @@ pub fn gpu_gemm_table(budget_ms: f64) -> crate::error::Result<Vec<GpuGemmRow>> {
             rt.wait_idle()?;
             Ok((now() - t0) / reps as f64)
         };
-        let median = || -> crate::error::Result<f64> {
-            let reps = (20.0 / time(1)?.max(0.01)).ceil().clamp(1.0, 1000.0) as usize;
-            let (mut times, start) = (Vec::new(), now());
-            while times.len() < 3 || (now() - start < budget_ms && times.len() < 15) {
-                times.push(time(reps)?);
-            }
-            times.sort_by(f64::total_cmp);
-            Ok(times[times.len() / 2].max(1e-9))
-        };
+        let median = || median_of_samples(&now, budget_ms, &mut |reps| time(reps));
         let gpu_ms = median()?;
         crate::backend::webgpu::ops::set_big_tiles(false);
         drop(ga.matmul(&gb)?); // warm-up of the other pipeline

@@ -447,25 +447,7 @@ impl Runtime {
         if let Some(e) = self.take_error() {
             return Err(e);
         }
-        let (tx, rx) = oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        #[cfg(not(target_arch = "wasm32"))]
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
-        let mapped =
-            rx.await.map_err(|_| LabError::Device("the GPU was lost before the result came back".into()))?;
-        mapped.map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
-        let out = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
-            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
-        };
-        staging.unmap();
+        let out = read_mapped(&self.ctx, &staging).await?;
         if let Some(e) = self.take_error() {
             return Err(e);
         }
@@ -494,6 +476,33 @@ impl Runtime {
             Poll::Pending => Err(LabError::Device("the GPU did not finish a readback".into())),
         }
     }
+}
+
+/// Maps a `MAP_READ` buffer and copies its floats out. Natively this blocks on `device.poll`; in the browser
+/// it awaits the mapping promise, so the page never blocks. (Shared with the standalone `add` kernel.)
+pub(super) async fn read_mapped(ctx: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<f32>> {
+    let (tx, rx) = oneshot::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r);
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = ctx;
+    let mapped =
+        rx.await.map_err(|_| LabError::Device("the GPU was lost before the result came back".into()))?;
+    mapped.map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
+    let out = {
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
+        // The mapped bytes need not be 4-aligned for a cast, so read them element by element.
+        bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+    };
+    staging.unmap();
+    Ok(out)
 }
 
 /// Workgroups to cover `n` items: a 1-D grid, folded into 2-D past WebGPU's per-dimension limit.

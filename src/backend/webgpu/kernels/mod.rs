@@ -1,16 +1,12 @@
 //! WGSL kernels, each the twin of a scalar reference kernel in `backend::cpu` with the same name.
 
-use futures_channel::oneshot;
 use wgpu::util::DeviceExt;
 
 use super::GpuContext;
+use super::runtime::{grid_for, read_mapped};
 use crate::error::{LabError, Result};
 
 const ADD_WGSL: &str = include_str!("add.wgsl");
-/// Must match `@workgroup_size` in the WGSL sources.
-const WORKGROUP: u32 = 256;
-/// WebGPU's guaranteed minimum for workgroups per grid dimension.
-const MAX_GROUPS_PER_DIM: u32 = 65_535;
 
 /// `a + b` on the GPU, read back to the host: twin of [`crate::backend::cpu::add_ref`].
 /// a, b: (n,) -> (n,)
@@ -91,54 +87,5 @@ pub async fn add(ctx: &GpuContext, a: &[f32], b: &[f32]) -> Result<Vec<f32>> {
     if let Some(e) = scope.pop().await {
         return Err(LabError::Gpu { op: "add", message: e.to_string() });
     }
-    read_back(ctx, &staging).await
-}
-
-/// Workgroups to cover `n` items: a 1-D grid, folded into 2-D past WebGPU's per-dimension limit.
-fn grid_for(n: u64) -> (u32, u32) {
-    let groups = n.div_ceil(u64::from(WORKGROUP));
-    let x = groups.min(u64::from(MAX_GROUPS_PER_DIM));
-    let y = groups.div_ceil(x);
-    (x as u32, y as u32)
-}
-
-/// Maps a `MAP_READ` buffer and copies its floats out. Natively this blocks on `device.poll`; in the browser
-/// it awaits the mapping promise, so the page never blocks.
-async fn read_back(ctx: &GpuContext, staging: &wgpu::Buffer) -> Result<Vec<f32>> {
-    let (tx, rx) = oneshot::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = tx.send(r);
-    });
-    #[cfg(not(target_arch = "wasm32"))]
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
-    #[cfg(target_arch = "wasm32")]
-    let _ = ctx;
-    let mapped =
-        rx.await.map_err(|_| LabError::Device("the device was lost before the result came back".into()))?;
-    mapped.map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
-    let out = {
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| LabError::Gpu { op: "readback", message: e.to_string() })?;
-        // The mapped bytes need not be 4-aligned for a cast, so read them element by element.
-        bytemuck::pod_collect_to_vec::<u8, f32>(&view)
-    };
-    staging.unmap();
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::grid_for;
-
-    #[test]
-    fn grid_covers_every_item_within_limits() {
-        for n in [1u64, 255, 256, 257, 65_535 * 256, 65_535 * 256 + 1, 1 << 28] {
-            let (x, y) = grid_for(n);
-            assert!(x <= 65_535 && y <= 65_535, "n = {n}: grid {x}x{y}");
-            assert!(u64::from(x) * u64::from(y) * 256 >= n, "n = {n}: grid {x}x{y} too small");
-        }
-    }
+    read_mapped(ctx, &staging).await
 }
