@@ -234,10 +234,10 @@ async fn trainer_trains_on_the_browser_gpu() {
     assert!(format!("{err:?}").contains("step_async"), "{err:?}");
 }
 
-/// The GPU is destroyed after the first epoch (`GPUDevice.destroy()`): the run goes on on the CPU from
-/// the epoch boundary, finishes every epoch, and the status says what happened.
-#[wasm_bindgen_test]
-async fn a_lost_gpu_mid_run_goes_on_on_the_cpu() {
+/// Trains rings for 3 epochs on the browser's GPU, breaks the GPU with `break_it` after the first epoch,
+/// and checks the run goes on on the CPU from the epoch boundary, finishes every epoch, and the status says
+/// what happened in one line naming `named`.
+async fn survives_in_the_browser(break_it: impl Fn(&webgpu::Runtime), named: &str) {
     use cvjourney::chapters::preset;
     use cvjourney::web::Trainer;
 
@@ -246,15 +246,15 @@ async fn a_lost_gpu_mid_run_goes_on_on_the_cpu() {
     config.epochs = 3;
     let mut trainer = Trainer::new(p.id, serde_wasm_bindgen::to_value(&config).unwrap()).unwrap();
     trainer.use_gpu().await.map_err(JsValue::from).expect("the browser's GPU");
-    let (mut epochs, mut destroyed, mut backend) = (0, false, String::new());
+    let (mut epochs, mut broken, mut backend) = (0, false, String::new());
     for _ in 0..10_000 {
         let status = trainer.run_for_async(5.0, 7).await.map_err(JsValue::from).expect("no error escapes");
         let get = |k: &str| js_sys::Reflect::get(&status, &k.into()).unwrap();
         epochs += js_sys::Array::from(&get("newEpochs")).length();
         backend = get("backend").as_string().unwrap();
-        if epochs >= 1 && !destroyed {
-            webgpu::current().unwrap().ctx.device.destroy();
-            destroyed = true;
+        if epochs >= 1 && !broken {
+            break_it(&webgpu::current().unwrap());
+            broken = true;
         }
         if get("done").as_bool().unwrap() {
             assert!(get("error").is_null() || get("error").is_undefined(), "{:?}", get("error"));
@@ -263,6 +263,19 @@ async fn a_lost_gpu_mid_run_goes_on_on_the_cpu() {
     }
     assert_eq!(epochs, 3, "every epoch, none lost");
     assert!(backend.starts_with("CPU: ") && backend.contains("the GPU failed"), "{backend}");
+    assert!(backend.contains(named) && !backend.contains('\n'), "{backend}");
+}
+
+/// `GPUDevice.destroy()` after the first epoch.
+#[wasm_bindgen_test]
+async fn a_lost_gpu_mid_run_goes_on_on_the_cpu() {
+    survives_in_the_browser(|rt| rt.ctx.device.destroy(), "GPU").await;
+}
+
+/// The browser's shader compiler rejects a kernel after the first epoch (the GEMM's source is replaced).
+#[wasm_bindgen_test]
+async fn a_shader_compile_error_mid_run_goes_on_on_the_cpu() {
+    survives_in_the_browser(|rt| rt.replace_shader("matmul", "fn main( { this is not WGSL"), "matmul").await;
 }
 
 // The one op suite, on the browser's WebGPU adapter: the same bodies as the native `tests/webgpu_native.rs`

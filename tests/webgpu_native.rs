@@ -182,7 +182,7 @@ fn dropout_net_trains_alike_on_cpu_and_gpu() {
 /// Trains XOR-free rings (synthetic, 3 epochs) on the GPU, breaks the GPU after the first epoch with
 /// `break_it`, and checks the session goes on on the CPU from the epoch boundary: all epochs present,
 /// the reason recorded, and the result that of a run that never left (within the GPU's rounding).
-fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str) {
+fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str, named: &str) {
     use cvjourney::chapters::preset;
     use cvjourney::train::{MemorySource, Session};
     let p = preset("ch4-rings-mlp").expect("preset");
@@ -202,6 +202,7 @@ fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str) {
     assert_eq!(s.device(), Device::Cpu, "{what}: moved to the CPU");
     let why = s.fallback.clone().unwrap_or_default();
     assert!(why.contains("the GPU failed") && why.contains("end of epoch 1"), "{what}: {why}");
+    assert!(why.contains(named) && !why.contains('\n'), "{what}: one line naming the cause: {why}");
     assert_eq!(got.len(), 3, "{what}: every epoch, none lost or repeated");
     for (g, c) in got.iter().zip(&want) {
         assert!((g - c).abs() <= 1e-3 * c.abs().max(1.0), "{what}: {got:?} vs {want:?}");
@@ -210,12 +211,21 @@ fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str) {
 
 #[test]
 fn out_of_memory_mid_run_goes_on_on_the_cpu() {
-    survives_gpu_failure(|rt| rt.set_buffer_cap(Some(64)), "out of memory");
+    survives_gpu_failure(|rt| rt.set_buffer_cap(Some(64)), "out of memory", "out of memory");
 }
 
 #[test]
 fn a_destroyed_device_mid_run_goes_on_on_the_cpu() {
-    survives_gpu_failure(|rt| rt.ctx.device.destroy(), "device.destroy()");
+    survives_gpu_failure(|rt| rt.ctx.device.destroy(), "device.destroy()", "GPU");
+}
+
+#[test]
+fn a_shader_that_fails_to_compile_mid_run_goes_on_on_the_cpu() {
+    survives_gpu_failure(
+        |rt| rt.replace_shader("matmul", "@compute @workgroup_size(64) fn main( { this is not WGSL"),
+        "shader compile error",
+        "Shader 'matmul' parsing error",
+    );
 }
 
 /// Issue 7's other half: every preset of chapters 1-4 runs one quick epoch on the GPU path too (Fashion-MNIST

@@ -59,6 +59,8 @@ pub struct Runtime {
     pub ctx: GpuContext,
     modules: RefCell<HashMap<&'static str, wgpu::ShaderModule>>,
     pipelines: RefCell<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
+    /// Sources compiled in place of a kernel's own (`replace_shader`), keyed by kernel name.
+    overrides: RefCell<HashMap<&'static str, String>>,
     pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
     pooled_bytes: Cell<u64>,
     live_buffers: Cell<usize>,
@@ -133,6 +135,7 @@ impl Runtime {
             ctx,
             modules: RefCell::default(),
             pipelines: RefCell::default(),
+            overrides: RefCell::default(),
             pool: RefCell::default(),
             pooled_bytes: Cell::new(0),
             live_buffers: Cell::new(0),
@@ -162,18 +165,27 @@ impl Runtime {
         self.buffer_cap.set(bytes);
     }
 
+    /// From now on compiles `source` in place of the kernel named `name` (its cached pipelines are
+    /// dropped). This is how tests force a shader compile error mid-run, as a browser whose shader compiler
+    /// rejects one of our kernels would; the failure surfaces at the next flush like any GPU error.
+    pub fn replace_shader(&self, name: &'static str, source: &str) {
+        self.modules.borrow_mut().remove(name);
+        self.pipelines.borrow_mut().retain(|(shader, _), _| *shader != name);
+        self.overrides.borrow_mut().insert(name, source.to_string());
+    }
+
     /// Records the first failure; later ones are usually its consequences.
     pub fn fail(&self, e: LabError) {
         let mut slot = self.error.borrow_mut();
         if slot.is_none() {
-            *slot = Some(e);
+            *slot = Some(tidy(e));
         }
     }
 
     /// The first failure since the last call, including errors the device reported on its own.
     pub fn take_error(&self) -> Option<LabError> {
         for message in self.ctx.take_uncaptured_errors() {
-            self.fail(LabError::Gpu { op: "gpu", message });
+            self.fail(LabError::Gpu { op: "device", message });
         }
         self.error.borrow_mut().take()
     }
@@ -311,9 +323,11 @@ impl Runtime {
             .borrow_mut()
             .entry(shader.name)
             .or_insert_with(|| {
+                let overrides = self.overrides.borrow();
+                let source = overrides.get(shader.name).map_or(shader.source, String::as_str);
                 self.ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(shader.name),
-                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                    source: wgpu::ShaderSource::Wgsl(source.into()),
                 })
             })
             .clone();
@@ -447,7 +461,7 @@ impl Runtime {
         if let Some(e) = self.take_error() {
             return Err(e);
         }
-        let out = read_mapped(&self.ctx, &staging).await?;
+        let out = read_mapped(&self.ctx, &staging).await.map_err(tidy)?;
         if let Some(e) = self.take_error() {
             return Err(e);
         }
@@ -503,6 +517,27 @@ pub(super) async fn read_mapped(ctx: &GpuContext, staging: &wgpu::Buffer) -> Res
     };
     staging.unmap();
     Ok(out)
+}
+
+/// The same error with its wgpu text in one line.
+fn tidy(e: LabError) -> LabError {
+    match e {
+        LabError::Gpu { op, message } => LabError::Gpu { op, message: one_line(&message) },
+        LabError::Device(message) => LabError::Device(one_line(&message)),
+        other => other,
+    }
+}
+
+/// wgpu's error reports span lines (a cause chain, then a source excerpt with box-drawing marks); the lab
+/// shows them in one status line, so keep the text lines and join them.
+fn one_line(message: &str) -> String {
+    let skip = |l: &str| {
+        l.is_empty()
+            || l == "Caused by:"
+            || l.starts_with(['│', '┌', '└', '^', '='])
+            || l.split_once('│').is_some_and(|(n, _)| n.trim().chars().all(|c| c.is_ascii_digit()))
+    };
+    message.lines().map(str::trim).filter(|l| !skip(l)).collect::<Vec<_>>().join(": ")
 }
 
 /// Workgroups to cover `n` items: a 1-D grid, folded into 2-D past WebGPU's per-dimension limit.
@@ -565,7 +600,20 @@ impl std::fmt::Debug for GpuBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::grid_for;
+    use super::{grid_for, one_line};
+
+    #[test]
+    fn gpu_errors_become_one_readable_line() {
+        let wgpu = "Validation Error\n\nCaused by:\n  In Device::create_shader_module, label = 'matmul'\n    \n\
+                    Shader 'matmul' parsing error: expected identifier, found \"{\"\n  ┌─ wgsl:1:39\n  │\n\
+                    1 │ fn main( {\n  │          ^ expected identifier\n\n";
+        assert_eq!(
+            one_line(wgpu),
+            "Validation Error: In Device::create_shader_module, label = 'matmul': \
+             Shader 'matmul' parsing error: expected identifier, found \"{\""
+        );
+        assert_eq!(one_line("device lost"), "device lost");
+    }
 
     #[test]
     fn grid_covers_every_item_within_limits() {
