@@ -1,5 +1,7 @@
 // The browser half of `./lab bench`: serves a release build of the page, calls the wasm benchmark in
-// headless Chromium (single thread, WASM SIMD128) and prints the same table as the native CLI.
+// headless Chromium (single thread, WASM SIMD128) and prints the same table as the native CLI; then, in a
+// second Chromium with WebGPU switched on, the GPU report `cvjourney bench --gpu` prints natively.
+// Here that adapter is SwiftShader, a CPU emulation: its numbers are recorded, not tuned for.
 // Usage: node bench/browser.mjs DIST_DIR
 import http from "node:http";
 import { readFile } from "node:fs/promises";
@@ -21,15 +23,18 @@ const server = http.createServer(async (req, res) => {
   }
 });
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"],
-});
-try {
+const ARGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+  "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"];
+const WEBGPU = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"];
+const open = async (browser) => {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  return page;
+};
+let browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ARGS });
+try {
+  const page = await open(browser);
   const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium");
   const rows = await page.evaluate(() => window.wasmBindings.benchGemm(1500));
   console.log(`CPU GEMM, wasm32 SIMD128 in headless ${version} (single thread)`);
@@ -46,6 +51,14 @@ try {
     console.log(`${pad(r.name, 28, true)} im2col ${pad(r.im2colMs.toFixed(2), 8)} ms   direct ` +
       `${pad(r.directMs.toFixed(2), 8)} ms   max |diff| ${r.maxAbsDiff.toExponential(1)}`);
   }
+  await browser.close();
+  // GEMM sides up to 512 and 5 timed steps: SwiftShader runs every kernel on these two CPU cores.
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [...ARGS, ...WEBGPU] });
+  const gpuPage = await open(browser);
+  gpuPage.setDefaultTimeout(0);
+  console.log(`\n${version}, WebGPU:`);
+  console.log(await gpuPage.evaluate(() => window.wasmBindings.benchGpu(300, 512, 5)));
 } finally {
   await browser.close();
   server.close();

@@ -75,6 +75,9 @@ mod cli {
             /// Also measure the WGSL GEMM on the GPU (wgpu; Vulkan natively) against the CPU kernel.
             #[arg(long)]
             gpu: bool,
+            /// Largest side of the GPU GEMM shapes (2048 on a real GPU; less on a software one, lavapipe).
+            #[arg(long, default_value_t = 2048)]
+            max_side: usize,
         },
     }
 
@@ -131,7 +134,7 @@ mod cli {
                 })
             }
             Command::Reproduce { chapter, quick } => super::run::reproduce(&chapter, quick),
-            Command::Bench { budget_ms, gpu } => {
+            Command::Bench { budget_ms, gpu, max_side } => {
                 let start = Instant::now();
                 let now = move || start.elapsed().as_secs_f64() * 1e3;
                 let title = format!("CPU GEMM, native {} (single thread)", std::env::consts::ARCH);
@@ -145,46 +148,21 @@ mod cli {
                     println!("{name:<28} im2col {a:>8.2} ms   direct {b:>8.2} ms   max |diff| {d:.1e}");
                 }
                 if gpu {
-                    return bench_gpu(budget_ms);
+                    return bench_gpu(budget_ms, max_side);
                 }
                 ExitCode::SUCCESS
             }
         }
     }
 
-    fn bench_gpu(budget_ms: f64) -> ExitCode {
-        let ctx = match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
-            Ok(ctx) => ctx,
-            Err(e) => {
-                eprintln!("cvjourney: bench --gpu: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let title =
-            format!("\nGPU GEMM: WGSL tiled kernel on {} ({})", ctx.adapter.name, ctx.adapter.backend);
-        cvjourney::backend::webgpu::install(ctx);
-        match cvjourney::bench::gpu_gemm_table(budget_ms) {
-            Ok(rows) => {
-                print!("{}", cvjourney::bench::format_gpu_table(&title, &rows));
-                match cvjourney::bench::gpu_step_table(20) {
-                    Ok(steps) => {
-                        let title =
-                            "\nOne training step (Adam, random data): GPU phases vs the whole CPU step";
-                        print!("{}", cvjourney::bench::format_step_table(title, &steps));
-                        println!(
-                            "\nGPU kernels at training shapes (µs per launch, 50 launches between waits)"
-                        );
-                        for (name, us) in cvjourney::bench::gpu_kernel_table(50).unwrap_or_default() {
-                            println!("{name:<32} {us:>10.1}");
-                        }
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("cvjourney: bench --gpu: {e}");
-                        ExitCode::FAILURE
-                    }
-                }
-            }
+    fn bench_gpu(budget_ms: f64, max_side: usize) -> ExitCode {
+        let report = pollster::block_on(async {
+            cvjourney::backend::webgpu::install(cvjourney::backend::webgpu::GpuContext::new().await?);
+            println!();
+            cvjourney::bench::gpu_report(budget_ms, max_side, 20, &mut |table| print!("{table}")).await
+        });
+        match report {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cvjourney: bench --gpu: {e}");
                 ExitCode::FAILURE

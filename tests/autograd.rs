@@ -116,6 +116,23 @@ fn matmul_and_where_match_finite_differences() {
     check("matmul 2-D", |t| t[0].matmul(&t[1]), &[rand(&[3, 4]), rand(&[4, 2])]);
     check("matmul batched", |t| t[0].matmul(&t[1]), &[rand(&[2, 3, 4]), rand(&[2, 4, 5])]);
     check("matmul broadcast batch", |t| t[0].matmul(&t[1]), &[rand(&[2, 3, 4]), rand(&[4, 5])]);
+    check("matmul a^T b", |t| t[0].matmul_t(&t[1], true, false), &[rand(&[4, 3]), rand(&[4, 2])]);
+    check("matmul a b^T", |t| t[0].matmul_t(&t[1], false, true), &[rand(&[3, 4]), rand(&[2, 4])]);
+    check(
+        "matmul a^T b^T batched",
+        |t| t[0].matmul_t(&t[1], true, true),
+        &[rand(&[2, 4, 3]), rand(&[2, 5, 4])],
+    );
+    check(
+        "matmul a^T b, broadcast",
+        |t| t[0].matmul_t(&t[1], true, false),
+        &[rand(&[2, 4, 3]), rand(&[4, 5])],
+    );
+    check(
+        "matmul a b^T, broadcast",
+        |t| t[0].matmul_t(&t[1], false, true),
+        &[rand(&[3, 4]), rand(&[2, 5, 4])],
+    );
     let cond = Tensor::from_slice(&[1.0, 0.0, 0.0, 1.0, 1.0, 0.0], [2, 3]).unwrap();
     let f: Op =
         |t| Tensor::where_(&Tensor::from_slice(&[1.0, 0.0, 0.0, 1.0, 1.0, 0.0], [2, 3])?, &t[0], &t[1]);

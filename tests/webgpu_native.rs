@@ -10,7 +10,7 @@ use cvjourney::probe;
 #[allow(dead_code)]
 mod parity;
 
-use cvjourney::tensor::Device;
+use cvjourney::tensor::{Device, Tensor};
 
 /// Installs a fresh GPU runtime on this test's thread.
 fn install() {
@@ -217,6 +217,45 @@ fn out_of_memory_mid_run_goes_on_on_the_cpu() {
 #[test]
 fn a_destroyed_device_mid_run_goes_on_on_the_cpu() {
     survives_gpu_failure(|rt| rt.ctx.device.destroy(), "device.destroy()", "GPU");
+}
+
+/// The direct convolution kernel (measured against im2col + GEMM by `bench --gpu`) against the CPU's
+/// `conv2d`, with padding, strides and non-square kernels.
+#[test]
+fn direct_conv_kernel_matches_the_cpu_convolution() {
+    use cvjourney::backend::ops::Window;
+    install();
+    let rt = webgpu::current().unwrap();
+    let cases: [([usize; 4], usize, (usize, usize), (usize, usize), (usize, usize)); 4] = [
+        ([2, 3, 9, 8], 4, (3, 3), (1, 1), (1, 1)),
+        ([3, 1, 28, 28], 8, (7, 7), (1, 1), (0, 0)),
+        ([2, 2, 11, 10], 5, (3, 2), (2, 3), (1, 2)),
+        ([1, 16, 14, 14], 32, (3, 3), (1, 1), (1, 1)),
+    ];
+    for (dims, c_out, kernel, stride, padding) in cases {
+        cvjourney::tensor::manual_seed(11);
+        let x = Tensor::uniform(cvjourney::tensor::Shape::new(&dims), -1.0, 1.0);
+        let w = Tensor::uniform([c_out, dims[1], kernel.0, kernel.1], -1.0, 1.0);
+        let want = x.conv2d(&w, stride, padding).unwrap();
+        let out = (want.dims()[2], want.dims()[3]);
+        let (gx, gw) = (x.to_device(Device::WebGpu).unwrap(), w.to_device(Device::WebGpu).unwrap());
+        let y = webgpu::ops::conv2d_direct(
+            &gx.gpu().unwrap(),
+            &gw.gpu().unwrap(),
+            dims,
+            c_out,
+            Window { kernel, stride, padding },
+            out,
+        );
+        let got = rt.read_blocking(&y).unwrap();
+        let want = want.to_vec();
+        assert_eq!(got.len(), want.len(), "{dims:?}");
+        // Each output sums c·kh·kw products of values in [-1, 1].
+        let tol = 1e-6 * (dims[1] * kernel.0 * kernel.1) as f32;
+        for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+            assert!((g - e).abs() <= tol, "{dims:?} k{kernel:?} s{stride:?} p{padding:?} at {i}: {g} vs {e}");
+        }
+    }
 }
 
 #[test]

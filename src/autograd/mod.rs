@@ -73,7 +73,8 @@ pub(crate) enum Op {
         axis: usize,
         argmax: Tensor,
     },
-    MatMul(Tensor, Tensor),
+    /// op(a) @ op(b), each op a transpose of the last two dimensions when its flag is set.
+    MatMul(Tensor, Tensor, [bool; 2]),
     Reshape(Tensor),
     Permute {
         x: Tensor,
@@ -120,7 +121,7 @@ impl Op {
             Op::IndexSelect { x, .. } | Op::Gather { x, .. } | Op::LogSoftmax { x, .. } => vec![x],
             Op::Im2Col { x, .. } | Op::AvgPool2d { x, .. } | Op::MaxPool2d { x, .. } => vec![x],
             Op::Concat { xs, .. } => xs.iter().collect(),
-            Op::Binary(_, a, b) | Op::MatMul(a, b) | Op::Where { a, b, .. } => vec![a, b],
+            Op::Binary(_, a, b) | Op::MatMul(a, b, _) | Op::Where { a, b, .. } => vec![a, b],
         }
     }
 
@@ -166,10 +167,12 @@ impl Op {
                 let positions = Tensor::arange(0.0, n as f32, 1.0)?.reshape_to(&Shape::new(&along))?;
                 vec![positions.eq(argmax)?.mul(g)?]
             }
-            Op::MatMul(a, b) => {
-                let ga = g.matmul(&b.transpose(-1, -2)?)?.sum_to(a.shape())?;
-                let gb = a.transpose(-1, -2)?.matmul(g)?.sum_to(b.shape())?;
-                vec![ga, gb]
+            Op::MatMul(a, b, [ta, tb]) => {
+                // C = A'B' with A' = op(A), B' = op(B): dA' = g B'ᵀ and dB' = A'ᵀ g; a transposed operand
+                // takes the transpose of its gradient (dA = B' gᵀ, dB = gᵀ A'). No transpose is copied.
+                let ga = if *ta { b.matmul_t(g, *tb, true)? } else { g.matmul_t(b, false, !tb)? };
+                let gb = if *tb { g.matmul_t(a, true, *ta)? } else { a.matmul_t(g, !ta, false)? };
+                vec![ga.sum_to(a.shape())?, gb.sum_to(b.shape())?]
             }
             Op::Reshape(x) => vec![g.reshape_to(x.shape())?],
             Op::Permute { perm, .. } => {

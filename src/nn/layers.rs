@@ -24,7 +24,7 @@ impl Linear {
 
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul(&self.weight.transpose(0, 1)?)?;
+        let y = x.matmul_t(&self.weight, false, true)?; // x @ Wᵀ, the transpose read in place on the GPU
         match &self.bias {
             Some(b) => y.add(b),
             None => Ok(y),

@@ -11,14 +11,25 @@ impl Tensor {
     /// Matrix product over the last two dimensions; leading (batch) dimensions broadcast.
     /// a: (..., m, k), b: (..., k, n) -> (..., m, n)
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        self.matmul_t(other, false, false)
+    }
+
+    /// op(self) @ op(other), where op swaps the last two dimensions when its flag is set: `x.matmul_t(w,
+    /// false, true)` is x @ wᵀ. The same values as transposing first; on the GPU the transpose is read in
+    /// place by the GEMM (no copy), which is how `Linear` and every matmul gradient avoid transpose passes.
+    pub fn matmul_t(&self, other: &Tensor, trans_a: bool, trans_b: bool) -> Result<Tensor> {
         let shape_error =
             || LabError::Shape { op: "matmul", left: self.dims().to_vec(), right: other.dims().to_vec() };
         if self.rank() < 2 || other.rank() < 2 {
             return Err(shape_error());
         }
         let (ad, bd) = (self.dims(), other.dims());
-        let (m, k, n) = (ad[ad.len() - 2], ad[ad.len() - 1], bd[bd.len() - 1]);
-        if bd[bd.len() - 2] != k {
+        let last2 = |d: &[usize], t: bool| {
+            let (r, c) = (d[d.len() - 2], d[d.len() - 1]);
+            if t { (c, r) } else { (r, c) }
+        };
+        let ((m, k), (kb, n)) = (last2(ad, trans_a), last2(bd, trans_b));
+        if kb != k {
             return Err(shape_error());
         }
         let a_batch = Shape::new(&ad[..ad.len() - 2]);
@@ -27,12 +38,14 @@ impl Tensor {
         let dims: Vec<usize> = batch.dims().iter().copied().chain([m, n]).collect();
         let out = if self.device() == Device::WebGpu || other.device() == Device::WebGpu {
             let (a, b) = Tensor::same_device(self, other)?;
-            matmul_gpu(&a, &b, &batch, [m, k, n])?
+            matmul_gpu(&a, &b, &batch, [m, k, n], [trans_a, trans_b])?
         } else {
-            self.matmul_cpu(other, &batch, [m, k, n])
+            // The CPU GEMM wants row-major operands: transpose first (values only, outside the graph).
+            let op = |t: &Tensor, flag: bool| if flag { t.detach().transpose(-1, -2) } else { Ok(t.clone()) };
+            op(self, trans_a)?.matmul_cpu(&op(other, trans_b)?, &batch, [m, k, n])
         };
         Ok(Tensor::from_op(out, Shape::new(&dims), &[self, other], || {
-            Op::MatMul(self.clone(), other.clone())
+            Op::MatMul(self.clone(), other.clone(), [trans_a, trans_b])
         }))
     }
 
@@ -98,28 +111,28 @@ fn around(dims: &[usize], axis: usize) -> (usize, usize, usize) {
 
 /// The GPU product: one batched launch. An operand whose batch is a single matrix is shared with stride 0;
 /// any other broadcast batch is materialized first.
-fn matmul_gpu(a: &Tensor, b: &Tensor, batch: &Shape, [m, k, n]: [usize; 3]) -> Result<Storage> {
-    let operand =
-        |t: &Tensor, mat: [usize; 2]| -> Result<(std::rc::Rc<crate::backend::webgpu::GpuBuf>, usize)> {
-            let own: usize = t.dims()[..t.rank() - 2].iter().product();
-            let size = mat[0] * mat[1];
-            if own == batch.numel() && t.rank() - 2 == batch.rank() {
-                return Ok((t.gpu().expect("on the GPU"), size));
-            }
-            if own == 1 {
-                return Ok((t.gpu().expect("on the GPU"), 0));
-            }
-            let dims: Vec<usize> = batch.dims().iter().copied().chain(mat).collect();
-            let full = t.expand(&Shape::new(&dims))?;
-            Ok((full.gpu().expect("on the GPU"), size))
-        };
-    let (a, sa) = operand(a, [m, k])?;
-    let (b, sb) = operand(b, [k, n])?;
+fn matmul_gpu(a: &Tensor, b: &Tensor, batch: &Shape, mkn: [usize; 3], trans: [bool; 2]) -> Result<Storage> {
+    let operand = |t: &Tensor| -> Result<(std::rc::Rc<crate::backend::webgpu::GpuBuf>, usize)> {
+        let own: usize = t.dims()[..t.rank() - 2].iter().product();
+        let mat = [t.dims()[t.rank() - 2], t.dims()[t.rank() - 1]]; // as stored
+        let size = mat[0] * mat[1];
+        if own == batch.numel() && t.rank() - 2 == batch.rank() {
+            return Ok((t.gpu().expect("on the GPU"), size));
+        }
+        if own == 1 {
+            return Ok((t.gpu().expect("on the GPU"), 0));
+        }
+        let dims: Vec<usize> = batch.dims().iter().copied().chain(mat).collect();
+        let full = t.expand(&Shape::new(&dims))?;
+        Ok((full.gpu().expect("on the GPU"), size))
+    };
+    let (a, sa) = operand(a)?;
+    let (b, sb) = operand(b)?;
     if batch.numel() > 65_535 {
         return Err(LabError::InvalidArgument(format!(
             "matmul: {} batched products are more than one GPU launch takes (65,535)",
             batch.numel()
         )));
     }
-    Ok(gpu::matmul((&a, sa), (&b, sb), batch.numel(), m, k, n).into())
+    Ok(gpu::matmul((&a, sa), (&b, sb), batch.numel(), mkn, trans).into())
 }

@@ -269,7 +269,9 @@ impl Tensor {
     }
 
     /// The GPU buffer, when the tensor lives on the GPU.
-    pub(crate) fn gpu(&self) -> Option<Rc<GpuBuf>> {
+    /// The GPU buffer holding this tensor's values, when it lives on the GPU (for kernels outside the op set:
+    /// benchmarks and their tests).
+    pub fn gpu(&self) -> Option<Rc<GpuBuf>> {
         match &*self.0.data.borrow() {
             Storage::Gpu { buf, .. } => Some(buf.clone()),
             Storage::Host(_) => None,

@@ -68,6 +68,19 @@ pub fn bench_gemm(budget_ms: f64) -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&crate::bench::gemm_table(&now, budget_ms))?)
 }
 
+/// The GPU benchmark report (GEMM, conv, training steps, kernels) on the browser's WebGPU adapter, as the
+/// text `cvjourney bench --gpu` prints natively. For `./lab bench`; the page never calls it.
+#[wasm_bindgen(js_name = benchGpu)]
+pub async fn bench_gpu(budget_ms: f64, max_side: usize, steps: usize) -> Result<String, JsError> {
+    let report = async {
+        crate::backend::webgpu::install(crate::backend::webgpu::GpuContext::new().await?);
+        let mut text = String::new();
+        crate::bench::gpu_report(budget_ms, max_side, steps, &mut |table| text += table).await?;
+        Ok::<_, crate::error::LabError>(text)
+    };
+    report.await.map_err(|e| JsError::new(&e.to_string()))
+}
+
 /// The conv2d benchmark rows (im2col + GEMM vs a direct loop), for `./lab bench`.
 #[wasm_bindgen(js_name = benchConv)]
 pub fn bench_conv() -> Result<JsValue, JsError> {

@@ -169,6 +169,14 @@ pub async fn matmuls(device: Device) {
         let got = on(&a, device).matmul(&on(&b, device)).unwrap();
         assert_eq!(got.dims(), want.dims());
         assert_near(&values(&got).await, &want.to_vec(), Some(&scale), &format!("matmul {da:?} @ {db:?}"));
+        // The same product from transposed storage (read in place on the GPU): every combination of flags.
+        let (at, bt) = (a.transpose(-1, -2).unwrap(), b.transpose(-1, -2).unwrap());
+        for (x, y, ta, tb) in [(&at, &b, true, false), (&a, &bt, false, true), (&at, &bt, true, true)] {
+            let got = on(x, device).matmul_t(&on(y, device), ta, tb).unwrap();
+            assert_eq!(got.dims(), want.dims());
+            let what = format!("matmul_t({ta}, {tb}) {da:?} @ {db:?}");
+            assert_near(&values(&got).await, &want.to_vec(), Some(&scale), &what);
+        }
     }
 }
 

@@ -214,14 +214,15 @@ pub fn reduce(op: ReduceOp, x: &GpuBuf, outer: usize, n: usize, inner: usize) ->
     out
 }
 
-/// a: (batch, m, k), b: (batch, k, n) -> (batch, m, n); a batch stride of 0 shares an operand.
+/// a: (batch, m, k), b: (batch, k, n) -> (batch, m, n); a batch stride of 0 shares an operand. With
+/// `trans_a` a is stored (batch, k, m) and read transposed in place (likewise `trans_b`), so the products of
+/// `Linear` and of every matmul backward need no transpose copies.
 pub fn matmul(
     a: (&GpuBuf, usize),
     b: (&GpuBuf, usize),
     batch: usize,
-    m: usize,
-    k: usize,
-    n: usize,
+    [m, k, n]: [usize; 3],
+    [trans_a, trans_b]: [bool; 2],
 ) -> GpuBuf {
     let rt = a.0.runtime();
     if k == 0 {
@@ -235,7 +236,11 @@ pub fn matmul(
     let splits = split_k(batch, m, k, n, tile);
     let chunk = k.div_ceil(splits).next_multiple_of(16);
     let splits = k.div_ceil(chunk);
-    let p = [m as u32, k as u32, n as u32, a.1 as u32, b.1 as u32, splits as u32, chunk as u32];
+    // Row and column strides of each operand: a is (m, k), or stored (k, m) when `trans_a`; b is (k, n), or
+    // stored (n, k) when `trans_b`.
+    let (ra, ca) = if trans_a { (1, m) } else { (k, 1) };
+    let (rb, cb) = if trans_b { (1, k) } else { (n, 1) };
+    let p = [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb].map(|v| v as u32);
     let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, (batch * splits) as u32];
     let partial = rt.alloc(batch * splits * m * n);
     rt.dispatch(shader, "main", &p, &[a.0, b.0, &partial], groups);
@@ -304,6 +309,25 @@ pub fn col2im(cols: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize))
     let x = rt.alloc(count);
     rt.dispatch_1d(CONV, "col2im", &window_params(dims, win, out), &[cols, &x], count);
     x
+}
+
+/// Direct convolution forward: x (N, C, H, W), weight (C_out, C, KH, KW) -> (N, C_out, OH, OW), one thread
+/// per output. Measured against im2col + GEMM by `bench` (the training path uses im2col: see ARCHITECTURE).
+pub fn conv2d_direct(
+    x: &GpuBuf,
+    weight: &GpuBuf,
+    dims: [usize; 4],
+    c_out: usize,
+    win: Window,
+    out: (usize, usize),
+) -> GpuBuf {
+    let rt = x.runtime();
+    let count = dims[0] * c_out * out.0 * out.1;
+    let y = rt.alloc(count);
+    let mut params = window_params(dims, win, out).to_vec();
+    params.push(c_out as u32);
+    rt.dispatch_1d(CONV, "direct_forward", &params, &[x, &y, weight], count);
+    y
 }
 
 /// x: (N, C, H, W) -> (values (N, C, OH, OW), argmax as flat u32 indices into x).

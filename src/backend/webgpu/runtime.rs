@@ -468,6 +468,18 @@ impl Runtime {
         Ok(out)
     }
 
+    /// Submits everything recorded and resolves once the GPU has finished it (benchmarks): natively a wait on
+    /// the device; in the browser the awaited readback of one value copied after all earlier work.
+    pub async fn sync(self: &Rc<Self>) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.wait_idle();
+        #[cfg(target_arch = "wasm32")]
+        {
+            let probe = self.alloc(1);
+            self.read(&probe).await.map(drop)
+        }
+    }
+
     /// Submits everything recorded and waits until the GPU has finished it (native benchmarks only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn wait_idle(&self) -> Result<()> {

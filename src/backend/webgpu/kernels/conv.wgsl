@@ -64,3 +64,41 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     }
     dst[i] = s;
 }
+
+// Direct convolution forward, the alternative to im2col + GEMM that `bench` measures against it: one thread
+// per output (n, o, oy, ox) summing c·kh·kw products straight from x and the weights. p[12] = C_out.
+@group(0) @binding(3) var<storage, read> weight: array<f32>;
+
+@compute @workgroup_size(256)
+fn direct_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups);
+    let n = p[0]; let c = p[1]; let h = p[2]; let w = p[3];
+    let kh = p[4]; let kw = p[5]; let oh = p[10]; let ow = p[11]; let co = p[12];
+    if (i >= n * co * oh * ow) {
+        return;
+    }
+    let ox = i % ow;
+    let oy = (i / ow) % oh;
+    let o = (i / (ow * oh)) % co;
+    let ni = i / (ow * oh * co);
+    let y0 = i32(oy * p[6]) - i32(p[8]);
+    let x0 = i32(ox * p[7]) - i32(p[9]);
+    var s = 0.0;
+    for (var ci = 0u; ci < c; ci++) {
+        for (var ki = 0u; ki < kh; ki++) {
+            let iy = y0 + i32(ki);
+            if (iy < 0 || iy >= i32(h)) {
+                continue;
+            }
+            let row = ((ni * c + ci) * h + u32(iy)) * w;
+            let wrow = ((o * c + ci) * kh + ki) * kw;
+            for (var kj = 0u; kj < kw; kj++) {
+                let ix = x0 + i32(kj);
+                if (ix >= 0 && ix < i32(w)) {
+                    s += src[row + u32(ix)] * weight[wrow + kj];
+                }
+            }
+        }
+    }
+    dst[i] = s;
+}

@@ -1,6 +1,7 @@
 // Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) -> out (B·splits, m, n), with a
 // batch stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride, b_batch_stride,
-// splits, chunk]. With splits > 1 (split-K, for outputs too small to fill the GPU) workgroup z = batch ·
+// splits, chunk, a_row_stride, a_col_stride, b_row_stride, b_col_stride]: element (i, j) of a is at
+// i·p[7] + j·p[8], so a transposed operand is read in place (the transpose fused into the loads). With splits > 1 (split-K, for outputs too small to fill the GPU) workgroup z = batch ·
 // splits + s sums k in [s·chunk, (s+1)·chunk) into its own slice, and the host adds the slices.
 // Tiled: a 64x64 block of out per workgroup, 16x16 threads each computing 4x4 in vec4 registers, with
 // 64x16 panels of a and 16x64 panels of b staged in workgroup memory. (An earlier version kept the 4x4
@@ -51,14 +52,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             let kk = idx % TK;
             var va = 0.0;
             if (row0 + r < m && t + kk < k_end) {
-                va = a[a0 + (row0 + r) * k + t + kk];
+                va = a[a0 + (row0 + r) * p[7] + (t + kk) * p[8]];
             }
             tile_a[kk * T + r] = va;
             let kb = idx / T;
             let c = idx % T;
             var vb = 0.0;
             if (t + kb < k_end && col0 + c < n) {
-                vb = b[b0 + (t + kb) * n + col0 + c];
+                vb = b[b0 + (t + kb) * p[9] + (col0 + c) * p[10]];
             }
             tile_b[kb * T + c] = vb;
         }

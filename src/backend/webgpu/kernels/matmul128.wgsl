@@ -1,4 +1,4 @@
-// The large-product twin of matmul.wgsl (same parameters, same split-K): a 128x128 block of out per
+// The large-product twin of matmul.wgsl (same parameters, strides and split-K): a 128x128 block of out per
 // workgroup, 16x16 threads each computing 8x8 in vec4 registers, with 128x8 panels of a and 8x128 panels
 // of b in workgroup memory. Twice the arithmetic per value loaded from workgroup memory of the 64x64
 // kernel; used when the product has at least 64 such tiles (ops::matmul).
@@ -28,16 +28,16 @@ fn store8(r: u32, c: u32, m: u32, n: u32, base: u32, lo: vec4<f32>, hi: vec4<f32
     store4(r, c + 4u, m, n, base, hi);
 }
 
-fn load_a(row: u32, k: u32, m: u32, k_end: u32, a0: u32, kk_all: u32) -> f32 {
+fn load_a(row: u32, k: u32, m: u32, k_end: u32, a0: u32) -> f32 {
     if (row < m && k < k_end) {
-        return a[a0 + row * kk_all + k];
+        return a[a0 + row * p[7] + k * p[8]];
     }
     return 0.0;
 }
 
 fn load_b(k: u32, col: u32, n: u32, k_end: u32, b0: u32) -> f32 {
     if (k < k_end && col < n) {
-        return b[b0 + k * n + col];
+        return b[b0 + k * p[9] + col * p[10]];
     }
     return 0.0;
 }
@@ -79,10 +79,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let ra = tid / 8u;
         let r = row0 + ra * 4u;
         tile_a[ka * 32u + ra] = vec4<f32>(
-            load_a(r, t + ka, m, k_end, a0, k),
-            load_a(r + 1u, t + ka, m, k_end, a0, k),
-            load_a(r + 2u, t + ka, m, k_end, a0, k),
-            load_a(r + 3u, t + ka, m, k_end, a0, k));
+            load_a(r, t + ka, m, k_end, a0),
+            load_a(r + 1u, t + ka, m, k_end, a0),
+            load_a(r + 2u, t + ka, m, k_end, a0),
+            load_a(r + 3u, t + ka, m, k_end, a0));
         // b panel: 8 k x 128 cols as 256 vec4s; neighbouring threads read neighbouring columns.
         let kb = tid / 32u;
         let cq = tid % 32u;
