@@ -63,6 +63,13 @@ pub(crate) enum Op {
         axis: usize,
         y: std::rc::Rc<crate::backend::webgpu::GpuBuf>,
     },
+    /// Convolution computed directly on the GPU (x (N, C, H, W), w (C_out, C, KH, KW)); its backward
+    /// rebuilds the im2col matrix instead of keeping it from the forward pass.
+    Conv2d {
+        x: Tensor,
+        w: Tensor,
+        win: crate::backend::ops::Window,
+    },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
     /// Sum over one axis, keeping it with size 1.
@@ -100,6 +107,7 @@ impl Op {
             Op::Sum(_) => "sum",
             Op::Max { .. } => "max",
             Op::MatMul(..) => "matmul",
+            Op::Conv2d { .. } => "conv2d",
             Op::Reshape(_) => "reshape",
             Op::Permute { .. } => "permute",
             Op::Expand(_) => "expand",
@@ -122,6 +130,7 @@ impl Op {
             Op::Im2Col { x, .. } | Op::AvgPool2d { x, .. } | Op::MaxPool2d { x, .. } => vec![x],
             Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b, _) | Op::Where { a, b, .. } => vec![a, b],
+            Op::Conv2d { x, w, .. } => vec![x, w],
         }
     }
 
@@ -224,6 +233,17 @@ impl Op {
             }
             Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
             Op::LogSoftmax { x, axis, y } => vec![g.log_softmax_backward_gpu(y, x.shape(), *axis)?],
+            Op::Conv2d { x, w, win } => {
+                // y = W₂ · cols, permuted to (N, C_out, OH, OW): with g₂ the gradient in (C_out, N·OH·OW)
+                // order, dW₂ = g₂ colsᵀ and dcols = W₂ᵀ g₂, folded back onto x by col2im.
+                let c_out = w.dims()[0] as isize;
+                let g2 = g.permute(&[1, 0, 2, 3])?.reshape(&[c_out, -1])?;
+                let w2 = w.reshape(&[c_out, -1])?;
+                let cols = x.im2col(*win)?;
+                let dw = g2.matmul_t(&cols, false, true)?.reshape_to(w.shape())?;
+                let dx = w2.matmul_t(&g2, true, false)?.col2im(x.shape(), *win)?;
+                vec![dx, dw]
+            }
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],
         })
     }

@@ -263,6 +263,28 @@ pub async fn gradients(device: Device) {
             assert_near(&values(&g).await, want, None, &format!("gradient {i} (max pool: {max})"));
         }
     }
+    // The GPU convolves directly and rebuilds im2col in the backward pass: strided and unpadded too.
+    for (stride, pad) in [(2usize, 1usize), (1, 0), (2, 0)] {
+        let f = |x: &Tensor, w: &Tensor| x.conv2d(w, (stride, stride), (pad, pad))?.tanh().sum(&[], false);
+        x.zero_grad();
+        w.zero_grad();
+        f(&x, &w).unwrap().backward().unwrap();
+        let (dx, dw) = (on(&x, device).requires_grad_(true), on(&w, device).requires_grad_(true));
+        f(&dx, &dw).unwrap().backward().unwrap();
+        let what = format!("conv2d s{stride} p{pad}");
+        assert_near(
+            &values(&dx.grad().unwrap()).await,
+            &x.grad().unwrap().to_vec(),
+            None,
+            &format!("{what} dx"),
+        );
+        assert_near(
+            &values(&dw.grad().unwrap()).await,
+            &w.grad().unwrap().to_vec(),
+            None,
+            &format!("{what} dw"),
+        );
+    }
 }
 
 /// Three updates of every optimizer (with weight decay and clipping) on both devices.
