@@ -67,6 +67,11 @@ mod cli {
             #[command(subcommand)]
             command: DataCommand,
         },
+        /// Model files (the drawing pad's): `model inspect FILE`, `model starters`.
+        Model {
+            #[command(subcommand)]
+            command: ModelCommand,
+        },
         /// Benchmark the CPU GEMM (fast kernel against the naive loop) and print a table.
         Bench {
             /// Milliseconds to spend measuring each shape's fast kernel.
@@ -85,6 +90,22 @@ mod cli {
     enum DataCommand {
         /// Parse FILE with the browser's own parsers; print a summary (exit 0) or the error (exit 2).
         Inspect { file: std::path::PathBuf },
+    }
+
+    #[derive(Subcommand)]
+    enum ModelCommand {
+        /// Validate a model file and list its tensors (name, dtype, shape) and metadata (exit 0), or print
+        /// why it cannot be used (exit 2).
+        Inspect { file: std::path::PathBuf },
+        /// Train the drawing pad's starter models on the CPU (fixed seeds) and write them with their SHA-256.
+        Starters {
+            /// Where to write `{id}.safetensors` and `SHA256SUMS`.
+            #[arg(long, default_value = "www/models")]
+            out: std::path::PathBuf,
+            /// Only this starter (mnist-cnn or fashion-cnn).
+            #[arg(long)]
+            only: Option<String>,
+        },
     }
 
     fn run_inspect(file: &std::path::Path) -> ExitCode {
@@ -122,6 +143,10 @@ mod cli {
         match Cli::parse().command {
             Command::Probe { n, cpu } => run_probe(n, cpu),
             Command::Data { command: DataCommand::Inspect { file } } => run_inspect(&file),
+            Command::Model { command: ModelCommand::Inspect { file } } => super::run::inspect_model(&file),
+            Command::Model { command: ModelCommand::Starters { out, only } } => {
+                super::run::train_starters(&out, only.as_deref())
+            }
             Command::List { json } => super::run::list(json),
             Command::Run { preset, epochs, set, backend, json, plot } => {
                 super::run::run(super::run::RunArgs {

@@ -266,3 +266,94 @@ pub fn reproduce(key: &str, quick: bool) -> ExitCode {
     }
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
+
+/// `cvjourney model inspect FILE`: the file's tensors and metadata when the lab can load it (exit 0), else
+/// the reason (exit 2).
+pub fn inspect_model(file: &Path) -> ExitCode {
+    let result =
+        std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display())).and_then(|bytes| {
+            let info = cvjourney::train::inspect(&bytes).map_err(|e| e.to_string())?;
+            let classifier = cvjourney::train::Classifier::from_bytes(&bytes).map_err(|e| e.to_string())?;
+            Ok((info, classifier))
+        });
+    match result {
+        Ok((info, classifier)) => {
+            println!("file:     {}", file.display());
+            println!("input:    {:?}", classifier.input_shape());
+            println!("classes:  {}", classifier.classes.join(", "));
+            println!("tensors:  {}", info.tensors.len());
+            for t in &info.tensors {
+                println!("  {:<28} {:<5} {:?}", t.name, t.dtype, t.shape);
+            }
+            let mut keys: Vec<_> = info.metadata.keys().collect();
+            keys.sort();
+            for k in keys {
+                println!("meta {k}: {}", info.metadata[k]);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cvjourney: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `cvjourney model starters`: trains the drawing pad's starter models (CPU, fixed seeds), checks each
+/// reaches its accuracy, writes `{id}.safetensors` and `SHA256SUMS` into `out`.
+pub fn train_starters(out: &Path, only: Option<&str>) -> ExitCode {
+    use sha2::Digest;
+    let source = DirSource(data_dir());
+    let mut sums = String::new();
+    for starter in chapters::starters() {
+        if only.is_some_and(|id| id != starter.id) {
+            continue;
+        }
+        let result = (|| -> Result<(Vec<u8>, f32), String> {
+            let mut session =
+                cvjourney::train::Session::new(starter.config.clone(), &source).map_err(|e| e.to_string())?;
+            let bar = ProgressBar::new(u64::from(starter.config.epochs));
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] epoch {pos}/{len} {elapsed}").unwrap(),
+            );
+            bar.set_message(starter.id);
+            let mut accuracy = 0.0;
+            while !session.finished() {
+                let m = session.run_epoch().map_err(|e| e.to_string())?;
+                accuracy = m.test_accuracy.unwrap_or(0.0);
+                bar.println(format!("{}: epoch {} test accuracy {:.4}", starter.id, m.epoch, accuracy));
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            Ok((session.export_model().map_err(|e| e.to_string())?, accuracy))
+        })();
+        match result {
+            Ok((bytes, accuracy)) => {
+                if accuracy < starter.min_accuracy {
+                    eprintln!(
+                        "cvjourney: {} reached {accuracy:.4}, below its {}",
+                        starter.id, starter.min_accuracy
+                    );
+                    return ExitCode::FAILURE;
+                }
+                let path = out.join(format!("{}.safetensors", starter.id));
+                if let Err(e) = std::fs::create_dir_all(out).and_then(|_| std::fs::write(&path, &bytes)) {
+                    eprintln!("cvjourney: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+                println!("{hex}  {}.safetensors  (test accuracy {accuracy:.4})", starter.id);
+                sums += &format!("{hex}  {}.safetensors\n", starter.id);
+            }
+            Err(e) => {
+                eprintln!("cvjourney: {}: {e}", starter.id);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if only.is_none() && std::fs::write(out.join("SHA256SUMS"), sums).is_err() {
+        eprintln!("cvjourney: cannot write {}", out.join("SHA256SUMS").display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

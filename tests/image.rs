@@ -59,3 +59,61 @@ fn area_resize_keeps_constant_images_and_means() {
     let half = resize_area(&ramp, 4, 4, 2, 2);
     assert_eq!(half, vec![2.5, 4.5, 10.5, 12.5]);
 }
+
+/// A polyline stroke rendered onto an `n`x`n` pad: each pixel's ink is the share of its 4x4 subsamples
+/// within `width / 2` of the path (anti-aliased, like a canvas stroke). `points` are in [0, 1] pad units,
+/// mapped through `scale` and `offset`.
+fn stroke(n: usize, points: &[(f32, f32)], scale: f32, offset: (f32, f32), width: f32) -> Vec<f32> {
+    let p: Vec<(f32, f32)> = points
+        .iter()
+        .map(|&(x, y)| ((x * scale + offset.0) * n as f32, (y * scale + offset.1) * n as f32))
+        .collect();
+    let dist = |px: f32, py: f32| {
+        p.windows(2)
+            .map(|s| {
+                let ((ax, ay), (bx, by)) = (s[0], s[1]);
+                let (dx, dy) = (bx - ax, by - ay);
+                let t = (((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)).clamp(0.0, 1.0);
+                ((px - ax - t * dx).powi(2) + (py - ay - t * dy).powi(2)).sqrt()
+            })
+            .fold(f32::INFINITY, f32::min)
+    };
+    let mut img = vec![0.0; n * n];
+    for y in 0..n {
+        for x in 0..n {
+            let mut hits = 0;
+            for sy in 0..4 {
+                for sx in 0..4 {
+                    let (px, py) = (x as f32 + (sx as f32 + 0.5) / 4.0, y as f32 + (sy as f32 + 0.5) / 4.0);
+                    hits += usize::from(dist(px, py) <= width / 2.0);
+                }
+            }
+            img[y * n + x] = hits as f32 / 16.0;
+        }
+    }
+    img
+}
+
+/// Issue 10's check: the same "7" drawn small in a corner and large in the middle of the pad becomes the
+/// same 28x28 input, since cropping, scaling and centering remove where and how big it was drawn.
+#[test]
+fn a_small_off_center_stroke_prepares_like_a_large_centered_one() {
+    let seven = [(0.1, 0.1), (0.9, 0.1), (0.45, 0.95)];
+    let n = 280;
+    let large = stroke(n, &seven, 0.7, (0.15, 0.15), 18.0);
+    let small = stroke(n, &seven, 0.25, (0.68, 0.05), 18.0 * 0.25 / 0.7);
+    let (a, b) = (prepare_drawing(&large, n, n, 20).unwrap(), prepare_drawing(&small, n, n, 20).unwrap());
+    let mean_diff = a.input.iter().zip(&b.input).map(|(x, y)| (x - y).abs()).sum::<f32>() / 784.0;
+    let ink = a.input.iter().sum::<f32>() / 784.0;
+    assert!(mean_diff < 0.2 * ink.max(0.01), "mean |difference| {mean_diff} against mean ink {ink}");
+    assert_eq!(a.scaled.rows.max(a.scaled.cols), 20);
+    assert_eq!(b.scaled.rows.max(b.scaled.cols), 20);
+    // The steps are what the pad shows: the crop is the ink's box, the input has its mass at the center.
+    assert!(a.crop.rows > b.crop.rows && a.crop.values.len() == a.crop.rows * a.crop.cols);
+    let (cy, cx) = center_of_mass(&b.input, 28, 28).unwrap();
+    assert!((cy - 14.0).abs() <= 0.5 && (cx - 14.0).abs() <= 0.5, "center of mass at ({cy}, {cx})");
+    // Clothes fill the frame: side 28 scales the longer side to 28.
+    let c = prepare_drawing(&large, n, n, 28).unwrap();
+    assert_eq!(c.scaled.rows.max(c.scaled.cols), 28);
+    assert!(prepare_drawing(&large, n, n, 0).is_none() && prepare_drawing(&large, n, n + 1, 20).is_none());
+}

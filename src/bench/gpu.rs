@@ -109,8 +109,8 @@ pub fn format_gpu_table(title: &str, rows: &[GpuGemmRow]) -> String {
     out
 }
 
-/// One convolution forward at a chapter's shape, timed two ways on the GPU: im2col + GEMM + permute (what
-/// `Tensor::conv2d` records) and the direct kernel (one thread per output).
+/// One convolution forward at a chapter's shape, timed two ways on the GPU: im2col + GEMM + permute (the
+/// CPU's way) and the direct kernel `Tensor::conv2d` uses on the GPU (one thread per output).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GpuConvRow {
@@ -139,7 +139,12 @@ pub async fn gpu_conv_table(reps: usize) -> Result<Vec<GpuConvRow>> {
         let out = (dims[2] + 2 * pad - k + 1, dims[3] + 2 * pad - k + 1);
         let on_gpu = || crate::error::LabError::Device("conv bench: tensors did not move to the GPU".into());
         let (xb, wb) = (x.gpu().ok_or_else(on_gpu)?, w.gpu().ok_or_else(on_gpu)?);
-        let im2col = || x.conv2d(&w, (1, 1), (pad, pad));
+        // The composite the GPU used before the direct kernel (and the CPU still uses).
+        let im2col = || {
+            let y = w.reshape(&[c_out as isize, -1])?.matmul(&x.im2col(win)?)?;
+            y.reshape(&[c_out as isize, dims[0] as isize, out.0 as isize, out.1 as isize])?
+                .permute(&[1, 0, 2, 3])
+        };
         let direct = || webgpu::ops::conv2d_direct(&xb, &wb, dims, c_out, win, out);
         let a = im2col()?.to_vec_async().await?;
         let b = rt.read(&direct()).await?;
@@ -154,7 +159,11 @@ pub async fn gpu_conv_table(reps: usize) -> Result<Vec<GpuConvRow>> {
             Ok(t0.elapsed().as_secs_f64() * 1e6 / reps as f64)
         };
         let im2col_us = time_us(&|| im2col().map(drop)).await?;
-        let direct_us = time_us(&|| Ok(drop(direct()))).await?;
+        let direct_us = time_us(&|| {
+            drop(direct());
+            Ok(())
+        })
+        .await?;
         let scale = a.iter().fold(0.0f32, |s, v| s.max(v.abs())).max(1e-30);
         let diff = if a.len() == b.len() {
             a.iter().zip(&b).fold(0.0f32, |d, (p, q)| d.max((p - q).abs()))
@@ -381,7 +390,7 @@ pub async fn gpu_report(
     let gemm = gpu_gemm_table(budget_ms, max_side).await?;
     emit(&format_gpu_table(&format!("GPU GEMM: WGSL tiled kernel on {on}"), &gemm));
     emit(&format_gpu_conv_table(
-        "\nconv2d forward on the GPU: im2col + GEMM + permute (used) vs the direct kernel, 20 launches between waits",
+        "\nconv2d forward on the GPU: im2col + GEMM + permute vs the direct kernel (used), 20 launches between waits",
         &gpu_conv_table(20).await?,
     ));
     emit(&format_step_table(

@@ -11,11 +11,13 @@ mod mlp;
 mod preset;
 mod runner;
 mod softmax;
+mod starter;
 
 use serde::Serialize;
 
 pub use preset::{Check, PlotKind, Preset, RunOutcome, ToyExpect, Variant};
 pub use runner::{Progress, run_preset, run_preset_on};
+pub use starter::{Starter, starters};
 
 /// One chapter as the chapter picker lists it.
 #[derive(Debug, Clone, Copy, Serialize)]

@@ -75,11 +75,40 @@ pub fn filter(image: &[f32], h: usize, w: usize, k: &Kernel) -> Result<Vec<f32>>
 /// side is 20 pixels (keeping the aspect ratio, area-averaged), and paste into 28x28 so the center of mass
 /// lands at the center. Ink is bright (0 background). Returns `None` for an image without ink.
 pub fn mnist_preprocess(image: &[f32], h: usize, w: usize) -> Option<Vec<f32>> {
+    Some(prepare_drawing(image, h, w, 20)?.input)
+}
+
+/// A small image: rows, columns, values row-major.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Plane {
+    pub rows: usize,
+    pub cols: usize,
+    pub values: Vec<f32>,
+}
+
+/// Each step of `prepare_drawing`, for the drawing pad to show.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DrawingSteps {
+    /// The ink's bounding box, cut out.
+    pub crop: Plane,
+    /// The crop scaled so its longer side is `side` pixels.
+    pub scaled: Plane,
+    /// 28x28, the scaled crop placed with its center of mass at the center: the model's raw input.
+    pub input: Vec<f32>,
+}
+
+/// A drawing (ink bright, background 0; any size) made into a 28x28 model input the way the dataset's
+/// images were made: crop to the ink, scale the longer side to `side` pixels (20 for MNIST digits, which
+/// leaves a 4-pixel margin; 28 for Fashion-MNIST, whose items fill the frame), then center by mass.
+pub fn prepare_drawing(image: &[f32], h: usize, w: usize, side: usize) -> Option<DrawingSteps> {
+    if image.len() != h * w || !(1..=28).contains(&side) {
+        return None;
+    }
     let (top, bottom, left, right) = bounding_box(image, h, w)?;
     let (bh, bw) = (bottom - top + 1, right - left + 1);
-    let scale = 20.0 / bh.max(bw) as f32;
-    let (nh, nw) =
-        (((bh as f32 * scale).round() as usize).max(1), ((bw as f32 * scale).round() as usize).max(1));
+    let scale = side as f32 / bh.max(bw) as f32;
+    let fit = |n: usize| ((n as f32 * scale).round() as usize).clamp(1, side);
+    let (nh, nw) = (fit(bh), fit(bw));
     let crop: Vec<f32> =
         (top..=bottom).flat_map(|y| image[y * w + left..=y * w + right].iter().copied()).collect();
     let small = resize_area(&crop, bh, bw, nh, nw);
@@ -94,7 +123,11 @@ pub fn mnist_preprocess(image: &[f32], h: usize, w: usize) -> Option<Vec<f32>> {
             }
         }
     }
-    Some(out)
+    Some(DrawingSteps {
+        crop: Plane { rows: bh, cols: bw, values: crop },
+        scaled: Plane { rows: nh, cols: nw, values: small },
+        input: out,
+    })
 }
 
 /// Rows and columns that contain ink (> 0): (top, bottom, left, right), inclusive.

@@ -2,6 +2,7 @@
 //! statistics, checkpoints and a divergence guard. The web page's worker, the CLI and the chapter tests all
 //! drive this same type.
 
+mod classifier;
 mod config;
 mod source;
 mod stats;
@@ -13,6 +14,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 use web_time::Instant;
 
+pub use classifier::{
+    Classifier, MAX_MODEL_BYTES, MODEL_FORMAT, ModelFileInfo, TensorInfo, drawing_side, inspect,
+};
 pub use config::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfig};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::DirSource;

@@ -20,7 +20,7 @@ pub struct LayerShape {
 }
 
 /// The input shape of one example and the number of outputs, from the dataset's description alone.
-fn io(config: &SessionConfig) -> Result<(Vec<usize>, usize)> {
+pub(super) fn io(config: &SessionConfig) -> Result<(Vec<usize>, usize)> {
     let classes = match config.loss {
         LossKind::BinaryCrossEntropy => 1,
         _ => 0,

@@ -9,8 +9,10 @@ use plotters_canvas::CanvasBackend;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod pad;
 mod trainer;
 
+pub use pad::PadModel;
 pub use trainer::Trainer;
 
 use crate::backend::webgpu::GpuContext;

@@ -130,6 +130,36 @@ impl Trainer {
         Ok(self.backend.clone())
     }
 
+    /// The class names when the current run's model can classify the drawing pad's 28x28 input (MNIST and
+    /// Fashion-MNIST runs), else an empty list.
+    #[wasm_bindgen(js_name = padClasses)]
+    pub fn pad_classes(&self) -> Vec<String> {
+        self.session.as_ref().and_then(Session::drawing_classes).map(<[String]>::to_vec).unwrap_or_default()
+    }
+
+    /// The longer side the pad scales a drawing's ink to for the current run's data (20 digits, 28 clothes).
+    #[wasm_bindgen(js_name = padSide)]
+    pub fn pad_side(&self) -> usize {
+        self.runs
+            .get(self.current)
+            .or(self.runs.first())
+            .map_or(20, |r| crate::train::drawing_side(&r.config))
+    }
+
+    /// Class probabilities of the model being trained (its newest weights) for a prepared 28x28 input.
+    #[wasm_bindgen(js_name = classifyAsync)]
+    pub async fn classify_async(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
+        let s = self.session.as_ref().ok_or_else(|| JsError::new("no run has started yet"))?;
+        s.classify_async(&input).await.map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Where the model being trained looks: |∂(top class)/∂(pixel)| scaled to [0, 1].
+    #[wasm_bindgen(js_name = saliencyAsync)]
+    pub async fn saliency_async(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
+        let s = self.session.as_ref().ok_or_else(|| JsError::new("no run has started yet"))?;
+        s.saliency_async(&input).await.map_err(|e| JsError::new(&e.to_string()))
+    }
+
     /// The data files (paths under `data/`) the runs need.
     #[wasm_bindgen(js_name = filesNeeded)]
     pub fn files_needed(&self) -> Vec<String> {
