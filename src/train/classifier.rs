@@ -20,7 +20,7 @@ pub const MODEL_FORMAT: &str = "cvjourney-model/1";
 pub const MAX_MODEL_BYTES: usize = 64 << 20;
 
 fn bad(message: impl Into<String>) -> LabError {
-    LabError::Format { kind: "model file", message: message.into() }
+    LabError::Format { kind: "model", message: message.into() }
 }
 
 /// One tensor of a model file, as `cvjourney model inspect` lists it.
@@ -121,11 +121,39 @@ impl Classifier {
         drawing_side(&self.config)
     }
 
+    /// Accuracy on a labelled image set of raw pixels (0..255, as the dataset parsers give them), in
+    /// batches of 1,000 on the CPU.
+    pub fn accuracy(&self, data: &crate::data::Dataset) -> Result<f32> {
+        let crate::data::Targets::Classes { labels, .. } = &data.targets else {
+            return Err(LabError::InvalidArgument("accuracy: the dataset has no class labels".into()));
+        };
+        let len: usize = self.input.iter().product();
+        if data.feature_shape != self.input {
+            return Err(LabError::InvalidArgument(format!(
+                "accuracy: images are {:?}, the model reads {:?}",
+                data.feature_shape, self.input
+            )));
+        }
+        let _no_grad = NoGradGuard::new();
+        let mut correct = 0;
+        for start in (0..data.len()).step_by(1000) {
+            let n = (data.len() - start).min(1000);
+            let mut x = data.features[start * len..(start + n) * len].to_vec();
+            self.norm.apply(&mut x, len);
+            let dims: Vec<usize> = std::iter::once(n).chain(self.input.iter().copied()).collect();
+            let out = self.model.forward(&Tensor::from_vec(x, crate::tensor::Shape::new(&dims))?)?;
+            let pred = out.argmax(-1, false)?.to_vec();
+            correct +=
+                pred.iter().zip(&labels[start..start + n]).filter(|(p, l)| **p as usize == **l).count();
+        }
+        Ok(correct as f32 / data.len().max(1) as f32)
+    }
+
     fn view(&self) -> View<'_> {
         View { model: &self.model, norm: &self.norm, input: &self.input, shared: false }
     }
 
-    /// Class probabilities for raw pixels in [0, 1] (one example, row-major).
+    /// Class probabilities for one image in the datasets' raw scale (pixels 0..255, row-major).
     pub fn predict(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         now(self.view().predict(pixels))
     }
@@ -154,7 +182,7 @@ struct View<'a> {
 }
 
 impl View<'_> {
-    /// The model's input for raw pixels: normalized as in training, on the model's device.
+    /// The model's input for raw pixels (0..255): normalized as in training, on the model's device.
     fn prepare(&self, pixels: &[f32]) -> Result<Tensor> {
         let len: usize = self.input.iter().product();
         if pixels.len() != len {
@@ -240,7 +268,7 @@ impl Session {
         self.view().ok().map(|_| self.train.class_names.as_slice())
     }
 
-    /// Class probabilities of the model being trained, for raw pixels in [0, 1] (the drawing pad).
+    /// Class probabilities of the model being trained, for one image of raw pixels (0..255).
     pub async fn classify_async(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         self.view()?.predict(pixels).await
     }

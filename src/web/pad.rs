@@ -12,6 +12,11 @@ fn js_error(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+/// The pad's ink (0..1) in the datasets' raw pixel scale (0..255), which the models were trained on.
+pub(super) fn ink_to_pixels(input: &[f32]) -> Vec<f32> {
+    input.iter().map(|v| v * 255.0).collect()
+}
+
 /// A drawing (one ink value per pixel in [0, 1], row-major, `width` x `height`) made into a 28x28 input:
 /// `{ crop, scaled, input }` (see `prepare_drawing`), or `null` when there is no ink yet. `side` is the
 /// longer side the ink is scaled to: 20 for digits, 28 for clothes (`PadModel.side`).
@@ -52,13 +57,13 @@ impl PadModel {
         self.inner.drawing_side()
     }
 
-    /// Class probabilities for a prepared 28x28 input (raw pixels in [0, 1]).
+    /// Class probabilities for a prepared 28x28 input (ink in [0, 1], as `prepareDrawing` gives it).
     pub fn predict(&self, input: &[f32]) -> Result<Vec<f32>, JsError> {
-        self.inner.predict(input).map_err(js_error)
+        self.inner.predict(&ink_to_pixels(input)).map_err(js_error)
     }
 
     /// |∂(top class)/∂(pixel)| scaled to [0, 1]: where the model looked.
     pub fn saliency(&self, input: &[f32]) -> Result<Vec<f32>, JsError> {
-        self.inner.saliency(input).map_err(js_error)
+        self.inner.saliency(&ink_to_pixels(input)).map_err(js_error)
     }
 }

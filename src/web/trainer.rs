@@ -146,18 +146,19 @@ impl Trainer {
             .map_or(20, |r| crate::train::drawing_side(&r.config))
     }
 
-    /// Class probabilities of the model being trained (its newest weights) for a prepared 28x28 input.
+    /// Class probabilities of the model being trained (its newest weights) for a prepared 28x28 input (ink
+    /// in [0, 1], as `prepareDrawing` gives it).
     #[wasm_bindgen(js_name = classifyAsync)]
     pub async fn classify_async(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let s = self.session.as_ref().ok_or_else(|| JsError::new("no run has started yet"))?;
-        s.classify_async(&input).await.map_err(|e| JsError::new(&e.to_string()))
+        s.classify_async(&super::pad::ink_to_pixels(&input)).await.map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Where the model being trained looks: |∂(top class)/∂(pixel)| scaled to [0, 1].
     #[wasm_bindgen(js_name = saliencyAsync)]
     pub async fn saliency_async(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
         let s = self.session.as_ref().ok_or_else(|| JsError::new("no run has started yet"))?;
-        s.saliency_async(&input).await.map_err(|e| JsError::new(&e.to_string()))
+        s.saliency_async(&super::pad::ink_to_pixels(&input)).await.map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// The data files (paths under `data/`) the runs need.

@@ -125,7 +125,49 @@ export interface Trainer {
   figuresAsync(): Promise<Figure[]>;
   useGpu(): Promise<string>;
   fallBackToCpu(why: string): Promise<string>;
+  padClasses(): string[];
+  padSide(): number;
+  classifyAsync(input: Float32Array): Promise<Float32Array>;
+  saliencyAsync(input: Float32Array): Promise<Float32Array>;
   free(): void;
+}
+
+/** A small image (src/data/image.rs `Plane`). */
+export interface Plane {
+  rows: number;
+  cols: number;
+  values: number[];
+}
+
+/** A drawing made into a model input, step by step (src/data/image.rs `DrawingSteps`). */
+export interface DrawingSteps {
+  crop: Plane;
+  scaled: Plane;
+  input: number[];
+}
+
+/** A model file read for the drawing pad (src/web/pad.rs `PadModel`). */
+export interface PadModel {
+  classes(): string[];
+  side(): number;
+  predict(input: Float32Array): Float32Array;
+  saliency(input: Float32Array): Float32Array;
+  free(): void;
+}
+
+/** Which model the pad asks: a starter model file (by id) or the model being trained. */
+export type PadSource = "mnist-cnn" | "fashion-cnn" | "training";
+
+/** The pad's answer: the preparation steps, class probabilities and the saliency map. */
+export interface Classified {
+  type: "classified";
+  id: number;
+  source: PadSource;
+  steps: DrawingSteps | null;
+  classes: string[];
+  probs: number[];
+  saliency: number[];
+  error?: string;
 }
 
 export interface LayerShape {
@@ -145,6 +187,8 @@ export interface LabBindings extends WasmBindings {
 export interface WorkerModule {
   default(options: { module_or_path: URL }): Promise<unknown>;
   Trainer: new (id: string, config: SessionConfig) => Trainer;
+  PadModel: new (bytes: Uint8Array) => PadModel;
+  prepareDrawing(pixels: Float32Array, width: number, height: number, side: number): DrawingSteps | null;
 }
 
 /** Messages from the page to the training worker. */
@@ -153,7 +197,8 @@ export type ToWorker =
   | { type: "pause" }
   | { type: "resume" }
   | { type: "step" }
-  | { type: "stop" };
+  | { type: "stop" }
+  | { type: "classify"; id: number; source: PadSource; pixels: Float32Array; width: number; height: number };
 
 /** Messages from the training worker to the page. */
 export type FromWorker =
@@ -161,4 +206,5 @@ export type FromWorker =
   | { type: "loading"; text: string }
   | { type: "progress"; status: TrainStatus }
   | { type: "figures"; figures: Figure[] }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  | Classified;

@@ -5,6 +5,7 @@
 import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
   TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
 import { Controls } from "./controls.js";
+import { Pad } from "./pad.js";
 
 function el<T extends HTMLElement = HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -71,6 +72,7 @@ export class LabPage {
   private lastEpoch: EpochMetrics | null = null;
   private figures: Figure[] = [];
   private drawScheduled = false;
+  private readonly pad: Pad;
 
   constructor(private readonly bindings: LabBindings) {
     this.chapters = bindings.chapters();
@@ -78,6 +80,7 @@ export class LabPage {
     this.worker = new Worker(new URL("./worker.js", document.baseURI), { type: "module" });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
     this.worker.onerror = (e) => this.fail(`the training worker failed: ${e.message}`);
+    this.pad = new Pad((m) => this.worker.postMessage(m));
     this.buildNav();
     el("train").addEventListener("click", () => this.train());
     el("pause").addEventListener("click", () => this.pause());
@@ -338,6 +341,9 @@ export class LabPage {
         break;
       case "error":
         this.fail(m.message);
+        break;
+      case "classified":
+        this.pad.onClassified(m);
         break;
     }
   }

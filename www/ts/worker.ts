@@ -2,7 +2,9 @@
 // in slices of about 40 ms so that pause, step and stop messages are answered between slices. The page's
 // main thread only draws.
 
-import type { TrainBackend, FromWorker, SessionConfig, ToWorker, Trainer, WorkerModule } from "./bindings.js";
+import type {
+  Classified, FromWorker, PadModel, PadSource, SessionConfig, ToWorker, TrainBackend, Trainer, WorkerModule,
+} from "./bindings.js";
 
 /** Milliseconds of training per slice: short enough to answer a pause at once, long enough to be efficient. */
 const SLICE_MS = 40;
@@ -26,6 +28,10 @@ let lastFigures = 0;
 /** A slice is in flight (its GPU readbacks awaited): a Step message waits for it instead of overlapping. */
 let busy = false;
 let stepQueued = false;
+/** The newest drawing waiting to be classified (older ones are dropped: only the latest matters). */
+let classifyQueued: Extract<ToWorker, { type: "classify" }> | null = null;
+/** Starter models, read once on demand. */
+const padModels = new Map<string, Promise<PadModel>>();
 /** Trainers to free once the slice in flight has let go of them. */
 const retired: Trainer[] = [];
 
@@ -116,14 +122,15 @@ async function start(presetId: string, config: SessionConfig, stepOnly: boolean,
   trainer = next;
   paused = stepOnly;
   lastFigures = 0;
-  if (stepOnly) await guarded(() => slice(0, 1, true));
+  if (stepOnly) await guarded(() => slice(0, 1, true), true);
   else void loop(gen);
 }
 
-/** Runs `f` unless a slice is in flight; a Step that arrives meanwhile runs when it ends. */
-async function guarded(f: () => Promise<boolean>): Promise<boolean> {
+/** Runs `f` unless a slice is in flight. Then a Step (`queueStep`) runs when the slice ends; the training
+ * loop's own slice is simply skipped (the loop comes back on its next turn). */
+async function guarded(f: () => Promise<boolean>, queueStep = false): Promise<boolean> {
   if (busy) {
-    stepQueued = true;
+    if (queueStep) stepQueued = true;
     return false;
   }
   busy = true;
@@ -135,6 +142,8 @@ async function guarded(f: () => Promise<boolean>): Promise<boolean> {
     if (stepQueued && trainer !== null) {
       stepQueued = false;
       void guarded(() => slice(0, 1, true));
+    } else if (classifyQueued !== null) {
+      void guarded(classifyNext);
     }
   }
 }
@@ -161,6 +170,59 @@ async function slice(budgetMs: number, maxSteps: number, forceFigures: boolean):
     post({ type: "figures", figures: await t.figuresAsync() });
   }
   return status.done;
+}
+
+/** Reads a starter model file (served from `models/`) the first time it is asked for. */
+function padModel(module: WorkerModule, id: string): Promise<PadModel> {
+  let model = padModels.get(id);
+  if (model === undefined) {
+    model = (async () => {
+      const response = await fetch(new URL(`./models/${id}.safetensors`, scope.location.href));
+      if (!response.ok) throw new Error(`could not fetch the ${id} model: HTTP ${response.status}`);
+      return new module.PadModel(new Uint8Array(await response.arrayBuffer()));
+    })();
+    model.catch(() => padModels.delete(id));
+    padModels.set(id, model);
+  }
+  return model;
+}
+
+/** Classifies the newest queued drawing with a starter model or the model being trained (its newest
+ * weights: this runs between training slices). Always answers, with `error` set when it cannot. */
+async function classifyNext(): Promise<boolean> {
+  const request = classifyQueued;
+  classifyQueued = null;
+  if (request === null) return false;
+  const answer: Classified = { type: "classified", id: request.id, source: request.source, steps: null, classes: [], probs: [], saliency: [] };
+  try {
+    const module = await load();
+    if (request.source === "training") {
+      const t = trainer;
+      if (t === null || t.padClasses().length === 0) {
+        throw new Error("the current run does not train on 28x28 digits or clothes: pick a starter model, or train an MNIST or Fashion-MNIST preset");
+      }
+      answer.classes = t.padClasses();
+      answer.steps = module.prepareDrawing(request.pixels, request.width, request.height, t.padSide());
+      if (answer.steps !== null) {
+        const input = Float32Array.from(answer.steps.input);
+        answer.probs = Array.from(await t.classifyAsync(input));
+        answer.saliency = Array.from(await t.saliencyAsync(input));
+      }
+    } else {
+      const model = await padModel(module, request.source);
+      answer.classes = model.classes();
+      answer.steps = module.prepareDrawing(request.pixels, request.width, request.height, model.side());
+      if (answer.steps !== null) {
+        const input = Float32Array.from(answer.steps.input);
+        answer.probs = Array.from(model.predict(input));
+        answer.saliency = Array.from(model.saliency(input));
+      }
+    }
+  } catch (e) {
+    answer.error = describe(e);
+  }
+  post(answer);
+  return false;
 }
 
 async function loop(gen: number): Promise<void> {
@@ -190,12 +252,17 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
         break;
       case "step":
         paused = true;
-        guarded(() => slice(0, 1, true)).catch((e: unknown) => post({ type: "error", message: describe(e) }));
+        guarded(() => slice(0, 1, true), true).catch((e: unknown) => post({ type: "error", message: describe(e) }));
         break;
       case "stop":
         generation++;
         retire(trainer);
         trainer = null;
+        break;
+      case "classify":
+        // Between training slices: a slice in flight runs it when it ends (guarded's finally).
+        classifyQueued = message;
+        if (!busy) void guarded(classifyNext);
         break;
     }
   } catch (e) {

@@ -1,0 +1,125 @@
+// End-to-end tests of the drawing pad (issue 10): a "1" drawn with the mouse and a "0" drawn with a finger
+// (real touch events through the DevTools protocol) get the right top class from the starter digits model
+// while a training run goes on in the worker; the page does not scroll while a finger draws; the
+// preparation steps and the saliency map are drawn; Undo and Clear work.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { ARTIFACTS, inked, open, serve } from "./serve.mjs";
+
+let server;
+before(async () => { server = await serve(); });
+after(() => server?.close());
+
+/** Points of a stroke in the pad's own 280x280 units. */
+const ONE = Array.from({ length: 15 }, (_, i) => [140 + i * 0.8, 45 + i * 13]);
+const ZERO = Array.from({ length: 33 }, (_, i) => {
+  const a = (i / 32) * 2 * Math.PI;
+  return [140 + 55 * Math.sin(a), 140 - 85 * Math.cos(a)];
+});
+
+/** Page coordinates of pad points. */
+async function toPage(page, points) {
+  await page.locator("#pad").scrollIntoViewIfNeeded();
+  const box = await page.locator("#pad").boundingBox();
+  return points.map(([x, y]) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height]);
+}
+
+async function drawWithMouse(page, points) {
+  const p = await toPage(page, points);
+  await page.mouse.move(p[0][0], p[0][1]);
+  await page.mouse.down();
+  for (const [x, y] of p.slice(1)) await page.mouse.move(x, y, { steps: 2 });
+  await page.mouse.up();
+}
+
+async function drawWithFinger(page, cdp, points) {
+  const p = await toPage(page, points);
+  const touch = (type, [x, y]) => cdp.send("Input.dispatchTouchEvent",
+    { type, touchPoints: type === "touchEnd" ? [] : [{ x, y, id: 1, radiusX: 4, radiusY: 4, force: 1 }] });
+  await touch("touchStart", p[0]);
+  for (const q of p.slice(1)) await touch("touchMove", q);
+  await touch("touchEnd", p[p.length - 1]);
+}
+
+/** Waits for the pad's answer to name `label` as the top class; returns the answer's text. */
+async function answer(page, label) {
+  await page.waitForFunction((want) => document.getElementById("pad-top")?.dataset.label === want, label,
+    { timeout: 60_000 });
+  return page.textContent("#pad-top");
+}
+
+test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run trains", async () => {
+  const { browser, page, errors } = await open([], { width: 412, height: 915 });
+  try {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 1 });
+    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":400}`);
+    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+      { timeout: 60_000 });
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0, null,
+      { timeout: 60_000 });
+    await page.locator("#pad").scrollIntoViewIfNeeded();
+
+    await drawWithMouse(page, ONE);
+    const one = await answer(page, "1");
+    assert.match(one, /^1 \(\d+ %\), says the starter model$/);
+    assert.equal(await page.locator("#pad-bars li").count(), 10);
+    for (const id of ["#pad-steps-crop", "#pad-steps-scaled", "#pad-steps-input", "#pad-saliency"]) {
+      assert.ok(await inked(page, id) > 0, `${id} shows the step`);
+    }
+    assert.equal(await page.getAttribute("#run-panel", "data-state"), "running", "training went on meanwhile");
+
+    await page.click("#pad-clear");
+    await page.waitForFunction(() => document.getElementById("pad-top")?.textContent?.startsWith("Draw something"));
+    const scrollBefore = await page.evaluate(() => window.scrollY);
+    await drawWithFinger(page, cdp, ZERO);
+    const zero = await answer(page, "0");
+    assert.match(zero, /^0 \(\d+ %\)/);
+    assert.equal(await page.evaluate(() => window.scrollY), scrollBefore, "drawing with a finger does not scroll");
+
+    // Undo takes the 0 away again: an empty pad.
+    await page.click("#pad-undo");
+    await page.waitForFunction(() => document.getElementById("pad-top")?.textContent?.startsWith("Draw something"));
+    assert.equal(await page.getAttribute("#run-panel", "data-state"), "running", "training still going");
+    await page.screenshot({ path: path.join(ARTIFACTS, "pad-phone.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the pad asks the model being trained when chosen, and says when the run has none", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    // A Fashion-MNIST CNN in training answers with the clothes' names.
+    const set = '{"dataset":{"name":"fashion-mnist","train_limit":2000,"test_limit":500},"epochs":50}';
+    await page.goto(`${server.base}#preset=ch6-cnn-7x7&set=${set}`);
+    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+      { timeout: 60_000 });
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0, null,
+      { timeout: 120_000 });
+    await page.selectOption("#pad-model", "training");
+    await drawWithMouse(page, ZERO);
+    await page.waitForFunction(() => /says the model being trained/.test(document.getElementById("pad-top")?.textContent ?? ""),
+      null, { timeout: 60_000 });
+    const names = await page.$$eval("#pad-bars .pad-label", (l) => l.map((x) => x.textContent));
+    assert.equal(names.length, 10);
+    assert.ok(names.includes("Sneaker") || names.includes("sneaker"), JSON.stringify(names));
+    await page.click("#reset");
+
+    // A run on 2-D points has no model for the pad: the pad says so.
+    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":400}`);
+    await page.click("#train");
+    await page.click("#pad-clear");
+    await drawWithMouse(page, ONE);
+    await page.waitForFunction(() => (document.getElementById("pad-why")?.textContent ?? "").length > 0, null,
+      { timeout: 30_000 });
+    assert.match(await page.textContent("#pad-why"), /does not train on 28x28 digits or clothes/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
