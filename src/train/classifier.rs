@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Session, SessionConfig, build_model, now, summary};
 use crate::autograd::NoGradGuard;
 use crate::data::NormStats;
+use crate::data::image::Plane;
 use crate::error::{LabError, Result};
 use crate::nn::{self, Module, Sequential};
 use crate::tensor::Tensor;
@@ -162,6 +163,11 @@ impl Classifier {
     pub fn saliency(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         now(self.view().saliency(pixels))
     }
+
+    /// The first convolution's feature maps for one image (see `View::feature_maps`).
+    pub fn feature_maps(&self, pixels: &[f32]) -> Result<Vec<Plane>> {
+        now(self.view().feature_maps(pixels))
+    }
 }
 
 /// Digits are 20 pixels tall inside MNIST's 28x28 frame; Fashion-MNIST's items fill the frame.
@@ -220,6 +226,35 @@ impl View<'_> {
         out.softmax(-1)?.to_vec_async().await
     }
 
+    /// The first convolution's activated outputs for one image, one plane per channel, each scaled to
+    /// [0, 1] by its own largest value (empty for a model without convolutions).
+    async fn feature_maps(&self, pixels: &[f32]) -> Result<Vec<Plane>> {
+        let _no_grad = NoGradGuard::new();
+        let Some(first) = self.model.layers.iter().position(|l| l.describe().starts_with("Conv2d")) else {
+            return Ok(Vec::new());
+        };
+        self.model.eval();
+        let mut h = self.prepare(pixels)?;
+        // The convolution and the layer after it (its activation, or BatchNorm when there is one).
+        let upto = (first + 2).min(self.model.layers.len());
+        let out = self.model.layers[..upto].iter().try_fold(h.clone(), |x, layer| layer.forward(&x));
+        if self.shared {
+            self.model.train();
+        }
+        h = out?;
+        let dims = h.dims().to_vec();
+        let (c, rows, cols) = (dims[1], dims[2], dims[3]);
+        let values = h.to_vec_async().await?;
+        Ok(values
+            .chunks(rows * cols)
+            .take(c)
+            .map(|plane| {
+                let peak = plane.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+                Plane { rows, cols, values: plane.iter().map(|v| v.max(0.0) / peak).collect() }
+            })
+            .collect())
+    }
+
     async fn saliency(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         let x = self.prepare(pixels)?.requires_grad_(true);
         let out = self.forward(&x)?;
@@ -271,6 +306,11 @@ impl Session {
     /// Class probabilities of the model being trained, for one image of raw pixels (0..255).
     pub async fn classify_async(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         self.view()?.predict(pixels).await
+    }
+
+    /// The first convolution's feature maps of the model being trained, for one image of raw pixels.
+    pub async fn feature_maps_async(&self, pixels: &[f32]) -> Result<Vec<Plane>> {
+        self.view()?.feature_maps(pixels).await
     }
 
     /// |∂(top class)/∂(pixel)| of the model being trained, scaled to [0, 1].

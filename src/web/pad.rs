@@ -62,6 +62,14 @@ impl PadModel {
         self.inner.predict(&ink_to_pixels(input)).map_err(js_error)
     }
 
+    /// The first convolution's feature maps for a prepared input: `[{ rows, cols, values }]` (empty for a
+    /// model without convolutions).
+    #[wasm_bindgen(js_name = featureMaps)]
+    pub fn feature_maps(&self, input: &[f32]) -> Result<JsValue, JsError> {
+        let maps = self.inner.feature_maps(&ink_to_pixels(input)).map_err(js_error)?;
+        Ok(maps.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    }
+
     /// |∂(top class)/∂(pixel)| scaled to [0, 1]: where the model looked.
     pub fn saliency(&self, input: &[f32]) -> Result<Vec<f32>, JsError> {
         self.inner.saliency(&ink_to_pixels(input)).map_err(js_error)

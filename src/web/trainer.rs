@@ -154,6 +154,17 @@ impl Trainer {
         s.classify_async(&super::pad::ink_to_pixels(&input)).await.map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// The first convolution's feature maps of the model being trained for a prepared input.
+    #[wasm_bindgen(js_name = featureMapsAsync)]
+    pub async fn feature_maps_async(&self, input: Vec<f32>) -> Result<JsValue, JsError> {
+        let s = self.session.as_ref().ok_or_else(|| JsError::new("no run has started yet"))?;
+        let maps = s
+            .feature_maps_async(&super::pad::ink_to_pixels(&input))
+            .await
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(serde::Serialize::serialize(&maps, &serde_wasm_bindgen::Serializer::json_compatible())?)
+    }
+
     /// Where the model being trained looks: |∂(top class)/∂(pixel)| scaled to [0, 1].
     #[wasm_bindgen(js_name = saliencyAsync)]
     pub async fn saliency_async(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {

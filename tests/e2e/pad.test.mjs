@@ -5,11 +5,23 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { ARTIFACTS, inked, open, serve } from "./serve.mjs";
+import { ARTIFACTS, open, serve } from "./serve.mjs";
 
 let server;
 before(async () => { server = await serve(); });
 after(() => server?.close());
+
+/** Lit (non-black) pixels of a canvas: the pad's images are bright ink on black, so a blank one has none. */
+function lit(page, selector) {
+  return page.evaluate((sel) => {
+    const canvas = document.querySelector(sel);
+    if (!(canvas instanceof HTMLCanvasElement)) return -1;
+    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] > 40 || px[i + 1] > 40 || px[i + 2] > 40) n++;
+    return n;
+  }, selector);
+}
 
 /** Points of a stroke in the pad's own 280x280 units. */
 const ONE = Array.from({ length: 15 }, (_, i) => [140 + i * 0.8, 45 + i * 13]);
@@ -67,8 +79,11 @@ test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run t
     assert.match(one, /^1 \(\d+ %\), says the starter model$/);
     assert.equal(await page.locator("#pad-bars li").count(), 10);
     for (const id of ["#pad-steps-crop", "#pad-steps-scaled", "#pad-steps-input", "#pad-saliency"]) {
-      assert.ok(await inked(page, id) > 0, `${id} shows the step`);
+      assert.ok(await lit(page, id) > 0, `${id} shows the step`);
     }
+    assert.equal(await page.locator("#pad-maps-grid canvas").count(), 16, "the starter CNN's 16 first-layer maps");
+    const maps = await Promise.all([...Array(16).keys()].map((i) => lit(page, `#pad-maps-grid canvas:nth-child(${i + 1})`)));
+    assert.ok(maps.filter((n) => n > 0).length >= 8, `most filters respond to a stroke: ${maps}`);
     assert.equal(await page.getAttribute("#run-panel", "data-state"), "running", "training went on meanwhile");
 
     await page.click("#pad-clear");
@@ -79,9 +94,11 @@ test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run t
     assert.match(zero, /^0 \(\d+ %\)/);
     assert.equal(await page.evaluate(() => window.scrollY), scrollBefore, "drawing with a finger does not scroll");
 
-    // Undo takes the 0 away again: an empty pad.
+    // Undo takes the 0 away again: an empty pad, and blank steps.
     await page.click("#pad-undo");
     await page.waitForFunction(() => document.getElementById("pad-top")?.textContent?.startsWith("Draw something"));
+    assert.equal(await lit(page, "#pad"), 0, "the pad is empty after Undo");
+    assert.equal(await lit(page, "#pad-steps-input"), 0, "no input shown for an empty pad");
     assert.equal(await page.getAttribute("#run-panel", "data-state"), "running", "training still going");
     await page.screenshot({ path: path.join(ARTIFACTS, "pad-phone.png"), fullPage: true });
     assert.deepEqual(errors, []);

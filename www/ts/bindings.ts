@@ -129,6 +129,7 @@ export interface Trainer {
   padSide(): number;
   classifyAsync(input: Float32Array): Promise<Float32Array>;
   saliencyAsync(input: Float32Array): Promise<Float32Array>;
+  featureMapsAsync(input: Float32Array): Promise<Plane[]>;
   free(): void;
 }
 
@@ -152,6 +153,7 @@ export interface PadModel {
   side(): number;
   predict(input: Float32Array): Float32Array;
   saliency(input: Float32Array): Float32Array;
+  featureMaps(input: Float32Array): Plane[];
   free(): void;
 }
 
@@ -167,6 +169,8 @@ export interface Classified {
   classes: string[];
   probs: number[];
   saliency: number[];
+  /** The first convolution's activated outputs (none for a model without convolutions). */
+  maps: Plane[];
   error?: string;
 }
 

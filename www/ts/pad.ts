@@ -89,6 +89,7 @@ export class Pad {
         clearCanvas(el<HTMLCanvasElement>(id));
       }
       delete el("pad-top").dataset.label;
+      this.showMaps([]);
       el("pad-top").textContent = m.error !== undefined ? "" : "Draw something: the pad is empty.";
       return;
     }
@@ -97,6 +98,7 @@ export class Pad {
     drawPlane(el<HTMLCanvasElement>("pad-steps-input"), { rows: 28, cols: 28, values: steps.input });
     drawPlane(el<HTMLCanvasElement>("pad-saliency"), { rows: 28, cols: 28, values: m.saliency }, [255, 176, 0]);
     this.showBars(m.classes, m.probs);
+    this.showMaps(m.maps);
     let top = 0;
     m.probs.forEach((p, i) => { if (p > (m.probs[top] ?? 0)) top = i; });
     const label = m.classes[top] ?? "?";
@@ -105,6 +107,20 @@ export class Pad {
     const top_ = el("pad-top");
     top_.textContent = `${label} (${percent} %), says ${by}`;
     top_.dataset.label = label;
+  }
+
+  /** One small canvas per feature map of the first convolution. */
+  private showMaps(maps: Plane[]): void {
+    const box = el("pad-maps");
+    box.hidden = maps.length === 0;
+    el("pad-maps-grid").replaceChildren(...maps.map((plane, i) => {
+      const c = document.createElement("canvas");
+      c.width = 56;
+      c.height = 56;
+      c.setAttribute("aria-label", `feature map ${i + 1}`);
+      drawPlane(c, plane, [86, 180, 233]);
+      return c;
+    }));
   }
 
   private showBars(classes: string[], probs: number[]): void {

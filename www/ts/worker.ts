@@ -193,7 +193,7 @@ async function classifyNext(): Promise<boolean> {
   const request = classifyQueued;
   classifyQueued = null;
   if (request === null) return false;
-  const answer: Classified = { type: "classified", id: request.id, source: request.source, steps: null, classes: [], probs: [], saliency: [] };
+  const answer: Classified = { type: "classified", id: request.id, source: request.source, steps: null, classes: [], probs: [], saliency: [], maps: [] };
   try {
     const module = await load();
     if (request.source === "training") {
@@ -207,6 +207,7 @@ async function classifyNext(): Promise<boolean> {
         const input = Float32Array.from(answer.steps.input);
         answer.probs = Array.from(await t.classifyAsync(input));
         answer.saliency = Array.from(await t.saliencyAsync(input));
+        answer.maps = await t.featureMapsAsync(input);
       }
     } else {
       const model = await padModel(module, request.source);
@@ -216,6 +217,7 @@ async function classifyNext(): Promise<boolean> {
         const input = Float32Array.from(answer.steps.input);
         answer.probs = Array.from(model.predict(input));
         answer.saliency = Array.from(model.saliency(input));
+        answer.maps = model.featureMaps(input);
       }
     }
   } catch (e) {
