@@ -65,6 +65,14 @@ fn export_then_import_gives_identical_predictions() {
         assert_eq!(live, loaded, "image {i}: the file must reproduce the trained model exactly");
         assert!((loaded.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     }
+    // A checkpoint (weights + optimizer state + history: the page's "Save model file") loads the same way.
+    let from_checkpoint = Classifier::from_bytes(&session.checkpoint().unwrap()).unwrap();
+    let pixels = &raw.test.features[..784];
+    assert_eq!(from_checkpoint.predict(pixels).unwrap(), model.predict(pixels).unwrap());
+    // Feature maps: the starter architecture's first convolution has 16 channels of 28x28.
+    let maps = model.feature_maps(pixels).unwrap();
+    assert_eq!((maps.len(), maps[0].rows, maps[0].cols), (16, 28, 28));
+    assert!(maps.iter().all(|m| m.values.iter().all(|v| (0.0..=1.0).contains(v))));
     // Saliency is a map over the input, peak 1, from the lab's own autograd.
     let map = model.saliency(&raw.test.features[..784]).unwrap();
     assert_eq!(map.len(), 784);

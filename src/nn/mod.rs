@@ -15,7 +15,7 @@ pub use layers::{
 };
 pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm};
 pub use residual::{Join, Residual};
-pub use state::{load_checkpoint, load_state, save_checkpoint, save_state};
+pub use state::{load_checkpoint, load_model_state, load_state, save_checkpoint, save_state};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

@@ -74,6 +74,12 @@ pub fn load_state(module: &dyn Module, bytes: &[u8]) -> Result<HashMap<String, S
     load_tensors(module, bytes, false)
 }
 
+/// `load_state` for a file that may also hold an optimizer's state (a checkpoint): its "optimizer.*"
+/// tensors are ignored; every other tensor must match the module exactly.
+pub fn load_model_state(module: &dyn Module, bytes: &[u8]) -> Result<HashMap<String, String>> {
+    load_tensors(module, bytes, true)
+}
+
 /// Loads the module's tensors; `extra_allowed` lets a checkpoint carry optimizer tensors besides them.
 fn load_tensors(module: &dyn Module, bytes: &[u8], extra_allowed: bool) -> Result<HashMap<String, String>> {
     let file = SafeTensors::deserialize(bytes).map_err(|e| err(format!("cannot be read: {e}")))?;

@@ -107,7 +107,7 @@ impl Classifier {
             return Err(bad("its normalization statistics do not fit the model's input or are not finite"));
         }
         let model = build_model(&input, &config.model, outputs)?;
-        nn::load_state(&model, bytes).map_err(|e| bad(e.to_string()))?;
+        nn::load_model_state(&model, bytes).map_err(|e| bad(e.to_string()))?;
         model.eval();
         Ok(Classifier { config, classes, model, norm, input })
     }
@@ -275,7 +275,8 @@ impl View<'_> {
 
 impl Session {
     /// The trained model as a file the lab (and `cvjourney model inspect`) reads back: weights and buffers,
-    /// plus the config, the normalization statistics and the class names in the header.
+    /// plus the config, the normalization statistics and the class names in the header. (`checkpoint`
+    /// writes the same entries plus the optimizer's state and the history, to resume training.)
     pub fn export_model(&self) -> Result<Vec<u8>> {
         let json = |v: serde_json::Result<String>| v.map_err(|e| LabError::InvalidArgument(e.to_string()));
         let mut meta = HashMap::new();

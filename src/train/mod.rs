@@ -504,7 +504,8 @@ impl Session {
         layer_stats(&self.model, &batch.x)
     }
 
-    /// Weights, optimizer state, normalization statistics, config and history in one safetensors file.
+    /// Weights, optimizer state, normalization statistics, config and history in one safetensors file (with
+    /// the model file's entries, so `Classifier::from_bytes` reads it too).
     pub fn checkpoint(&self) -> Result<Vec<u8>> {
         if !self.pending.is_empty() {
             return Err(LabError::InvalidArgument(
@@ -517,6 +518,9 @@ impl Session {
         meta.insert("normalization".to_string(), json(serde_json::to_string(&self.norm))?);
         meta.insert("history".to_string(), json(serde_json::to_string(&self.history))?);
         meta.insert("steps".to_string(), self.steps.to_string());
+        // The model file's entries too: a checkpoint of an image classifier loads in the drawing pad.
+        meta.insert("format".to_string(), classifier::MODEL_FORMAT.to_string());
+        meta.insert("classes".to_string(), json(serde_json::to_string(&self.train.class_names))?);
         nn::save_checkpoint(&self.model, &self.optimizer, meta)
     }
 

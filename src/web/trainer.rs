@@ -130,6 +130,47 @@ impl Trainer {
         Ok(self.backend.clone())
     }
 
+    /// The current run as a file: weights, optimizer state, config, normalization statistics and history
+    /// (a safetensors file with JSON metadata). It resumes training (`restore`) and loads in the drawing
+    /// pad. A GPU run's values are read back first (awaited).
+    #[wasm_bindgen(js_name = exportModel)]
+    pub async fn export_model(&mut self) -> Result<Vec<u8>, JsError> {
+        let s =
+            self.session.as_mut().ok_or_else(|| JsError::new("no run has started yet: press Train first"))?;
+        s.checkpoint_async().await.map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Resumes the current run from a file `exportModel` wrote for the same settings: the next step is the
+    /// first of the epoch after the file's last complete one. A file for other settings is refused.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<u32, JsError> {
+        let err = |e: LabError| JsError::new(&e.to_string());
+        let info = crate::train::inspect(bytes).map_err(err)?;
+        let saved: SessionConfig = info
+            .metadata
+            .get("config")
+            .and_then(|c| serde_json::from_str(c).ok())
+            .ok_or_else(|| JsError::new("this file has no run settings to resume from"))?;
+        let config = self
+            .runs
+            .get(self.current)
+            .map(|r| r.config.clone())
+            .ok_or_else(|| JsError::new("no run to resume"))?;
+        if saved != config {
+            return Err(JsError::new(
+                "this file was saved from other settings: open its preset with the same settings to resume it",
+            ));
+        }
+        if self.session.is_none() {
+            let mut s = Session::new(config, &self.files).map_err(err)?;
+            self.preset.prepare(&mut s).map_err(err)?;
+            self.session = Some(s);
+        }
+        let s = self.session.as_mut().expect("created above");
+        s.to_device(Device::Cpu).map_err(err)?;
+        s.restore(bytes).map_err(err)?;
+        Ok(s.history.len() as u32)
+    }
+
     /// The class names when the current run's model can classify the drawing pad's 28x28 input (MNIST and
     /// Fashion-MNIST runs), else an empty list.
     #[wasm_bindgen(js_name = padClasses)]

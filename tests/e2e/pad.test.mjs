@@ -66,7 +66,7 @@ test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run t
   try {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 1 });
-    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":400}`);
+    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":100000}`);
     await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
       { timeout: 60_000 });
     await page.click("#train");
@@ -88,11 +88,16 @@ test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run t
 
     await page.click("#pad-clear");
     await page.waitForFunction(() => document.getElementById("pad-top")?.textContent?.startsWith("Draw something"));
-    const scrollBefore = await page.evaluate(() => window.scrollY);
+    // Where the pad sits in the viewport: a finger that scrolled the page would move it. (window.scrollY
+    // alone is not the measure: scroll anchoring shifts it when the live figures above the pad grow.)
+    await page.locator("#pad").scrollIntoViewIfNeeded();
+    const padTop = () => page.evaluate(() => document.getElementById("pad").getBoundingClientRect().top);
+    const topBefore = await padTop();
     await drawWithFinger(page, cdp, ZERO);
     const zero = await answer(page, "0");
     assert.match(zero, /^0 \(\d+ %\)/);
-    assert.equal(await page.evaluate(() => window.scrollY), scrollBefore, "drawing with a finger does not scroll");
+    assert.ok(Math.abs((await padTop()) - topBefore) < 1, "drawing with a finger does not scroll the page");
+    assert.equal(await page.$eval("#pad", (c) => getComputedStyle(c).touchAction), "none");
 
     // Undo takes the 0 away again: an empty pad, and blank steps.
     await page.click("#pad-undo");
@@ -100,6 +105,12 @@ test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run t
     assert.equal(await lit(page, "#pad"), 0, "the pad is empty after Undo");
     assert.equal(await lit(page, "#pad-steps-input"), 0, "no input shown for an empty pad");
     assert.equal(await page.getAttribute("#run-panel", "data-state"), "running", "training still going");
+    // The clothes starter answers with Fashion-MNIST's names (a drawing scaled to fill the 28x28 frame).
+    await page.selectOption("#pad-model", "fashion-cnn");
+    await drawWithMouse(page, ZERO);
+    await page.waitForFunction(() => /says the starter model/.test(document.getElementById("pad-top")?.textContent ?? "") &&
+      document.querySelectorAll("#pad-bars li")[9]?.textContent?.startsWith("Ankle boot"), null, { timeout: 60_000 });
+    assert.equal(await page.locator("#pad-maps-grid canvas").count(), 32, "the clothes CNN's 32 first-layer maps");
     await page.screenshot({ path: path.join(ARTIFACTS, "pad-phone.png"), fullPage: true });
     assert.deepEqual(errors, []);
   } finally {
@@ -135,6 +146,53 @@ test("the pad asks the model being trained when chosen, and says when the run ha
     await page.waitForFunction(() => (document.getElementById("pad-why")?.textContent ?? "").length > 0, null,
       { timeout: 30_000 });
     assert.match(await page.textContent("#pad-why"), /does not train on 28x28 digits or clothes/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a run saves itself in the browser, a reload resumes it, and its model file loads in the pad", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    const set = '{"dataset":{"name":"fashion-mnist","train_limit":1000,"test_limit":200},"epochs":4}';
+    await page.goto(`${server.base}#preset=ch6-cnn-7x7&set=${set}`);
+    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+      { timeout: 60_000 });
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 2, null,
+      { timeout: 120_000 });
+    await page.click("#pause");
+    const downloading = page.waitForEvent("download");
+    await page.click("#export-model");
+    const download = await downloading;
+    const file = path.join(ARTIFACTS, "saved-model.safetensors");
+    await download.saveAs(file);
+    assert.match(download.suggestedFilename(), /^cvjourney-ch6-cnn-7x7-epoch\d+\.safetensors$/);
+
+    // A reload offers the saved run; resuming goes on from the epoch after the last saved one.
+    await page.reload();
+    await page.waitForSelector("#resume-box:not([hidden])", { timeout: 60_000 });
+    const offer = await page.textContent("#resume-text");
+    const saved = Number(offer.match(/after epoch (\d+)/)?.[1]);
+    assert.ok(saved >= 1, offer);
+    await page.click("#resume");
+    await page.waitForFunction(() => document.getElementById("run-panel")?.dataset.state === "done", null,
+      { timeout: 120_000 });
+    const epochs = await page.$$eval("#epoch-log tbody tr", (rows) => rows.map((r) => Number(r.children[1].textContent)));
+    assert.equal(epochs[0], saved + 1, `resumed after epoch ${saved}: ${epochs}`);
+    assert.equal(epochs[epochs.length - 1], 4);
+
+    // The saved file is a model the pad can load; a broken one is refused with the reason.
+    await page.setInputFiles("#pad-import", file);
+    await page.waitForFunction(() => document.getElementById("pad-model")?.value === "imported");
+    await drawWithMouse(page, ZERO);
+    await page.waitForFunction(() => /says the loaded model/.test(document.getElementById("pad-top")?.textContent ?? ""),
+      null, { timeout: 60_000 });
+    await page.setInputFiles("#pad-import", { name: "broken.safetensors", mimeType: "application/octet-stream",
+      buffer: Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9]) });
+    await page.waitForFunction(() => /broken.safetensors cannot be used: model file: cannot be read/
+      .test(document.getElementById("pad-why")?.textContent ?? ""), null, { timeout: 30_000 });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -125,6 +125,8 @@ export interface Trainer {
   figuresAsync(): Promise<Figure[]>;
   useGpu(): Promise<string>;
   fallBackToCpu(why: string): Promise<string>;
+  exportModel(): Promise<Uint8Array>;
+  restore(bytes: Uint8Array): number;
   padClasses(): string[];
   padSide(): number;
   classifyAsync(input: Float32Array): Promise<Float32Array>;
@@ -158,7 +160,15 @@ export interface PadModel {
 }
 
 /** Which model the pad asks: a starter model file (by id) or the model being trained. */
-export type PadSource = "mnist-cnn" | "fashion-cnn" | "training";
+export type PadSource = "mnist-cnn" | "fashion-cnn" | "training" | "imported";
+
+/** The last run saved in this browser (IndexedDB), as the page offers to resume it. */
+export interface SavedRun {
+  presetId: string;
+  config: SessionConfig;
+  epochs: number;
+  savedAt: number;
+}
 
 /** The pad's answer: the preparation steps, class probabilities and the saliency map. */
 export interface Classified {
@@ -197,7 +207,9 @@ export interface WorkerModule {
 
 /** Messages from the page to the training worker. */
 export type ToWorker =
-  | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean; backend: TrainBackend }
+  | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean; backend: TrainBackend; resume?: boolean }
+  | { type: "export" }
+  | { type: "import-model"; name: string; bytes: Uint8Array }
   | { type: "pause" }
   | { type: "resume" }
   | { type: "step" }
@@ -211,4 +223,8 @@ export type FromWorker =
   | { type: "progress"; status: TrainStatus }
   | { type: "figures"; figures: Figure[] }
   | { type: "error"; message: string }
+  | { type: "exported"; bytes: Uint8Array; presetId: string; epochs: number }
+  | { type: "imported"; name: string; classes: string[]; error?: string }
+  | { type: "saved"; run: SavedRun | null }
+  | { type: "note"; text: string }
   | Classified;

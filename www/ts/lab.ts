@@ -3,7 +3,7 @@
 // stays responsive. The chapter, preset, changed settings and classroom flags live in the URL hash.
 
 import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
-  TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
+  SavedRun, TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
 import { Controls } from "./controls.js";
 import { Pad } from "./pad.js";
 
@@ -73,6 +73,8 @@ export class LabPage {
   private figures: Figure[] = [];
   private drawScheduled = false;
   private readonly pad: Pad;
+  /** The run saved in this browser, offered for resuming. */
+  private saved: SavedRun | null = null;
 
   constructor(private readonly bindings: LabBindings) {
     this.chapters = bindings.chapters();
@@ -87,6 +89,8 @@ export class LabPage {
     el("step").addEventListener("click", () => this.step());
     el("reset").addEventListener("click", () => this.reset());
     el("guard-fix").addEventListener("click", () => this.applyFix());
+    el("export-model").addEventListener("click", () => this.send({ type: "export" }));
+    el("resume").addEventListener("click", () => this.resumeSaved());
     el("apply-json").addEventListener("click", () => this.applyJson());
     el("export-json").addEventListener("click", () => this.exportJson());
     el<HTMLInputElement>("import-json").addEventListener("change", (e) => void this.importJson(e));
@@ -242,6 +246,41 @@ export class LabPage {
     empty.forEach((fig, i) => this.drawOne({ ...fig, title: `${fig.title} (press Train)` }, i));
   }
 
+  /** Offers the saved run when the page shows no run of its own. */
+  private showSaved(): void {
+    const run = this.saved;
+    const box = el("resume-box");
+    box.hidden = run === null || this.state !== "idle";
+    if (run === null) return;
+    const preset = this.presets.find((p) => p.id === run.presetId);
+    const when = new Date(run.savedAt).toLocaleString();
+    el("resume-text").textContent =
+      `Your last run (${preset?.title ?? run.presetId}, after epoch ${run.epochs}) was saved in this browser on ${when}.`;
+  }
+
+  private resumeSaved(): void {
+    const run = this.saved;
+    const preset = this.presets.find((p) => p.id === run?.presetId);
+    if (run === null || preset === undefined) return;
+    const chapter = this.chapters.find((c) => c.number === preset.chapter)?.id ?? "";
+    this.navigate(chapter, preset.id, run.config);
+    this.openFromUrl();
+    this.train(false, true);
+  }
+
+  /** Offers a model file to the visitor as a download. */
+  private download(bytes: Uint8Array, presetId: string): void {
+    const url = URL.createObjectURL(new Blob([new Uint8Array(bytes)], { type: "application/octet-stream" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `cvjourney-${presetId}-epoch${this.lastEpoch?.epoch ?? 0}.safetensors`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    el("run-backend").textContent = `Saved ${a.download} (${(bytes.length / 1024).toFixed(0)} KB).`;
+  }
+
   private send(message: ToWorker): void {
     if (message.type === "start" && !this.workerReady) {
       this.pendingStart = message;
@@ -255,7 +294,7 @@ export class LabPage {
     this.state = "idle";
   }
 
-  private train(stepOnly = false): void {
+  private train(stepOnly = false, resume = false): void {
     if (this.state === "paused") {
       this.state = "running";
       this.send({ type: "resume" });
@@ -275,7 +314,8 @@ export class LabPage {
     this.state = "loading";
     el("progress").textContent = "Starting the training worker…";
     this.startedPaused = stepOnly;
-    this.send({ type: "start", presetId: this.preset.id, config, stepOnly, backend: this.backendChoice() });
+    this.send({ type: "start", presetId: this.preset.id, config, stepOnly, backend: this.backendChoice(), resume });
+    el("resume-box").hidden = true;
     this.updateButtons();
   }
 
@@ -315,6 +355,7 @@ export class LabPage {
     el<HTMLButtonElement>("pause").disabled = s !== "running";
     el<HTMLButtonElement>("step").disabled = s === "loading";
     el<HTMLButtonElement>("reset").disabled = s === "idle";
+    el<HTMLButtonElement>("export-model").disabled = s === "idle" || s === "loading";
     el("run-panel").dataset.state = s;
   }
 
@@ -344,6 +385,19 @@ export class LabPage {
         break;
       case "classified":
         this.pad.onClassified(m);
+        break;
+      case "imported":
+        this.pad.onImported(m.name, m.classes, m.error);
+        break;
+      case "exported":
+        this.download(m.bytes, m.presetId);
+        break;
+      case "saved":
+        this.saved = m.run;
+        this.showSaved();
+        break;
+      case "note":
+        el("run-backend").textContent = m.text;
         break;
     }
   }

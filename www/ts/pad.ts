@@ -72,9 +72,42 @@ export class Pad {
     el("pad-clear").addEventListener("click", () => this.clear());
     el("pad-undo").addEventListener("click", () => this.undo());
     el("pad-model").addEventListener("change", () => this.schedule());
+    el<HTMLInputElement>("pad-import").addEventListener("change", (e) => void this.importFile(e));
     for (const id of ["pad-steps-crop", "pad-steps-scaled", "pad-steps-input", "pad-saliency"]) {
       clearCanvas(el<HTMLCanvasElement>(id));
     }
+  }
+
+  /** Sends a chosen model file to the worker, which validates it (`PadModel`). */
+  private async importFile(e: Event): Promise<void> {
+    const input = e.target as HTMLInputElement;
+    const file = input.files?.[0];
+    input.value = "";
+    if (file === undefined) return;
+    if (file.size > 64 * 1024 * 1024) {
+      el("pad-why").textContent = `${file.name} is ${(file.size / 1048576).toFixed(0)} MiB; the lab reads model files up to 64 MiB.`;
+      return;
+    }
+    this.send({ type: "import-model", name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
+  }
+
+  /** The worker's verdict on an imported file: a new "imported" model to pick, or the reason it was refused. */
+  onImported(name: string, classes: string[], error?: string): void {
+    if (error !== undefined) {
+      el("pad-why").textContent = `${name} cannot be used: ${error}`;
+      return;
+    }
+    const select = el<HTMLSelectElement>("pad-model");
+    let option = [...select.options].find((o) => o.value === "imported");
+    if (option === undefined) {
+      option = document.createElement("option");
+      option.value = "imported";
+      select.append(option);
+    }
+    option.textContent = `${name} (${classes.length} classes)`;
+    select.value = "imported";
+    el("pad-why").textContent = "";
+    this.schedule();
   }
 
   /** The answer to a classify request; stale ones (an older drawing) are ignored. */
@@ -103,7 +136,7 @@ export class Pad {
     m.probs.forEach((p, i) => { if (p > (m.probs[top] ?? 0)) top = i; });
     const label = m.classes[top] ?? "?";
     const percent = Math.round((m.probs[top] ?? 0) * 100);
-    const by = m.source === "training" ? "the model being trained" : "the starter model";
+    const by = m.source === "training" ? "the model being trained" : m.source === "imported" ? "the loaded model" : "the starter model";
     const top_ = el("pad-top");
     top_.textContent = `${label} (${percent} %), says ${by}`;
     top_.dataset.label = label;

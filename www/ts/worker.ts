@@ -3,11 +3,14 @@
 // main thread only draws.
 
 import type {
-  Classified, FromWorker, PadModel, PadSource, SessionConfig, ToWorker, TrainBackend, Trainer, WorkerModule,
+  Classified, FromWorker, PadModel, SavedRun, SessionConfig, ToWorker, TrainBackend, Trainer, WorkerModule,
 } from "./bindings.js";
 
 /** Milliseconds of training per slice: short enough to answer a pause at once, long enough to be efficient. */
 const SLICE_MS = 40;
+/** At most how often the run is saved to this browser's storage (IndexedDB), at an epoch's end. */
+const SAVE_EVERY_MS = 5000;
+let lastSaved = -Infinity;
 /** How often fresh figures are sent while training. */
 const FIGURES_EVERY_MS = 250;
 
@@ -28,8 +31,63 @@ let lastFigures = 0;
 /** A slice is in flight (its GPU readbacks awaited): a Step message waits for it instead of overlapping. */
 let busy = false;
 let stepQueued = false;
+/** The preset of the run in the worker (for the saved copy's label). */
+let currentPreset = "";
+
+// The last run, saved in this browser after every epoch so that a reload can resume it (IndexedDB: one
+// database, one store, one record under the key "last").
+interface StoredRun extends SavedRun {
+  bytes: Uint8Array;
+}
+
+function database(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open("cvjourney", 1);
+    request.onupgradeneeded = () => request.result.createObjectStore("runs");
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error ?? new Error("IndexedDB refused to open"));
+  });
+}
+
+async function stored(mode: IDBTransactionMode, act: (store: IDBObjectStore) => IDBRequest): Promise<unknown> {
+  const db = await database();
+  try {
+    return await new Promise((resolve, reject) => {
+      const request = act(db.transaction("runs", mode).objectStore("runs"));
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error ?? new Error("IndexedDB request failed"));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const loadSaved = async (): Promise<StoredRun | null> =>
+  ((await stored("readonly", (s) => s.get("last"))) as StoredRun | undefined) ?? null;
+
+/** Saves the run after an epoch; a browser without storage (private mode, quota) just does not save. */
+async function saveRun(t: Trainer, epochs: number): Promise<void> {
+  try {
+    const record: StoredRun = { presetId: currentPreset, config: currentConfig as SessionConfig, epochs, savedAt: Date.now(), bytes: await t.exportModel() };
+    await stored("readwrite", (s) => s.put(record, "last"));
+  } catch {
+    // Not saved: the run itself goes on.
+  }
+}
+
+let currentConfig: SessionConfig | null = null;
+
 /** The newest drawing waiting to be classified (older ones are dropped: only the latest matters). */
 let classifyQueued: Extract<ToWorker, { type: "classify" }> | null = null;
+/** Work for the trainer that waits for the slice in flight (an export). */
+const jobs: (() => Promise<boolean>)[] = [];
+
+/** Runs `job` now, or as soon as the slice in flight ends. */
+function betweenSlices(job: () => Promise<boolean>): void {
+  if (busy) jobs.push(job);
+  else void guarded(job);
+}
+
 /** Starter models, read once on demand. */
 const padModels = new Map<string, Promise<PadModel>>();
 /** Trainers to free once the slice in flight has let go of them. */
@@ -87,8 +145,10 @@ async function fetchData(name: string, gen: number): Promise<Uint8Array | null> 
 }
 
 /** Loads the data and starts training; with `stepOnly`, takes one step and waits (the page's Step). */
-async function start(presetId: string, config: SessionConfig, stepOnly: boolean, backend: TrainBackend): Promise<void> {
+async function start(presetId: string, config: SessionConfig, stepOnly: boolean, backend: TrainBackend, resume: boolean): Promise<void> {
   const gen = ++generation;
+  currentPreset = presetId;
+  currentConfig = config;
   retire(trainer);
   trainer = null;
   const module = await load();
@@ -119,6 +179,12 @@ async function start(presetId: string, config: SessionConfig, stepOnly: boolean,
     return;
   }
   post({ type: "loading", text: "Preparing the data…" });
+  if (resume) {
+    const saved = await loadSaved().catch(() => null);
+    if (saved === null) throw new Error("no saved run was found in this browser");
+    const epochs = next.restore(saved.bytes);
+    post({ type: "note", text: `Resumed the saved run after epoch ${epochs}.` });
+  }
   trainer = next;
   paused = stepOnly;
   lastFigures = 0;
@@ -142,6 +208,9 @@ async function guarded(f: () => Promise<boolean>, queueStep = false): Promise<bo
     if (stepQueued && trainer !== null) {
       stepQueued = false;
       void guarded(() => slice(0, 1, true));
+    } else if (jobs.length > 0) {
+      const job = jobs.shift();
+      if (job !== undefined) void guarded(job);
     } else if (classifyQueued !== null) {
       void guarded(classifyNext);
     }
@@ -164,6 +233,11 @@ async function slice(budgetMs: number, maxSteps: number, forceFigures: boolean):
   }
   if (t !== trainer) return true;
   post({ type: "progress", status });
+  // Saved at an epoch's end, at most every few seconds (a fast run finishes many epochs a second).
+  if (status.newEpochs.length > 0 && !status.error && (status.done || performance.now() - lastSaved >= SAVE_EVERY_MS)) {
+    lastSaved = performance.now();
+    await saveRun(t, status.epoch);
+  }
   const now = performance.now();
   if (forceFigures || status.done || now - lastFigures >= FIGURES_EVERY_MS) {
     lastFigures = now;
@@ -210,6 +284,7 @@ async function classifyNext(): Promise<boolean> {
         answer.maps = await t.featureMapsAsync(input);
       }
     } else {
+      if (request.source === "imported" && !padModels.has("imported")) throw new Error("load a model file first");
       const model = await padModel(module, request.source);
       answer.classes = model.classes();
       answer.steps = module.prepareDrawing(request.pixels, request.width, request.height, model.side());
@@ -243,7 +318,8 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
   try {
     switch (message.type) {
       case "start":
-        start(message.presetId, message.config, message.stepOnly, message.backend).catch((e: unknown) => post({ type: "error", message: describe(e) }));
+        start(message.presetId, message.config, message.stepOnly, message.backend, message.resume === true)
+          .catch((e: unknown) => post({ type: "error", message: describe(e) }));
         break;
       case "pause":
         paused = true;
@@ -261,6 +337,32 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
         retire(trainer);
         trainer = null;
         break;
+      case "export":
+        betweenSlices(async () => {
+          try {
+            if (trainer === null) throw new Error("no run has started yet: press Train first");
+            const bytes = await trainer.exportModel();
+            post({ type: "exported", bytes, presetId: currentPreset, epochs: 0 });
+          } catch (e) {
+            post({ type: "note", text: `Could not save the model: ${describe(e)}` });
+          }
+          return false;
+        });
+        break;
+      case "import-model":
+        void (async () => {
+          try {
+            const module = await load();
+            const model = new module.PadModel(message.bytes);
+            const old = padModels.get("imported");
+            padModels.set("imported", Promise.resolve(model));
+            void old?.then((m) => m.free(), () => undefined);
+            post({ type: "imported", name: message.name, classes: model.classes() });
+          } catch (e) {
+            post({ type: "imported", name: message.name, classes: [], error: describe(e) });
+          }
+        })();
+        break;
       case "classify":
         // Between training slices: a slice in flight runs it when it ends (guarded's finally).
         classifyQueued = message;
@@ -273,6 +375,13 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
 };
 
 load().then(
-  () => post({ type: "ready" }),
+  () => {
+    post({ type: "ready" });
+    // Offer the run this browser saved last (none, or no storage: nothing to offer).
+    loadSaved().then(
+      (run) => post({ type: "saved", run: run === null ? null : { presetId: run.presetId, config: run.config, epochs: run.epochs, savedAt: run.savedAt } }),
+      () => post({ type: "saved", run: null }),
+    );
+  },
   (e: unknown) => post({ type: "error", message: `the training worker could not start: ${describe(e)}` }),
 );
