@@ -53,6 +53,7 @@ fn export_then_import_gives_identical_predictions() {
     let Some(source) = installed() else { return };
     let session = quick_session(&source);
     let bytes = session.export_model().unwrap();
+    assert_eq!(bytes, session.export_model().unwrap(), "the same model gives the same bytes (sorted header)");
     let model = Classifier::from_bytes(&bytes).unwrap();
     assert_eq!(model.classes.len(), 10);
     assert_eq!(model.input_shape(), &[1, 28, 28]);

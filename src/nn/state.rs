@@ -64,8 +64,28 @@ fn serialize(tensors: Vec<(String, Tensor)>, metadata: HashMap<String, String>) 
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::tensor::serialize(views, Some(metadata.into_iter().collect()))
-        .map_err(|e| err(e.to_string()))
+    let bytes = safetensors::tensor::serialize(views, Some(metadata.into_iter().collect()))
+        .map_err(|e| err(e.to_string()))?;
+    canonical_header(&bytes)
+}
+
+/// safetensors writes the header from hash maps, whose order changes from run to run; the same model must
+/// give the same bytes (the starter models' checksums), so the header is rewritten with its keys sorted
+/// (serde_json's map is ordered), padded with spaces to 8 bytes as the format allows. Tensor data is kept.
+fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>> {
+    let bad = || err("the serializer wrote an unreadable header".into());
+    let n = bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or_else(bad)? as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(bad)?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|_| bad())?;
+    let mut text = serde_json::to_string(&value).map_err(|_| bad())?;
+    while text.len() % 8 != 0 {
+        text.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Loads parameters and buffers by name into `module`. Every tensor the module has must be present with
