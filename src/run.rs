@@ -312,19 +312,16 @@ pub fn train_starters(out: &Path, only: Option<&str>) -> ExitCode {
         let result = (|| -> Result<(Vec<u8>, f32), String> {
             let mut session =
                 cvjourney::train::Session::new(starter.config.clone(), &source).map_err(|e| e.to_string())?;
-            let bar = ProgressBar::new(u64::from(starter.config.epochs));
-            bar.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] epoch {pos}/{len} {elapsed}").unwrap(),
-            );
-            bar.set_message(starter.id);
             let mut accuracy = 0.0;
             while !session.finished() {
                 let m = session.run_epoch().map_err(|e| e.to_string())?;
                 accuracy = m.test_accuracy.unwrap_or(0.0);
-                bar.println(format!("{}: epoch {} test accuracy {:.4}", starter.id, m.epoch, accuracy));
-                bar.inc(1);
+                let (epoch, epochs, seconds) = (m.epoch, starter.config.epochs, m.seconds);
+                eprintln!(
+                    "{}: epoch {epoch}/{epochs}, test accuracy {accuracy:.4} ({seconds:.0} s)",
+                    starter.id
+                );
             }
-            bar.finish_and_clear();
             Ok((session.export_model().map_err(|e| e.to_string())?, accuracy))
         })();
         match result {

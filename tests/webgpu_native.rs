@@ -226,7 +226,9 @@ fn direct_conv_kernel_matches_the_cpu_convolution() {
     use cvjourney::backend::ops::Window;
     install();
     let rt = webgpu::current().unwrap();
-    let cases: [([usize; 4], usize, (usize, usize), (usize, usize), (usize, usize)); 4] = [
+    type Pair = (usize, usize);
+    // (x dims, output channels, kernel, stride, padding)
+    let cases: [([usize; 4], usize, Pair, Pair, Pair); 4] = [
         ([2, 3, 9, 8], 4, (3, 3), (1, 1), (1, 1)),
         ([3, 1, 28, 28], 8, (7, 7), (1, 1), (0, 0)),
         ([2, 2, 11, 10], 5, (3, 2), (2, 3), (1, 2)),
