@@ -70,6 +70,10 @@ fn export_then_import_gives_identical_predictions() {
     let from_checkpoint = Classifier::from_bytes(&session.checkpoint().unwrap()).unwrap();
     let pixels = &raw.test.features[..784];
     assert_eq!(from_checkpoint.predict(pixels).unwrap(), model.predict(pixels).unwrap());
+    // The normalized input is the z-score of the pixels with the training split's statistics.
+    let z = model.normalized(pixels).unwrap();
+    assert_eq!(z.len(), 784);
+    assert!(z.iter().any(|v| *v < 0.0) && z.iter().any(|v| *v > 1.0), "z-scores, not raw pixels");
     // Feature maps: the starter architecture's first convolution has 16 channels of 28x28.
     let maps = model.feature_maps(pixels).unwrap();
     assert_eq!((maps.len(), maps[0].rows, maps[0].cols), (16, 28, 28));

@@ -164,6 +164,11 @@ impl Classifier {
         now(self.view().saliency(pixels))
     }
 
+    /// One image's values after the model's own input normalization (what its first layer receives).
+    pub fn normalized(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        self.view().normalized(pixels)
+    }
+
     /// The first convolution's feature maps for one image (see `View::feature_maps`).
     pub fn feature_maps(&self, pixels: &[f32]) -> Result<Vec<Plane>> {
         now(self.view().feature_maps(pixels))
@@ -208,6 +213,20 @@ impl View<'_> {
         let dims: Vec<usize> = std::iter::once(1).chain(self.input.iter().copied()).collect();
         let device = self.model.parameters().first().map_or(crate::tensor::Device::Cpu, Tensor::device);
         Tensor::from_vec(x, crate::tensor::Shape::new(&dims))?.to_device(device)
+    }
+
+    /// The model's input values for one image (raw pixels, then its normalization), as the pad shows them.
+    fn normalized(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        let len: usize = self.input.iter().product();
+        if pixels.len() != len {
+            return Err(LabError::InvalidArgument(format!(
+                "expected {len} pixel values, got {}",
+                pixels.len()
+            )));
+        }
+        let mut x = pixels.to_vec();
+        self.norm.apply(&mut x, len);
+        Ok(x)
     }
 
     /// The model's outputs in evaluation mode (dropout off, BatchNorm's running statistics).
@@ -307,6 +326,11 @@ impl Session {
     /// Class probabilities of the model being trained, for one image of raw pixels (0..255).
     pub async fn classify_async(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         self.view()?.predict(pixels).await
+    }
+
+    /// One image's values after this run's input normalization.
+    pub fn normalized_input(&self, pixels: &[f32]) -> Result<Vec<f32>> {
+        self.view()?.normalized(pixels)
     }
 
     /// The first convolution's feature maps of the model being trained, for one image of raw pixels.

@@ -62,6 +62,11 @@ impl PadModel {
         self.inner.predict(&ink_to_pixels(input)).map_err(js_error)
     }
 
+    /// A prepared input after the model's own normalization (e.g. z-scores): what its first layer receives.
+    pub fn normalized(&self, input: &[f32]) -> Result<Vec<f32>, JsError> {
+        self.inner.normalized(&ink_to_pixels(input)).map_err(js_error)
+    }
+
     /// The first convolution's feature maps for a prepared input: `[{ rows, cols, values }]` (empty for a
     /// model without convolutions).
     #[wasm_bindgen(js_name = featureMaps)]

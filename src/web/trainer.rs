@@ -195,6 +195,12 @@ impl Trainer {
         s.classify_async(&super::pad::ink_to_pixels(&input)).await.map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// A prepared input after the current run's input normalization.
+    pub fn normalized(&self, input: Vec<f32>) -> Result<Vec<f32>, JsError> {
+        let s = self.session.as_ref().ok_or_else(|| JsError::new("no run has started yet"))?;
+        s.normalized_input(&super::pad::ink_to_pixels(&input)).map_err(|e| JsError::new(&e.to_string()))
+    }
+
     /// The first convolution's feature maps of the model being trained for a prepared input.
     #[wasm_bindgen(js_name = featureMapsAsync)]
     pub async fn feature_maps_async(&self, input: Vec<f32>) -> Result<JsValue, JsError> {

@@ -61,7 +61,7 @@ async function answer(page, label) {
   return page.textContent("#pad-top");
 }
 
-test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run trains", async () => {
+test("the starter model reads a 1 and a 0 drawn with the mouse and with a finger while a run trains", async () => {
   const { browser, page, errors } = await open([], { width: 412, height: 915 });
   try {
     const cdp = await page.context().newCDPSession(page);
@@ -78,13 +78,22 @@ test("the starter model reads a mouse-drawn 1 and a finger-drawn 0 while a run t
     const one = await answer(page, "1");
     assert.match(one, /^1 \(\d+ %\), says the starter model$/);
     assert.equal(await page.locator("#pad-bars li").count(), 10);
-    for (const id of ["#pad-steps-crop", "#pad-steps-scaled", "#pad-steps-input", "#pad-saliency"]) {
+    assert.match(await page.textContent("#pad-norm-range"), /^-?\d+\.\d\d to \d+\.\d\d$/);
+    for (const id of ["#pad-steps-crop", "#pad-steps-scaled", "#pad-steps-input", "#pad-steps-normalized", "#pad-saliency"]) {
       assert.ok(await lit(page, id) > 0, `${id} shows the step`);
     }
     assert.equal(await page.locator("#pad-maps-grid canvas").count(), 16, "the starter CNN's 16 first-layer maps");
     const maps = await Promise.all([...Array(16).keys()].map((i) => lit(page, `#pad-maps-grid canvas:nth-child(${i + 1})`)));
     assert.ok(maps.filter((n) => n > 0).length >= 8, `most filters respond to a stroke: ${maps}`);
     assert.equal(await page.getAttribute("#run-panel", "data-state"), "running", "training went on meanwhile");
+
+    // The same digits the other way round: a "1" by finger, a "0" by mouse.
+    await page.click("#pad-clear");
+    await drawWithFinger(page, cdp, ONE);
+    await answer(page, "1");
+    await page.click("#pad-clear");
+    await drawWithMouse(page, ZERO);
+    await answer(page, "0");
 
     await page.click("#pad-clear");
     await page.waitForFunction(() => document.getElementById("pad-top")?.textContent?.startsWith("Draw something"));

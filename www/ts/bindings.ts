@@ -132,6 +132,7 @@ export interface Trainer {
   classifyAsync(input: Float32Array): Promise<Float32Array>;
   saliencyAsync(input: Float32Array): Promise<Float32Array>;
   featureMapsAsync(input: Float32Array): Promise<Plane[]>;
+  normalized(input: Float32Array): Float32Array;
   free(): void;
 }
 
@@ -156,6 +157,7 @@ export interface PadModel {
   predict(input: Float32Array): Float32Array;
   saliency(input: Float32Array): Float32Array;
   featureMaps(input: Float32Array): Plane[];
+  normalized(input: Float32Array): Float32Array;
   free(): void;
 }
 
@@ -179,6 +181,8 @@ export interface Classified {
   classes: string[];
   probs: number[];
   saliency: number[];
+  /** The input after the model's own normalization (what its first layer receives). */
+  normalized: number[];
   /** The first convolution's activated outputs (none for a model without convolutions). */
   maps: Plane[];
   error?: string;

@@ -73,7 +73,7 @@ export class Pad {
     el("pad-undo").addEventListener("click", () => this.undo());
     el("pad-model").addEventListener("change", () => this.schedule());
     el<HTMLInputElement>("pad-import").addEventListener("change", (e) => void this.importFile(e));
-    for (const id of ["pad-steps-crop", "pad-steps-scaled", "pad-steps-input", "pad-saliency"]) {
+    for (const id of ["pad-steps-crop", "pad-steps-scaled", "pad-steps-input", "pad-steps-normalized", "pad-saliency"]) {
       clearCanvas(el<HTMLCanvasElement>(id));
     }
   }
@@ -118,9 +118,10 @@ export class Pad {
     const steps = m.steps;
     if (m.error !== undefined || steps === null) {
       this.showBars([], []);
-      for (const id of ["pad-steps-crop", "pad-steps-scaled", "pad-steps-input", "pad-saliency"]) {
+      for (const id of ["pad-steps-crop", "pad-steps-scaled", "pad-steps-input", "pad-steps-normalized", "pad-saliency"]) {
         clearCanvas(el<HTMLCanvasElement>(id));
       }
+      el("pad-norm-range").textContent = "";
       delete el("pad-top").dataset.label;
       this.showMaps([]);
       el("pad-top").textContent = m.error !== undefined ? "" : "Draw something: the pad is empty.";
@@ -129,6 +130,12 @@ export class Pad {
     drawPlane(el<HTMLCanvasElement>("pad-steps-crop"), steps.crop);
     drawPlane(el<HTMLCanvasElement>("pad-steps-scaled"), steps.scaled);
     drawPlane(el<HTMLCanvasElement>("pad-steps-input"), { rows: 28, cols: 28, values: steps.input });
+    // Normalized values can be negative (z-scores): shown from their minimum (black) to maximum (white).
+    const lo = Math.min(...m.normalized);
+    const hi = Math.max(...m.normalized);
+    const span = hi - lo > 1e-12 ? hi - lo : 1;
+    drawPlane(el<HTMLCanvasElement>("pad-steps-normalized"), { rows: 28, cols: 28, values: m.normalized.map((v) => (v - lo) / span) });
+    el("pad-norm-range").textContent = `${lo.toFixed(2)} to ${hi.toFixed(2)}`;
     drawPlane(el<HTMLCanvasElement>("pad-saliency"), { rows: 28, cols: 28, values: m.saliency }, [255, 176, 0]);
     this.showBars(m.classes, m.probs);
     this.showMaps(m.maps);

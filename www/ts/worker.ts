@@ -267,7 +267,7 @@ async function classifyNext(): Promise<boolean> {
   const request = classifyQueued;
   classifyQueued = null;
   if (request === null) return false;
-  const answer: Classified = { type: "classified", id: request.id, source: request.source, steps: null, classes: [], probs: [], saliency: [], maps: [] };
+  const answer: Classified = { type: "classified", id: request.id, source: request.source, steps: null, classes: [], probs: [], saliency: [], normalized: [], maps: [] };
   try {
     const module = await load();
     if (request.source === "training") {
@@ -282,6 +282,7 @@ async function classifyNext(): Promise<boolean> {
         answer.probs = Array.from(await t.classifyAsync(input));
         answer.saliency = Array.from(await t.saliencyAsync(input));
         answer.maps = await t.featureMapsAsync(input);
+        answer.normalized = Array.from(t.normalized(input));
       }
     } else {
       if (request.source === "imported" && !padModels.has("imported")) throw new Error("load a model file first");
@@ -293,6 +294,7 @@ async function classifyNext(): Promise<boolean> {
         answer.probs = Array.from(model.predict(input));
         answer.saliency = Array.from(model.saliency(input));
         answer.maps = model.featureMaps(input);
+        answer.normalized = Array.from(model.normalized(input));
       }
     }
   } catch (e) {
