@@ -195,6 +195,15 @@ struct View<'a> {
 impl View<'_> {
     /// The model's input for raw pixels (0..255): normalized as in training, on the model's device.
     fn prepare(&self, pixels: &[f32]) -> Result<Tensor> {
+        let x = self.normalized(pixels)?;
+        let dims: Vec<usize> = std::iter::once(1).chain(self.input.iter().copied()).collect();
+        let device = self.model.parameters().first().map_or(crate::tensor::Device::Cpu, Tensor::device);
+        Tensor::from_vec(x, crate::tensor::Shape::new(&dims))?.to_device(device)
+    }
+
+    /// One image's values after the model's input normalization (what its first layer receives; the pad
+    /// shows them too). The image must have the model's size and finite values.
+    fn normalized(&self, pixels: &[f32]) -> Result<Vec<f32>> {
         let len: usize = self.input.iter().product();
         if pixels.len() != len {
             return Err(LabError::InvalidArgument(format!(
@@ -207,22 +216,6 @@ impl View<'_> {
             return Err(LabError::InvalidArgument(
                 "classify: the image has values that are not numbers".into(),
             ));
-        }
-        let mut x = pixels.to_vec();
-        self.norm.apply(&mut x, len);
-        let dims: Vec<usize> = std::iter::once(1).chain(self.input.iter().copied()).collect();
-        let device = self.model.parameters().first().map_or(crate::tensor::Device::Cpu, Tensor::device);
-        Tensor::from_vec(x, crate::tensor::Shape::new(&dims))?.to_device(device)
-    }
-
-    /// The model's input values for one image (raw pixels, then its normalization), as the pad shows them.
-    fn normalized(&self, pixels: &[f32]) -> Result<Vec<f32>> {
-        let len: usize = self.input.iter().product();
-        if pixels.len() != len {
-            return Err(LabError::InvalidArgument(format!(
-                "expected {len} pixel values, got {}",
-                pixels.len()
-            )));
         }
         let mut x = pixels.to_vec();
         self.norm.apply(&mut x, len);

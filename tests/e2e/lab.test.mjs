@@ -4,17 +4,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { ARTIFACTS, WEBGPU, inked, open, serve } from "./serve.mjs";
+import { ARTIFACTS, WEBGPU, inked, open, ready, serve } from "./serve.mjs";
 
 let server;
 before(async () => { server = await serve(); });
 after(() => server?.close());
-
-/** Waits until the lab has built its chapter navigation. */
-async function ready(page) {
-  await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
-    { timeout: 60_000 });
-}
 
 /** Epoch log rows as numbers: [run, epoch, trainLoss, testLoss]. */
 function epochLog(page) {

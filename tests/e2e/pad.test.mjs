@@ -5,22 +5,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { ARTIFACTS, open, serve } from "./serve.mjs";
+import { ARTIFACTS, lit, open, ready, serve } from "./serve.mjs";
 
 let server;
 before(async () => { server = await serve(); });
 after(() => server?.close());
 
-/** Lit (non-black) pixels of a canvas: the pad's images are bright ink on black, so a blank one has none. */
-function lit(page, selector) {
-  return page.evaluate((sel) => {
-    const canvas = document.querySelector(sel);
-    if (!(canvas instanceof HTMLCanvasElement)) return -1;
-    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 0; i < px.length; i += 4) if (px[i] > 40 || px[i + 1] > 40 || px[i + 2] > 40) n++;
-    return n;
-  }, selector);
+/** Opens the lab at `hash`, presses Train and waits for the first epoch in the log. */
+async function startRun(page, hash) {
+  await page.goto(`${server.base}#${hash}`);
+  await ready(page);
+  await page.click("#train");
+  await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0, null,
+    { timeout: 120_000 });
 }
 
 /** Points of a stroke in the pad's own 280x280 units. */
@@ -66,12 +63,7 @@ test("the starter model reads a 1 and a 0 drawn with the mouse and with a finger
   try {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 1 });
-    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":100000}`);
-    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
-      { timeout: 60_000 });
-    await page.click("#train");
-    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0, null,
-      { timeout: 60_000 });
+    await startRun(page, 'preset=ch4-rings-mlp&set={"epochs":100000}');
     await page.locator("#pad").scrollIntoViewIfNeeded();
 
     await drawWithMouse(page, ONE);
@@ -132,12 +124,7 @@ test("the pad asks the model being trained when chosen, and says when the run ha
   try {
     // A Fashion-MNIST CNN in training answers with the clothes' names.
     const set = '{"dataset":{"name":"fashion-mnist","train_limit":2000,"test_limit":500},"epochs":50}';
-    await page.goto(`${server.base}#preset=ch6-cnn-7x7&set=${set}`);
-    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
-      { timeout: 60_000 });
-    await page.click("#train");
-    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0, null,
-      { timeout: 120_000 });
+    await startRun(page, `preset=ch6-cnn-7x7&set=${set}`);
     await page.selectOption("#pad-model", "training");
     await drawWithMouse(page, ZERO);
     await page.waitForFunction(() => /says the model being trained/.test(document.getElementById("pad-top")?.textContent ?? ""),
@@ -165,10 +152,7 @@ test("a run saves itself in the browser, a reload resumes it, and its model file
   const { browser, page, errors } = await open([]);
   try {
     const set = '{"dataset":{"name":"fashion-mnist","train_limit":1000,"test_limit":200},"epochs":4}';
-    await page.goto(`${server.base}#preset=ch6-cnn-7x7&set=${set}`);
-    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
-      { timeout: 60_000 });
-    await page.click("#train");
+    await startRun(page, `preset=ch6-cnn-7x7&set=${set}`);
     await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 2, null,
       { timeout: 120_000 });
     await page.click("#pause");

@@ -58,3 +58,21 @@ export function inked(page, selector) {
     return n;
   }, selector);
 }
+
+/** Waits until the lab has built its chapter navigation. */
+export async function ready(page) {
+  await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+    { timeout: 60_000 });
+}
+
+/** Lit (non-black) pixels of a canvas: the drawing pad's images are bright on black, a blank one has none. */
+export function lit(page, selector) {
+  return page.evaluate((sel) => {
+    const canvas = document.querySelector(sel);
+    if (!(canvas instanceof HTMLCanvasElement)) return -1;
+    const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] > 40 || px[i + 1] > 40 || px[i + 2] > 40) n++;
+    return n;
+  }, selector);
+}
