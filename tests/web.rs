@@ -8,6 +8,7 @@ mod parity;
 use cvjourney::backend::{BackendKind, cpu, webgpu};
 use cvjourney::probe;
 use cvjourney::tensor::{Rng, Tensor, manual_seed};
+use serde::Serialize;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -303,3 +304,47 @@ browser_device_suite!(
     optimizers,
     dropout_masks
 );
+
+/// The page's figures go through `drawFigure` onto a real canvas: the heat map and its points arrive as
+/// one pixel image (`putImageData`), the labels are measured with the canvas's `measureText`. Reads the
+/// pixels back: the two classes' regions differ, a point stands out from its region, the axes have text.
+#[wasm_bindgen_test]
+fn draw_figure_paints_regions_points_and_labels_on_a_canvas() {
+    use cvjourney::plot::Figure;
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window().unwrap().document().unwrap();
+    let canvas: web_sys::HtmlCanvasElement = document.create_element("canvas").unwrap().dyn_into().unwrap();
+    canvas.set_id("draw-figure-test");
+    canvas.set_width(560);
+    canvas.set_height(380);
+    document.body().unwrap().append_child(&canvas).unwrap();
+    // Left half class 0, right half class 1; one class-1 point in the left half.
+    let fig = Figure::Regions {
+        title: "Decision regions".into(),
+        x_label: "x1".into(),
+        y_label: "x2".into(),
+        x: (0.0, 1.0),
+        y: (0.0, 1.0),
+        cols: 2,
+        cells: vec![0, 1, 0, 1],
+        points: vec![(0.25, 0.25, 1)],
+        classes: vec!["zero".into(), "one".into()],
+    };
+    let value = fig.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap();
+    cvjourney::web::draw_figure("draw-figure-test", value).unwrap();
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().dyn_into().unwrap();
+    let pixel = |x: f64, y: f64| context.get_image_data(x, y, 1.0, 1.0).unwrap().data().0;
+    // Plotting area: x from 56 (margin 8 + y-label area 48) to 552, y from about 30 to 340.
+    let (left, right) = (pixel(150.0, 300.0), pixel(450.0, 300.0));
+    let white = vec![255, 255, 255, 255];
+    assert!(left != white && right != white && left != right, "regions {left:?} {right:?}");
+    let (px, py) = (56.0 + 0.25 * 496.0, 340.0 - 0.25 * 310.0);
+    let (point, beside) = (pixel(px, py), pixel(px + 20.0, py));
+    assert_ne!(point, beside, "the point at ({px}, {py}) is not drawn over its region");
+    // Tick labels under the plot: dark text pixels in the x-label band.
+    let band = context.get_image_data(56.0, 344.0, 496.0, 14.0).unwrap().data().0;
+    let dark = band.chunks_exact(4).filter(|p| p[0] < 100 && p[1] < 100 && p[2] < 100).count();
+    assert!(dark > 30, "{dark} dark pixels where the x tick labels go");
+    canvas.remove();
+}

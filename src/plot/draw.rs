@@ -4,6 +4,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::legend::{Corner, Swatch, legend};
+use super::raster::Raster;
 use super::{Figure, GraphBox, PALETTE, Series};
 
 type Out = Result<(), String>;
@@ -113,9 +115,7 @@ fn lines<DB: DrawingBackend>(
                 g.points.iter().copied().filter(|p| p.1.is_finite()),
                 grey.stroke_width(1),
             ))
-            .map_err(fail)?
-            .label(g.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], grey.stroke_width(1)));
+            .map_err(fail)?;
     }
     for (i, s) in series.iter().enumerate() {
         let c = colour(i);
@@ -130,26 +130,17 @@ fn lines<DB: DrawingBackend>(
                 s.points.iter().copied().filter(|p| p.1.is_finite()),
                 c.stroke_width(2),
             ))
-            .map_err(fail)?
-            .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+            .map_err(fail)?;
     }
     if series.len() > 1 {
         // The legend goes where the curves end up not being: below rising curves, above falling ones.
         let ends: Vec<f32> = series.iter().filter_map(|s| s.points.last().map(|p| p.1)).collect();
         let mean_end = ends.iter().sum::<f32>() / ends.len().max(1) as f32;
-        let corner = if mean_end > (y.0 + y.1) / 2.0 {
-            SeriesLabelPosition::LowerRight
-        } else {
-            SeriesLabelPosition::UpperRight
-        };
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .position(corner)
-            .draw()
-            .map_err(fail)?;
+        let corner = if mean_end > (y.0 + y.1) / 2.0 { Corner::Bottom } else { Corner::Top };
+        let grey = guide.map(|g| (g.label.clone(), RGBColor(160, 160, 160), Swatch::Line(1)));
+        let lines = series.iter().enumerate().map(|(i, s)| (s.label.clone(), colour(i), Swatch::Line(2)));
+        let entries: Vec<_> = grey.into_iter().chain(lines).collect();
+        legend(&chart.plotting_area().strip_coord_spec(), &entries, corner)?;
     }
     Ok(())
 }
@@ -196,38 +187,25 @@ fn regions<DB: DrawingBackend>(
     classes: &[String],
 ) -> Out {
     let mut chart = xy_chart(area, title, x, y)?;
-    let rows = cells.len() / cols.max(1);
-    let (dx, dy) = ((x.1 - x.0) / cols.max(1) as f32, (y.1 - y.0) / rows.max(1) as f32);
-    let runs = row_runs(cells, cols).map(|(r, c0, c1, class)| {
-        let (cx, cy) = (x.0 + c0 as f32 * dx, y.0 + r as f32 * dy);
-        Rectangle::new(
-            [(cx, cy), (x.0 + c1 as f32 * dx, cy + dy)],
-            tint(colour(usize::from(class)), 0.7).filled(),
-        )
-    });
-    chart.draw_series(runs).map_err(fail)?;
-    chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
-    for (k, name) in classes.iter().enumerate() {
-        let c = colour(k);
-        let mine = points.iter().filter(move |p| usize::from(p.2) == k && near((p.0, p.1), x, y));
-        // Squares, not circles: one canvas call each instead of a path per point keeps a redraw short.
-        let square = move |p: &(f32, f32, u8)| {
-            EmptyElement::at((p.0, p.1))
-                + Rectangle::new([(-3, -3), (3, 3)], c.filled())
-                + Rectangle::new([(-3, -3), (3, 3)], WHITE.stroke_width(1))
-        };
-        chart
-            .draw_series(mine.map(square))
-            .map_err(fail)?
-            .label(name.clone())
-            .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
+    // Cell (row r from the bottom, column c) covers [x0 + c·dx, x0 + (c+1)·dx) × [y0 + r·dy, y0 + (r+1)·dy).
+    let cols = cols.max(1);
+    let rows = cells.len() / cols;
+    let (dx, dy) = ((x.1 - x.0) / cols as f32, (y.1 - y.0) / rows.max(1) as f32);
+    let plot = chart.plotting_area().strip_coord_spec();
+    let palette: Vec<RGBColor> = (0..=u8::MAX).map(|k| tint(colour(usize::from(k)), 0.7)).collect();
+    let colours: Vec<RGBColor> = cells.iter().map(|&k| palette[usize::from(k)]).collect();
+    // `as usize` saturates: a pixel left of or below the grid maps to cell 0, like the grid's edge.
+    let at = ((move |v: f32| ((v - x.0) / dx) as usize), (move |v: f32| ((v - y.0) / dy) as usize));
+    let mut heat = Raster::cells(&plot, (x, y), at, cols, &colours);
+    // The points go into the same image: six hundred squares would be twelve hundred canvas calls.
+    for &(px, py, k) in points.iter().filter(|p| near((p.0, p.1), x, y)) {
+        heat.mark((x, y), (px, py), 3, (colour(usize::from(k)), WHITE));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()
-        .map_err(fail)
+    plot.draw(&heat).map_err(fail)?;
+    chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
+    let entries: Vec<_> =
+        classes.iter().enumerate().map(|(k, name)| (name.clone(), colour(k), Swatch::Dot)).collect();
+    legend(&plot, &entries, Corner::Middle)
 }
 
 fn contour<DB: DrawingBackend>(
@@ -252,24 +230,23 @@ fn contour<DB: DrawingBackend>(
         .iter()
         .map(|&v| ((v - lo) / (hi - lo).max(1e-9) * 10.0).floor().clamp(0.0, 10.0) as u8)
         .collect();
-    let runs = row_runs(&bands, cols).map(|(r, c0, c1, band)| {
-        let (cx, cy) = (x.0 + c0 as f32 * dx - dx / 2.0, y.0 + r as f32 * dy - dy / 2.0);
-        let colour = tint(colour(0), 0.15 + 0.08 * f64::from(band));
-        Rectangle::new([(cx, cy), (x.0 + c1 as f32 * dx - dx / 2.0, cy + dy)], colour.filled())
-    });
-    chart.draw_series(runs).map_err(fail)?;
+    // Values are samples at grid points (x0 + c·dx, y0 + r·dy); each pixel takes the nearest one's band.
+    let (cols, rows) = (cols.max(1), rows.max(1));
+    let plot = chart.plotting_area().strip_coord_spec();
+    let shades: Vec<RGBColor> = (0..=10).map(|band| tint(colour(0), 0.15 + 0.08 * f64::from(band))).collect();
+    let colours: Vec<RGBColor> = bands.iter().map(|&b| shades[usize::from(b)]).collect();
+    let nearest =
+        move |v: f32, lo: f32, d: f32, n: usize| (((v - lo) / d).round().max(0.0) as usize).min(n - 1);
+    let at = (move |v: f32| nearest(v, x.0, dx, cols), move |v: f32| nearest(v, y.0, dy, rows));
+    let heat = Raster::cells(&plot, (x, y), at, cols, &colours);
+    plot.draw(&heat).map_err(fail)?;
     chart.configure_mesh().x_desc(xl).y_desc(yl).disable_mesh().draw().map_err(fail)?;
     let show_legend = paths.len() > 1;
     for (i, s) in paths.iter().enumerate() {
         // One path: a colour that stands out on the blue bands; several: the colours of the loss plot.
         let c = if paths.len() == 1 { colour(5) } else { colour(i) };
         let path = s.points.iter().copied().filter(|&p| near(p, x, y));
-        let drawn = chart.draw_series(LineSeries::new(path, c.stroke_width(2))).map_err(fail)?;
-        if show_legend {
-            drawn
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
-        }
+        chart.draw_series(LineSeries::new(path, c.stroke_width(2))).map_err(fail)?;
         let inside: Vec<(f32, f32)> = s.points.iter().copied().filter(|&p| near(p, x, y)).collect();
         if let (Some(&first), Some(&last)) = (inside.first(), inside.last()) {
             chart
@@ -278,12 +255,9 @@ fn contour<DB: DrawingBackend>(
         }
     }
     if show_legend {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(fail)?;
+        let entries: Vec<_> =
+            paths.iter().enumerate().map(|(i, s)| (s.label.clone(), colour(i), Swatch::Line(2))).collect();
+        legend(&plot, &entries, Corner::Middle)?;
     }
     Ok(())
 }
@@ -315,39 +289,18 @@ fn bars<DB: DrawingBackend>(
         .draw()
         .map_err(fail)?;
     let width = 0.8 / series.len().max(1) as f32;
-    for (k, (name, values)) in series.iter().enumerate() {
+    for (k, (_, values)) in series.iter().enumerate() {
         let c = colour(k);
         chart
             .draw_series(values.iter().enumerate().map(|(i, &v)| {
                 let x0 = i as f32 + 0.1 + k as f32 * width;
                 Rectangle::new([(x0, 0.0), (x0 + width, v.max(0.0))], c.filled())
             }))
-            .map_err(fail)?
-            .label(name.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], c.filled()));
+            .map_err(fail)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()
-        .map_err(fail)
-}
-
-/// Runs of equal values along each row of a grid: (row, first column, end column, value). Drawing one
-/// rectangle per run instead of per cell keeps a redraw of a 80x80 map to a few hundred canvas calls.
-fn row_runs(cells: &[u8], cols: usize) -> impl Iterator<Item = (usize, usize, usize, u8)> + '_ {
-    cells.chunks(cols.max(1)).enumerate().flat_map(|(r, row)| {
-        let mut runs = Vec::new();
-        let mut start = 0;
-        for c in 1..=row.len() {
-            if c == row.len() || row[c] != row[start] {
-                runs.push((r, start, c, row[start]));
-                start = c;
-            }
-        }
-        runs
-    })
+    let entries: Vec<_> =
+        series.iter().enumerate().map(|(k, (name, _))| (name.clone(), colour(k), Swatch::Bar)).collect();
+    legend(&chart.plotting_area().strip_coord_spec(), &entries, Corner::Middle)
 }
 
 /// Row-normalised counts as a blue heat map, the count written in each cell; rows are true classes,
@@ -412,8 +365,7 @@ fn matrix<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Small grayscale images in a grid, each with its caption underneath. One rectangle per run of equal
-/// grey (16 levels) along a row keeps the canvas calls few.
+/// Small grayscale images in a grid, each with its caption underneath; each image is one `Raster`.
 fn gallery<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -435,17 +387,7 @@ fn gallery<DB: DrawingBackend>(
             .min((ch as usize).saturating_sub(caption_h + 4) / h)
             .max(1) as i32;
         let x0 = (cw as i32 - px * w as i32) / 2;
-        let img = &images[i];
-        let levels: Vec<u8> = img.iter().map(|v| (v.clamp(0.0, 1.0) * 15.0).round() as u8).collect();
-        for (r, c0, c1, level) in row_runs(&levels, w) {
-            let g = 255 - (u32::from(level) * 17) as u8;
-            let (xa, ya) = (x0 + c0 as i32 * px, 2 + r as i32 * px);
-            cell.draw(&Rectangle::new(
-                [(xa, ya), (x0 + c1 as i32 * px, ya + px)],
-                RGBColor(g, g, g).filled(),
-            ))
-            .map_err(fail)?;
-        }
+        cell.draw(&Raster::gray((x0, 2), (w, h), &images[i], px as u32)).map_err(fail)?;
         if let Some(text) = captions.get(i) {
             let y = 4 + h as i32 * px;
             cell.draw(&Text::new(text.clone(), (x0, y), ("sans-serif", 11))).map_err(fail)?;

@@ -5,8 +5,10 @@ mod data;
 mod draw;
 mod graph;
 mod images;
+mod legend;
 #[cfg(not(target_arch = "wasm32"))]
 mod png;
+mod raster;
 mod toy;
 
 use serde::{Deserialize, Serialize};

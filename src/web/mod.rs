@@ -9,6 +9,7 @@ use plotters_canvas::CanvasBackend;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod canvas;
 mod pad;
 mod trainer;
 
@@ -54,7 +55,7 @@ pub fn describe_model(config: JsValue) -> Result<JsValue, JsError> {
 pub fn draw_figure(canvas_id: &str, figure: JsValue) -> Result<(), JsError> {
     let figure: crate::plot::Figure = serde_wasm_bindgen::from_value(figure)
         .map_err(|e| JsError::new(&format!("drawFigure: not a figure: {e}")))?;
-    let backend = CanvasBackend::new(canvas_id)
+    let backend = canvas::Canvas::new(canvas_id)
         .ok_or_else(|| JsError::new(&format!("no canvas with id '{canvas_id}'")))?;
     crate::plot::draw(&figure, &backend.into_drawing_area()).map_err(|e| JsError::new(&e))
 }

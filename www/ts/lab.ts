@@ -13,6 +13,13 @@ function el<T extends HTMLElement = HTMLElement>(id: string): T {
   return e as T;
 }
 
+/** Whole numbers with thousands separators. One formatter for the page: `toLocaleString` builds a new one
+ * per call, which the progress line (many times a second) and the epoch log would pay each time. */
+const WHOLE = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function whole(n: number): string {
+  return WHOLE.format(Math.round(n));
+}
+
 function h(tag: string, text = "", cls = ""): HTMLElement {
   const e = document.createElement(tag);
   e.textContent = text;
@@ -178,10 +185,10 @@ export class LabPage {
       const rows = this.bindings.describeModel(config);
       body?.replaceChildren(...rows.map((r) => {
         const tr = document.createElement("tr");
-        tr.append(h("td", r.layer), h("td", r.shape), h("td", r.parameters.toLocaleString("en-US")));
+        tr.append(h("td", r.layer), h("td", r.shape), h("td", whole(r.parameters)));
         return tr;
       }));
-      el("param-count").textContent = rows.reduce((n, r) => n + r.parameters, 0).toLocaleString("en-US");
+      el("param-count").textContent = whole(rows.reduce((n, r) => n + r.parameters, 0));
       el("model-why").textContent = "";
       return null;
     } catch (e) {
@@ -205,6 +212,7 @@ export class LabPage {
   }
 
   private clearRun(): void {
+    this.generation++;
     this.state = "idle";
     this.lastStatus = null;
     this.lastEpoch = null;
@@ -243,7 +251,9 @@ export class LabPage {
       "filters": [lines("First-layer filters")],
     };
     const empty = (this.preset?.plots ?? []).flatMap((kind) => shapes[kind] ?? [lines(kind)]);
-    empty.forEach((fig, i) => this.drawOne({ ...fig, title: `${fig.title} (press Train)` }, i));
+    // Drawn like live figures, one per task: a click on Train stays a short task.
+    this.figures = empty.map((fig) => ({ ...fig, title: `${fig.title} (press Train)` }));
+    this.scheduleDraw();
   }
 
   /** Offers the saved run when the page shows no run of its own. */
@@ -411,7 +421,7 @@ export class LabPage {
       const row = document.createElement("tr");
       const acc = m.testAccuracy !== null && m.testAccuracy !== undefined ? `${(m.testAccuracy * 100).toFixed(2)} %` : "–";
       for (const cell of [String(run + 1), String(m.epoch), fmt(m.trainLoss, 6), fmt(m.testLoss, 6), acc,
-        Math.round(m.examplesPerS).toLocaleString("en-US")]) row.append(h("td", cell));
+        whole(m.examplesPerS)]) row.append(h("td", cell));
       log?.append(row);
     }
     const last = s.newEpochs[s.newEpochs.length - 1];
@@ -419,8 +429,8 @@ export class LabPage {
     const run = s.runs > 1 ? `Run ${s.run + 1} of ${s.runs} (${s.label}) · ` : "";
     const perEpoch = this.lastEpoch !== null && this.lastEpoch.epoch > 0 ? this.lastEpoch.seconds / this.lastEpoch.epoch : NaN;
     const eta = perEpoch * (s.epochs - s.epoch);
-    const speed = this.lastEpoch !== null ? ` · ${Math.round(this.lastEpoch.examplesPerS).toLocaleString("en-US")} examples/s` : "";
-    el("progress").textContent = `${run}epoch ${s.epoch} of ${s.epochs} · step ${s.step.toLocaleString("en-US")}` +
+    const speed = this.lastEpoch !== null ? ` · ${whole(this.lastEpoch.examplesPerS)} examples/s` : "";
+    el("progress").textContent = `${run}epoch ${s.epoch} of ${s.epochs} · step ${whole(s.step)}` +
       `${speed} · ${duration(s.seconds)} elapsed` + (Number.isFinite(eta) && !s.done ? ` · about ${duration(eta)} left` : "");
     el("run-backend").textContent = `Training on ${s.backend}.`;
     if (last !== undefined) {
@@ -486,8 +496,12 @@ export class LabPage {
   /** What each canvas shows now (as JSON), so unchanged figures are not redrawn. */
   private drawn: string[] = [];
 
+  /** Counts resets (new preset, new run): drawing left over from before one stops. */
+  private generation = 0;
+
   /** Draws the figures that changed, one per task: each task stays short and the page keeps answering. */
   private draw(): void {
+    const generation = this.generation;
     const pending: [Figure, number, string][] = [];
     this.figures.forEach((fig, i) => {
       const json = JSON.stringify(fig);
@@ -495,7 +509,7 @@ export class LabPage {
     });
     const next = (): void => {
       const item = pending.shift();
-      if (item === undefined || this.state === "idle") return;
+      if (item === undefined || generation !== this.generation) return;
       this.drawOne(item[0], item[1]);
       this.drawn[item[1]] = item[2];
       if (pending.length > 0) setTimeout(next, 0);
