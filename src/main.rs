@@ -72,6 +72,23 @@ mod cli {
             #[command(subcommand)]
             command: ModelCommand,
         },
+        /// Fuzz the parsers of everything a visitor can hand the lab (data files, model files, configs):
+        /// mutated inputs, crashes saved to target/fuzz/, a table of executions, crashes and the largest
+        /// allocation. Exit 1 on any crash or an allocation over the cap.
+        Fuzz {
+            /// One parser (idx, mnist-csv, csv, cifar, safetensors, config, inspect); all by default.
+            #[arg(long)]
+            parser: Option<String>,
+            /// Inputs per parser.
+            #[arg(long, default_value_t = 100_000)]
+            execs: u64,
+            /// Stop each parser after this many seconds even if fewer inputs ran.
+            #[arg(long, default_value_t = 86_400.0)]
+            seconds: f64,
+            /// The mutation generator's seed (same seed, same inputs).
+            #[arg(long, default_value_t = 1)]
+            seed: u64,
+        },
         /// Benchmark the CPU GEMM (fast kernel against the naive loop) and print a table.
         Bench {
             /// Milliseconds to spend measuring each shape's fast kernel.
@@ -83,6 +100,16 @@ mod cli {
             /// Largest side of the GPU GEMM shapes (2048 on a real GPU; less on a software one, lavapipe).
             #[arg(long, default_value_t = 2048)]
             max_side: usize,
+            /// Instead: time the side-by-side workloads (W1, W2, W3-100, W3, W4, W5; see `./lab bench`)
+            /// on the CPU, or with --gpu on the GPU instead; print a table.
+            #[arg(long)]
+            workloads: bool,
+            /// With --workloads: only these (repeatable), e.g. --only W2.
+            #[arg(long)]
+            only: Vec<String>,
+            /// With --workloads: also write the rows as JSON to this file.
+            #[arg(long)]
+            json: Option<std::path::PathBuf>,
         },
     }
 
@@ -159,7 +186,13 @@ mod cli {
                 })
             }
             Command::Reproduce { chapter, quick } => super::run::reproduce(&chapter, quick),
-            Command::Bench { budget_ms, gpu, max_side } => {
+            Command::Fuzz { parser, execs, seconds, seed } => {
+                super::fuzz::run(parser.as_deref(), execs, seconds, seed)
+            }
+            Command::Bench { workloads: true, gpu, only, json, .. } => {
+                bench_workloads(gpu, &only, json.as_deref())
+            }
+            Command::Bench { budget_ms, gpu, max_side, .. } => {
                 let start = Instant::now();
                 let now = move || start.elapsed().as_secs_f64() * 1e3;
                 let title = format!("CPU GEMM, native {} (single thread)", std::env::consts::ARCH);
@@ -178,6 +211,68 @@ mod cli {
                 ExitCode::SUCCESS
             }
         }
+    }
+
+    /// `bench --workloads`: each workload on the CPU (or the GPU), one run each; the table at the end.
+    fn bench_workloads(gpu: bool, only: &[String], json: Option<&std::path::Path>) -> ExitCode {
+        use cvjourney::bench::{format_workload_table, gemm_workload, run_workload, workloads};
+        use cvjourney::tensor::Device;
+        let chosen: Vec<_> =
+            workloads().into_iter().filter(|w| only.is_empty() || only.iter().any(|o| o == w.id)).collect();
+        if chosen.is_empty() && !only.iter().any(|o| o == "W4") {
+            eprintln!("cvjourney: bench --only: no such workload (W1, W2, W3-100, W3, W5)");
+            return ExitCode::from(2);
+        }
+        let mut devices = vec![(Device::Cpu, format!("native {} (single thread)", std::env::consts::ARCH))];
+        if gpu {
+            match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
+                Ok(ctx) => {
+                    let name = ctx.adapter.name.clone();
+                    cvjourney::backend::webgpu::install(ctx);
+                    devices = vec![(Device::WebGpu, format!("wgpu, {name}"))];
+                }
+                Err(e) => {
+                    eprintln!("cvjourney: --gpu: no GPU: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let source = cvjourney::train::DirSource(crate::run::data_dir());
+        let start = Instant::now();
+        let now = move || start.elapsed().as_secs_f64() * 1e3;
+        let mut rows = Vec::new();
+        let engine =
+            |device: &Device| if *device == Device::Cpu { "cvjourney CLI cpu" } else { "cvjourney CLI gpu" };
+        if only.is_empty() || only.iter().any(|o| o == "W4") {
+            for (device, backend) in &devices {
+                match pollster::block_on(gemm_workload(*device, (engine(device), backend), &now)) {
+                    Ok(row) => rows.push(row),
+                    Err(e) => eprintln!("cvjourney: bench W4 on {backend}: {e}"),
+                }
+            }
+        }
+        for w in &chosen {
+            for (device, backend) in &devices {
+                let engine = engine(device);
+                eprintln!("{}: {} on {backend}…", w.id, w.description);
+                match pollster::block_on(run_workload(w, &source, *device, (engine, backend), &now)) {
+                    Ok(row) => rows.push(row),
+                    Err(e) => {
+                        eprintln!("cvjourney: bench {}: {e}", w.id);
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        }
+        print!("{}", format_workload_table(&rows));
+        if let Some(path) = json {
+            let text = serde_json::to_string_pretty(&rows).expect("rows serialize");
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("cvjourney: --json {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+        ExitCode::SUCCESS
     }
 
     fn bench_gpu(budget_ms: f64, max_side: usize) -> ExitCode {
@@ -233,6 +328,53 @@ mod cli {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod run;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod fuzz;
+
+/// The system allocator, which also notes the largest allocation while `cvjourney fuzz` runs a parser and
+/// refuses (fails) one over the fuzzer's cap: a hostile header must be refused by the parser, not obeyed.
+#[cfg(not(target_arch = "wasm32"))]
+mod tracking {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::Ordering;
+
+    use super::fuzz::{ALLOCATION_CAP, LARGEST, TRACK};
+
+    pub struct Tracking;
+
+    fn allowed(size: usize) -> bool {
+        if !TRACK.load(Ordering::Relaxed) {
+            return true;
+        }
+        LARGEST.fetch_max(size, Ordering::Relaxed);
+        size <= ALLOCATION_CAP
+    }
+
+    // SAFETY: every call is forwarded to `System` unchanged, or answered with null (allocation failure),
+    // which the trait allows.
+    unsafe impl GlobalAlloc for Tracking {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if allowed(layout.size()) { unsafe { System.alloc(layout) } } else { std::ptr::null_mut() }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            if allowed(layout.size()) { unsafe { System.alloc_zeroed(layout) } } else { std::ptr::null_mut() }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            if allowed(new_size) {
+                unsafe { System.realloc(ptr, layout, new_size) }
+            } else {
+                std::ptr::null_mut()
+            }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Tracking = Tracking;
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {

@@ -54,7 +54,7 @@ pub fn apply(config: &mut SessionConfig, set: &[String]) -> Result<(), String> {
 }
 
 /// The data folder: $CVJOURNEY_DATA, else ./data, else the checkout this binary was built from.
-fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     std::env::var_os("CVJOURNEY_DATA").map(PathBuf::from).unwrap_or_else(|| {
         let here = PathBuf::from("data");
         if here.is_dir() { here } else { Path::new(env!("CARGO_MANIFEST_DIR")).join("data") }

@@ -103,3 +103,49 @@ fn run_studies_backends_settings_and_reproduce() {
     let (code, _, err) = cli(&["reproduce", "9"]);
     assert_eq!((code, err.contains("no chapter '9'")), (2, true), "{err}");
 }
+
+/// `bench --workloads` (the native rows of `./lab bench`): W4's GEMM and W1's epoch on Fashion-MNIST run
+/// and write the JSON rows the side-by-side table reads; an unknown workload is refused with exit 2.
+#[test]
+fn bench_workloads_time_w4_and_w1_and_write_json() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    if !data.join("fashion-mnist/train-images-idx3-ubyte.gz").exists() {
+        let required = std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1");
+        assert!(!required, "data/ is missing Fashion-MNIST: run ./lab setup");
+        eprintln!("note: data/ not installed (./lab setup); bench --workloads not checked");
+        return;
+    }
+    let json = std::env::temp_dir().join(format!("cvjourney-bench-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_cvjourney"))
+        .args(["bench", "--workloads", "--only", "W4", "--only", "W1", "--json"])
+        .arg(&json)
+        .env("CVJOURNEY_DATA", &data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.iter().map(|r| r["workload"].as_str().unwrap()).collect::<Vec<_>>(), ["W4", "W1"]);
+    assert!(rows[0]["gflops"].as_f64().unwrap() > 0.1, "{}", rows[0]);
+    // One epoch of softmax regression on standardised pixels: well past chance.
+    assert!(rows[1]["accuracy"].as_f64().unwrap() > 0.7, "{}", rows[1]);
+    assert!(rows[1]["steps"].as_u64().unwrap() >= 468, "{}", rows[1]);
+    let (code, _, err) = cli(&["bench", "--workloads", "--only", "W9"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// `fuzz` (the bounded run; `./lab fuzz` is the long one): every parser takes mutated inputs without a
+/// panic or an allocation over the cap; an unknown parser is refused with exit 2.
+#[test]
+fn fuzz_runs_every_parser_without_a_crash() {
+    let (code, out, err) = cli(&["fuzz", "--execs", "3000", "--seed", "7"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for parser in ["idx", "mnist-csv", "csv", "cifar", "safetensors", "config", "inspect"] {
+        let row =
+            out.lines().find(|l| l.starts_with(parser)).unwrap_or_else(|| panic!("no {parser} row: {out}"));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!((cols[1], cols[2]), ("3000", "0"), "{row}");
+    }
+    assert_eq!(cli(&["fuzz", "--parser", "png"]).0, 2);
+}

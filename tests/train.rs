@@ -363,3 +363,51 @@ fn model_toggles_build_their_layers_and_train() {
         assert!(Session::new(bad, &source()).is_err());
     }
 }
+
+/// Memory: a model and batch past the budget are refused with the estimate before anything is allocated
+/// (16 layers of 16,384 units would be 16 GiB of weights alone); every preset fits, and the estimate
+/// counts the batch, optimizer state and convolutions so that it grows with each.
+#[test]
+fn configs_past_the_memory_budget_are_refused_before_allocation() {
+    let mlp = config(
+        DatasetSpec::FashionMnist { train_limit: None, test_limit: None },
+        LossKind::CrossEntropy,
+        vec![],
+    );
+    let huge =
+        SessionConfig { model: ModelSpec { hidden: vec![16_384; 16], ..mlp.model.clone() }, ..mlp.clone() };
+    let e = Session::new(huge.clone(), &source()).err().unwrap().to_string();
+    assert!(e.contains("MiB") && e.contains("2048 MiB"), "{e}");
+    assert!(describe_model(&huge).is_err(), "the shape walk-through must not build it either");
+    let wide_batch = SessionConfig {
+        batch_size: 100_000,
+        model: ModelSpec { hidden: vec![4096; 2], ..mlp.model.clone() },
+        ..mlp.clone()
+    };
+    assert!(Session::new(wide_batch, &source()).err().unwrap().to_string().contains("smaller batch"));
+    // The estimate: softmax regression 784 -> 10, batch 16: 7850 parameters x 4, and per example the input
+    // and the layer's two outputs (logits, activation), each with its gradient; 4 bytes a float.
+    assert_eq!(memory_estimate(&mlp), Some((7850 * 4 + 16 * (784 + 2 * 10) * 2) * 4));
+    let double = SessionConfig { batch_size: 32, ..mlp.clone() };
+    assert!(memory_estimate(&double).unwrap() > memory_estimate(&mlp).unwrap());
+    let conv = SessionConfig {
+        model: ModelSpec {
+            conv: vec![ConvBlock {
+                channels: 8,
+                kernel: 3,
+                stride: 1,
+                padding: cvjourney::nn::Padding::Same,
+                pool: Pool::Max,
+            }],
+            ..mlp.model.clone()
+        },
+        ..mlp.clone()
+    };
+    assert!(memory_estimate(&conv).unwrap() > memory_estimate(&mlp).unwrap());
+    for preset in cvjourney::chapters::presets() {
+        for run in preset.runs() {
+            let need = memory_estimate(&run.config).unwrap_or(0);
+            assert!(need <= MEMORY_BUDGET, "{} ({}) needs {} MiB", preset.id, run.label, need >> 20);
+        }
+    }
+}

@@ -22,7 +22,7 @@ pub use config::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfi
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
 pub use stats::{LayerStats, layer_stats};
-pub use summary::{LayerShape, describe_model};
+pub use summary::{LayerShape, MEMORY_BUDGET, describe_model, memory_estimate};
 pub use toy::{ToyFunction, ToyModel};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};

@@ -109,6 +109,40 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
     if !(0.0..1.0).contains(&c.test_fraction) {
         return bad(format!("test fraction {} must be in [0, 1)", c.test_fraction));
     }
+    match &c.dataset {
+        DatasetSpec::Rings { rings, per_ring, noise }
+            if !(2..=10).contains(rings)
+                || !(1..=10_000).contains(per_ring)
+                || !(0.0..=10.0).contains(noise) =>
+        {
+            return bad(format!(
+                "rings: {rings} rings of {per_ring} points with noise {noise} (allowed: 2-10, 1-10000, 0-10)"
+            ));
+        }
+        DatasetSpec::Iris { classes, features } if !(2..=3).contains(classes) || features.len() > 4 => {
+            return bad(format!(
+                "Iris has 2 or 3 classes and 4 features, not {classes} and {}",
+                features.len()
+            ));
+        }
+        DatasetSpec::Advertising { features } if features.len() > 3 => {
+            return bad(format!("Advertising has 3 budget columns, not {}", features.len()));
+        }
+        DatasetSpec::Toy { start, .. } if start.iter().any(|v| !v.is_finite() || v.abs() > 1e6) => {
+            return bad("a toy function's start must be finite and within ±1e6".into());
+        }
+        _ => {}
+    }
+    let budget = super::summary::MEMORY_BUDGET;
+    if let Some(need) = super::summary::memory_estimate(c).filter(|&b| b > budget) {
+        return bad(format!(
+            "this model with batches of {} would need about {} MiB to train, more than the lab's {} MiB: \
+             use fewer or narrower layers, or a smaller batch",
+            c.batch_size,
+            need >> 20,
+            budget >> 20
+        ));
+    }
     Ok(())
 }
 

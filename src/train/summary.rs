@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-use super::{DatasetSpec, LossKind, SessionConfig, ToyModel, build_model};
+use super::{DatasetSpec, LossKind, Pool, SessionConfig, ToyModel, build_model, conv_output_size};
 use crate::autograd;
 use crate::error::{LabError, Result};
-use crate::nn::Sequential;
+use crate::nn::{Padding, Sequential};
 use crate::tensor::Tensor;
 
 /// One row of the walk-through.
@@ -67,4 +67,66 @@ pub fn describe_model(config: &SessionConfig) -> Result<Vec<LayerShape>> {
 fn shape(t: &Tensor) -> String {
     let rest: Vec<String> = t.dims().iter().skip(1).map(|d| d.to_string()).collect();
     if t.rank() == 0 { "scalar".into() } else { format!("[N, {}]", rest.join(", ")) }
+}
+
+/// The most memory a run may plan to use: weights, their gradients and optimizer state, and a batch's
+/// activations with their gradients. A wasm32 module can address 4 GiB at most and browsers often give
+/// less; past this a config is refused before anything is allocated (a failed allocation would abort the
+/// page's module, not raise an error).
+pub const MEMORY_BUDGET: u64 = 2 << 30;
+
+/// An upper estimate of the bytes `config`'s model and batch need while training (f32 everywhere):
+/// parameters ×4 (values, gradients, two optimizer moments), activations ×2 per example (values kept for
+/// backward and their gradients, BatchNorm and dropout outputs counted too) plus the largest im2col matrix,
+/// times the batch. `None` when the shapes do not work out; building the model then says why.
+pub fn memory_estimate(config: &SessionConfig) -> Option<u64> {
+    let (input, outputs) = io(config).ok()?;
+    let spec = &config.model;
+    // Saturating throughout: hostile sizes (a link may say 2^64 classes) must give a huge estimate, not wrap.
+    let n = |v: usize| v as u64;
+    let mul = |a: u64, b: u64| a.saturating_mul(b);
+    let extra = u64::from(spec.batch_norm) + u64::from(spec.dropout > 0.0);
+    let mut acts = input.iter().fold(1u64, |a, &d| mul(a, n(d)));
+    let (mut params, mut scratch, mut width) = (0u64, 0u64, acts);
+    if !spec.conv.is_empty() || spec.conv_head {
+        let [mut c, mut h, mut w] = input[..] else { return None };
+        for b in &spec.conv {
+            let pad = match b.padding {
+                Padding::Valid => 0,
+                Padding::Same => b.kernel.saturating_sub(1) / 2,
+                Padding::Explicit(p) => p,
+            };
+            let (nh, nw) = (
+                conv_output_size(h, b.kernel, b.stride, pad)?,
+                conv_output_size(w, b.kernel, b.stride, pad)?,
+            );
+            let taps = mul(mul(n(c), n(b.kernel)), n(b.kernel));
+            params = params.saturating_add(mul(taps, n(b.channels))).saturating_add(n(b.channels));
+            let map = mul(n(nh), n(nw));
+            scratch = scratch.max(mul(taps, map));
+            acts = acts.saturating_add(mul(mul(n(b.channels), map), 2 + extra));
+            (c, h, w) = (b.channels, nh, nw);
+            if b.pool != Pool::None {
+                (h, w) = (conv_output_size(h, 2, 2, 0)?, conv_output_size(w, 2, 2, 0)?);
+                acts = acts.saturating_add(mul(n(c), mul(n(h), n(w))));
+            }
+        }
+        if spec.conv_head {
+            params = params.saturating_add(mul(n(c), n(outputs))).saturating_add(n(outputs));
+            acts = acts.saturating_add(mul(n(outputs), mul(n(h), n(w)))).saturating_add(n(outputs));
+            return Some(bytes(params, acts, scratch, config.batch_size));
+        }
+        width = mul(n(c), mul(n(h), n(w)));
+    }
+    for units in spec.hidden.iter().map(|&u| n(u)).chain([n(outputs)]) {
+        params = params.saturating_add(mul(width, units)).saturating_add(units);
+        acts = acts.saturating_add(mul(units, 2 + extra));
+        width = units;
+    }
+    Some(bytes(params, acts, scratch, config.batch_size))
+}
+
+fn bytes(params: u64, acts: u64, scratch: u64, batch: usize) -> u64 {
+    let per_example = acts.saturating_mul(2).saturating_add(scratch);
+    4u64.saturating_mul(params.saturating_mul(4).saturating_add((batch as u64).saturating_mul(per_example)))
 }

@@ -84,6 +84,51 @@ pub async fn bench_gpu(budget_ms: f64, max_side: usize, steps: usize) -> Result<
     report.await.map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// The data files a side-by-side workload (`bench::workloads`: W1, W2, W3-100, W3, W5) reads.
+#[wasm_bindgen(js_name = benchWorkloadFiles)]
+pub fn bench_workload_files(id: &str) -> Result<Vec<String>, JsError> {
+    let w = crate::bench::workload(id).ok_or_else(|| JsError::new(&format!("no workload '{id}'")))?;
+    Ok(crate::train::files_needed(&w.config.dataset).into_iter().map(String::from).collect())
+}
+
+/// Times one side-by-side workload (W4 is "W4": the 1024³ GEMM) on this thread, on the browser's GPU when
+/// `gpu`, with the data files given as parallel lists of names and bytes. Resolves to a `WorkloadRow`.
+/// Blocks the CPU path for its whole run: `./lab bench` calls it, the page never does.
+#[wasm_bindgen(js_name = benchWorkload)]
+pub async fn bench_workload(
+    id: String,
+    gpu: bool,
+    names: Vec<String>,
+    files: Vec<js_sys::Uint8Array>,
+) -> Result<JsValue, JsError> {
+    use crate::tensor::Device;
+    let performance = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new("benchWorkload: performance.now() is not available"))?;
+    let now = move || performance.now();
+    let (device, engine, backend) = if gpu {
+        let ctx =
+            crate::backend::webgpu::GpuContext::new().await.map_err(|e| JsError::new(&e.to_string()))?;
+        let name = ctx.adapter.name.clone();
+        crate::backend::webgpu::install(ctx);
+        (Device::WebGpu, "cvjourney webgpu", format!("WebGPU, {name}"))
+    } else {
+        (Device::Cpu, "cvjourney cpu", "wasm32 SIMD128 (single thread)".to_string())
+    };
+    let row = if id == "W4" {
+        crate::bench::gemm_workload(device, (engine, &backend), &now).await
+    } else {
+        let w = crate::bench::workload(&id).ok_or_else(|| JsError::new(&format!("no workload '{id}'")))?;
+        let mut source = crate::train::MemorySource::default();
+        for (name, bytes) in names.into_iter().zip(files) {
+            source.0.insert(name, bytes.to_vec());
+        }
+        crate::bench::run_workload(&w, &source, device, (engine, &backend), &now).await
+    };
+    let row = row.map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(row.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
+
 /// The conv2d benchmark rows (im2col + GEMM vs a direct loop), for `./lab bench`.
 #[wasm_bindgen(js_name = benchConv)]
 pub fn bench_conv() -> Result<JsValue, JsError> {
