@@ -225,3 +225,30 @@ test("Step takes one batch and pauses; Resume goes on", async () => {
     await browser.close();
   }
 });
+
+test("a crashed training worker is replaced, the visitor told, and the run resumes from its last save", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    await page.goto(`${server.base}#preset=ch4-rings-mlp&set={"epochs":400}`);
+    await ready(page);
+    await trainFor(page, 0);
+    // The worker saves the run at an epoch's end, at most every 5 s (the first one at once).
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 3);
+    await page.waitForTimeout(500);
+    const logged = (await epochLog(page)).length;
+    const [worker] = page.workers();
+    await worker.evaluate(() => { setTimeout(() => { throw new Error("forced crash"); }, 0); });
+    await page.waitForFunction(() => !document.getElementById("guard").hidden &&
+      document.getElementById("guard-text").textContent.includes("forced crash"));
+    await page.waitForSelector("#resume-box:not([hidden])");
+    const saved = Number((await page.textContent("#resume-text")).match(/after epoch (\d+)/)[1]);
+    assert.ok(saved >= 1 && saved <= logged, `saved after epoch ${saved}, ${logged} logged before the crash`);
+    await page.click("#resume");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 2);
+    const resumed = await epochLog(page);
+    assert.equal(resumed[0][1], saved + 1, "the resumed run goes on from the saved epoch");
+    assert.ok(errors.every((e) => /forced crash/.test(e)), JSON.stringify(errors));
+  } finally {
+    await browser.close();
+  }
+});

@@ -73,3 +73,40 @@ test("without WebGPU the page falls back to the CPU and says why", async () => {
   assert.ok(shown.overflow <= 0, `the page is ${shown.overflow}px wider than a phone screen`);
   assert.deepEqual(shown.errors, []);
 });
+
+test("the Content-Security-Policy refuses inline script and eval, and a hostile link's text stays text", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    const preset = encodeURIComponent('<img src=x onerror="window.pwned=1">');
+    const set = encodeURIComponent(JSON.stringify({ lr: "<script>window.pwned=2</script>", seed: "<b>7</b>" }));
+    await page.goto(`${base}#preset=${preset}&set=${set}`);
+    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+      { timeout: 60_000 });
+    const csp = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', "content");
+    const scriptSrc = csp.split(";").find((d) => d.trim().startsWith("script-src")) ?? "";
+    assert.match(scriptSrc, /'self' 'wasm-unsafe-eval' 'sha256-/, csp);
+    assert.doesNotMatch(scriptSrc, /'unsafe-inline'|'unsafe-eval'/, csp);
+    const outcome = await page.evaluate(async () => {
+      const violations = [];
+      document.addEventListener("securitypolicyviolation", (e) => violations.push(e.effectiveDirective));
+      const s = document.createElement("script");
+      s.textContent = "window.pwned = 3";
+      document.head.append(s);
+      // Tried from a timer, not from this evaluation itself: DevTools' own calls may eval regardless of CSP.
+      const attempt = (f) => new Promise((resolve) => setTimeout(() => {
+        try { f(); resolve("ran"); } catch (e) { resolve(e.name); }
+      }, 0));
+      const evaluated = await attempt(() => eval("window.pwned = 4"));
+      const built = await attempt(() => new Function("window.pwned = 5")());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return { pwned: window.pwned ?? null, evaluated, built, violations,
+        injected: document.querySelectorAll("img[onerror], b").length };
+    });
+    assert.deepEqual(outcome, { pwned: null, evaluated: "EvalError", built: "EvalError",
+      violations: ["script-src-elem", "script-src", "script-src"], injected: 0 });
+    // The only console errors are the refusals this test provoked.
+    assert.ok(errors.every((e) => /Content Security Policy/.test(e)), JSON.stringify(errors));
+  } finally {
+    await browser.close();
+  }
+});

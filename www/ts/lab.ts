@@ -68,7 +68,7 @@ function duration(s: number): string {
 export class LabPage {
   private readonly chapters: ChapterText[];
   private readonly presets: PresetInfo[];
-  private readonly worker: Worker;
+  private worker: Worker;
   private workerReady = false;
   private pendingStart: ToWorker | null = null;
   private preset: PresetInfo | null = null;
@@ -86,9 +86,7 @@ export class LabPage {
   constructor(private readonly bindings: LabBindings) {
     this.chapters = bindings.chapters();
     this.presets = bindings.presets();
-    this.worker = new Worker(new URL("./worker.js", document.baseURI), { type: "module" });
-    this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
-    this.worker.onerror = (e) => this.fail(`the training worker failed: ${e.message}`);
+    this.worker = this.startWorker();
     this.pad = new Pad((m) => this.worker.postMessage(m));
     this.buildNav();
     el("train").addEventListener("click", () => this.train());
@@ -475,6 +473,28 @@ export class LabPage {
     this.onSettings();
     this.state = "idle";
     this.train();
+  }
+
+  /** A module worker for training and the pad, wired to this page. */
+  private startWorker(): Worker {
+    this.workerReady = false;
+    const worker = new Worker(new URL("./worker.js", document.baseURI), { type: "module" });
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
+    worker.onerror = (e) => this.workerCrashed(e.message || "an error it did not name");
+    return worker;
+  }
+
+  /** The worker died (an uncaught error, a trap in the module): nothing in it can be trusted any more. A
+   * fresh worker replaces it, the visitor is told, and the run saved at an epoch's end (at most every five
+   * seconds: `SAVE_EVERY_MS` in worker.ts) is offered for resuming once the fresh worker reports it. */
+  private workerCrashed(why: string): void {
+    this.worker.terminate();
+    this.worker = this.startWorker();
+    this.generation++;
+    this.state = "idle";
+    this.showGuard(`The training worker stopped (${why}). A fresh one has started: resume the run it saved at ` +
+      "its last epoch's end, if one is offered below, or press Train to start over.", null);
+    this.updateButtons();
   }
 
   private fail(message: string): void {
