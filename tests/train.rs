@@ -411,3 +411,29 @@ fn configs_past_the_memory_budget_are_refused_before_allocation() {
         }
     }
 }
+
+/// Numerics: NaN injected into the inputs, or into a weight (so into the loss and the gradients), stops the
+/// run at the very step it first flows through, with the guard's message; steps before it went normally.
+#[test]
+fn the_guard_stops_at_the_step_a_nan_appears() {
+    let iris =
+        config(DatasetSpec::Iris { classes: 3, features: iris_features() }, LossKind::CrossEntropy, vec![8]);
+    let mut s = Session::new(iris.clone(), &source()).unwrap();
+    for _ in 0..3 {
+        s.step().unwrap();
+    }
+    s.train.features.iter_mut().for_each(|v| *v = f32::NAN);
+    let e = s.step().unwrap_err().to_string();
+    assert!(e.starts_with("training diverged at step 4"), "{e}");
+
+    let mut s = Session::new(iris, &source()).unwrap();
+    for _ in 0..5 {
+        s.step().unwrap();
+    }
+    let w = s.model.parameters()[0].clone();
+    let mut values = w.to_vec();
+    values[0] = f32::NAN;
+    w.assign(&values).unwrap();
+    let e = s.step().unwrap_err().to_string();
+    assert!(e.starts_with("training diverged at step 6"), "{e}");
+}
