@@ -22,7 +22,8 @@ pub static LARGEST: AtomicUsize = AtomicUsize::new(0);
 /// Whether the allocator records sizes (only while a parser runs under the fuzzer).
 pub static TRACK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// No single allocation of a parse may exceed this (the gzip cap is 256 MiB of output, model files 64 MiB).
+/// No single allocation of a parse may exceed this: gzip output is capped at 128 MiB (a growing buffer may
+/// reserve up to twice that), model files at 64 MiB.
 pub const ALLOCATION_CAP: usize = 300 << 20;
 
 pub const PARSERS: [&str; 7] = ["idx", "mnist-csv", "csv", "cifar", "safetensors", "config", "inspect"];

@@ -84,6 +84,24 @@ pub async fn bench_gpu(budget_ms: f64, max_side: usize, steps: usize) -> Result<
     report.await.map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// What `./lab soak` samples every minute from the training worker: this module's linear memory, and with
+/// a GPU runtime on this thread its live buffers, idle pooled bytes and submits so far (zeros without one).
+#[wasm_bindgen(js_name = memoryStats)]
+pub fn memory_stats() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stats {
+        wasm_bytes: u64,
+        gpu: Option<crate::backend::webgpu::RuntimeStats>,
+    }
+    let wasm_bytes = core::arch::wasm32::memory_size(0) as u64 * 65_536;
+    let gpu = crate::backend::webgpu::installed()
+        .then(crate::backend::webgpu::current)
+        .and_then(Result::ok)
+        .map(|rt| rt.stats());
+    Ok(Stats { wasm_bytes, gpu }.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
+
 /// The data files a side-by-side workload (`bench::workloads`: W1, W2, W3-100, W3, W5) reads.
 #[wasm_bindgen(js_name = benchWorkloadFiles)]
 pub fn bench_workload_files(id: &str) -> Result<Vec<String>, JsError> {
