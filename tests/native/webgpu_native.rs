@@ -7,8 +7,7 @@ use cvjourney::LabError;
 use cvjourney::backend::{BackendKind, cpu, webgpu};
 use cvjourney::probe;
 
-#[allow(dead_code)]
-mod parity;
+use crate::parity;
 
 use cvjourney::tensor::{Device, Tensor};
 

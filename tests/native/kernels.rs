@@ -1,6 +1,6 @@
 //! CPU fast kernels vs the scalar reference (native build), plus literal values from outside references.
 
-mod parity;
+use crate::parity;
 
 use cvjourney::tensor::{Rng, Tensor, manual_seed};
 

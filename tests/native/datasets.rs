@@ -4,7 +4,7 @@ use cvjourney::data::synthetic::{self, Points};
 use cvjourney::data::*;
 
 fn iris() -> Dataset {
-    let t = parse_csv(include_bytes!("../datasets/iris.csv")).unwrap();
+    let t = parse_csv(include_bytes!("../../datasets/iris.csv")).unwrap();
     let features = ["SepalLengthCm", "SepalWidthCm", "PetalLengthCm", "PetalWidthCm"];
     Dataset::classification(&t, &features, "Species", &IRIS_CLASSES).unwrap()
 }
@@ -85,7 +85,7 @@ fn batches_cover_each_item_once_per_epoch() {
 
 #[test]
 fn regression_tables_batch_their_targets() {
-    let t = parse_csv(include_bytes!("../datasets/advertising.csv")).unwrap();
+    let t = parse_csv(include_bytes!("../../datasets/advertising.csv")).unwrap();
     let d = Dataset::regression(&t, &["TV", "Radio", "Newspaper"], "Sales").unwrap();
     assert_eq!((d.len(), d.feature_len()), (200, 3));
     let b = Batcher { batch_size: 50, shuffle: false, drop_last: false, seed: 0 };
