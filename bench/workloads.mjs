@@ -1,8 +1,8 @@
 // The side-by-side half of `./lab bench` (issue 11): the workloads W1-W5 (src/bench/workloads.rs) on
 // cvjourney's CPU path (wasm32 SIMD128) and WebGPU path, and on TensorFlow.js 4.22's cpu, wasm, webgl and
 // webgpu backends (bench/tfjs/runner.js), each run in a fresh headless Chromium with the browser tests'
-// flags (WebGPU on), engines interleaved; plus the native CLI on the same workloads. Prints a table and
-// writes the rows to target/bench/latest.json.
+// flags (WebGPU on), engines interleaved; plus the native CLI on the same workloads and W5 in numpy (the
+// baseline the issue names). Prints a table and writes the rows to target/bench/latest.json.
 //
 // Usage: node bench/workloads.mjs DIST_DIR [--only W1,W2] [--engines cvjourney-cpu,tfjs-wasm] [--repeat 3]
 //          [--cap 240] [--cli target/release/cvjourney]
@@ -102,9 +102,11 @@ const median = (xs) => {
 
 /** Seconds a workload should take on an engine, from the rows measured so far, or null when unknown. */
 function estimate(workload, engine, rows) {
-  const got = (w) => rows.find((r) => r.workload === w && r.engine_id === engine && r.seconds !== null);
-  if (workload === "W3") { const r = got("W3-100"); return r ? r.seconds * (60000 / 128 / 100) * 1.1 : null; }
-  if (workload === "W5") { const r = got("W1"); return r ? r.seconds * 100 * 0.5 : null; }
+  // A shorter run that failed or was skipped (too slow) means the longer one would be slower still.
+  const got = (w) => rows.find((r) => r.workload === w && r.engine_id === engine);
+  const scaled = (r, factor) => (r === undefined ? null : r.seconds === null ? Infinity : r.seconds * factor);
+  if (workload === "W3") return scaled(got("W3-100"), (60000 / 128 / 100) * 1.1);
+  if (workload === "W5") return scaled(got("W1"), 100 * 0.5);
   return null;
 }
 
@@ -114,9 +116,10 @@ for (const workload of only) {
   for (const engine of engines) {
     const guess = estimate(workload, engine, rows);
     if (guess !== null && guess > cap) {
-      console.error(`${workload} on ${engine}: skipped (estimated ${guess.toFixed(0)} s > --cap ${cap})`);
+      const why = Number.isFinite(guess) ? `estimated ${guess.toFixed(0)} s > --cap ${cap}` : "its shorter run did not finish";
+      console.error(`${workload} on ${engine}: skipped (${why})`);
       rows.push({ workload, engine_id: engine, engine: engine.split("-")[0], backend: engine.split("-")[1], seconds: null,
-        examples_per_s: null, gflops: null, accuracy: null, skipped: `estimated ${guess.toFixed(0)} s` });
+        examples_per_s: null, gflops: null, accuracy: null, skipped: `skipped: ${why}` });
       continue;
     }
     const runs = [];
@@ -158,6 +161,18 @@ try {
 } catch (e) {
   console.error(`native CLI: ${e.message.split("\n")[0]}`);
 }
+// W5's baseline: the same training in numpy (one BLAS thread), when ./lab bench has installed it.
+const python = path.resolve("target/bench/venv/bin/python");
+if (only.includes("W5")) {
+  try {
+    const out = execFileSync(python, ["bench/numpy_w5.py", "data"],
+      { env: { ...process.env, OPENBLAS_NUM_THREADS: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+    rows.push({ ...JSON.parse(out.toString()), engine_id: "numpy", runs: 1 });
+    console.error(`W5 on numpy: ${rows.at(-1).seconds.toFixed(2)} s`);
+  } catch (e) {
+    console.error(`numpy W5: ${e.message.split("\n")[0]}`);
+  }
+}
 const loadEnd = os.loadavg()[0];
 
 // Ratio to the fastest TensorFlow.js backend of the same workload (>1: faster than it).
@@ -174,14 +189,15 @@ console.log(`\nSide-by-side workloads, headless Chromium ${browserVersion}, ${os
   ` load average ${loadStart.toFixed(2)} at the start, ${loadEnd.toFixed(2)} at the end`);
 const pad = (s, n, left = false) => (left ? String(s).padEnd(n) : String(s).padStart(n));
 console.log(pad("workload", 8, true), pad("engine", 44, true), pad("seconds", 9), pad("examples/s", 11), pad("GFLOP/s", 8),
-  pad("accuracy", 9), pad("runs", 5), pad("vs best tfjs", 13));
+  pad("accuracy", 9), pad("runs", 5), pad("vs best tfjs", 13), pad("wasm MiB", 9));
 for (const r of rows) {
   const name = `${r.engine} ${r.backend}`.slice(0, 44);
   if (r.seconds === null) { console.log(pad(r.workload, 8, true), pad(name, 44, true), ` ${r.skipped}`); continue; }
   console.log(pad(r.workload, 8, true), pad(name, 44, true), pad(r.seconds.toFixed(2), 9),
     pad(r.examples_per_s ? Math.round(r.examples_per_s) : "–", 11), pad(r.gflops !== null ? r.gflops.toFixed(1) : "–", 8),
     pad(r.accuracy !== null && r.accuracy !== undefined ? `${(r.accuracy * 100).toFixed(2)} %` : "–", 9), pad(r.runs, 5),
-    pad(r.vs_fastest_tfjs ? `${r.vs_fastest_tfjs.toFixed(2)}x` : "–", 13));
+    pad(r.vs_fastest_tfjs ? `${r.vs_fastest_tfjs.toFixed(2)}x` : "–", 13),
+    pad(r.wasm_memory_mib ? r.wasm_memory_mib.toFixed(0) : "–", 9));
 }
 const json = path.resolve("target/bench/latest.json");
 await mkdir(path.dirname(json), { recursive: true });

@@ -102,6 +102,9 @@ pub struct WorkloadRow {
     pub gflops: Option<f64>,
     pub accuracy: Option<f32>,
     pub steps: u64,
+    /// In the browser: the module's linear memory after the run (it never shrinks, so this is the peak).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wasm_memory_mib: Option<f64>,
 }
 
 /// Runs `w` on `device` (a GPU context must already be installed for `Device::WebGpu`) with `now` as the
@@ -139,6 +142,7 @@ pub async fn run_workload(
         gflops: None,
         accuracy,
         steps,
+        wasm_memory_mib: None,
     })
 }
 
@@ -171,6 +175,7 @@ pub async fn gemm_workload(
         gflops: Some(2.0 * (SIDE * SIDE * SIDE) as f64 / seconds / 1e9),
         accuracy: None,
         steps: 1,
+        wasm_memory_mib: None,
     })
 }
 

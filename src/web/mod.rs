@@ -143,7 +143,8 @@ pub async fn bench_workload(
         }
         crate::bench::run_workload(&w, &source, device, (engine, &backend), &now).await
     };
-    let row = row.map_err(|e| JsError::new(&e.to_string()))?;
+    let mut row = row.map_err(|e| JsError::new(&e.to_string()))?;
+    row.wasm_memory_mib = Some(core::arch::wasm32::memory_size(0) as f64 * 65_536.0 / f64::from(1 << 20));
     Ok(row.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
 }
 
