@@ -22,7 +22,7 @@ pub use config::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfi
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
 pub use stats::{LayerStats, layer_stats};
-pub use summary::{LayerShape, MEMORY_BUDGET, describe_model, memory_estimate};
+pub use summary::{LayerShape, MEMORY_BUDGET, describe_model, evaluation_rows, memory_estimate};
 pub use toy::{ToyFunction, ToyModel};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};
@@ -464,7 +464,8 @@ impl Session {
 
     async fn evaluate_batches(&self, data: &Dataset) -> Result<(f32, Option<f32>)> {
         let _no_grad = autograd::NoGradGuard::new();
-        let batcher = Batcher { batch_size: 4096, shuffle: false, drop_last: false, seed: 0 };
+        let rows = summary::evaluation_rows(&self.config);
+        let batcher = Batcher { batch_size: rows, shuffle: false, drop_last: false, seed: 0 };
         let (mut loss_sum, mut correct, mut count) = (0.0f64, 0usize, 0usize);
         for batch in batcher.epoch(data, 0)? {
             let batch = self.on_device(batch?)?;

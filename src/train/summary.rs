@@ -80,6 +80,21 @@ pub const MEMORY_BUDGET: u64 = 2 << 30;
 /// backward and their gradients, BatchNorm and dropout outputs counted too) plus the largest im2col matrix,
 /// times the batch. `None` when the shapes do not work out; building the model then says why.
 pub fn memory_estimate(config: &SessionConfig) -> Option<u64> {
+    let (params, acts, scratch) = walk(config)?;
+    Some(bytes(params, acts, scratch, config.batch_size))
+}
+
+/// Rows per evaluation batch: as many as fit in 64 MiB of activations (values, gradients' room, im2col),
+/// from 32 to 4096. A whole 4096-image batch through the W3 CNN took ~1.6 GiB, and wasm memory never
+/// shrinks: a phone's tab would not survive it.
+pub fn evaluation_rows(config: &SessionConfig) -> usize {
+    const BUDGET: u64 = 64 << 20;
+    let per_example = walk(config).map_or(0, |(_, acts, scratch)| bytes(0, acts, scratch, 1));
+    (BUDGET / per_example.max(1)).clamp(32, 4096) as usize
+}
+
+/// (parameters, activations per example, largest im2col matrix per example), in floats.
+fn walk(config: &SessionConfig) -> Option<(u64, u64, u64)> {
     let (input, outputs) = io(config).ok()?;
     let spec = &config.model;
     // Saturating throughout: hostile sizes (a link may say 2^64 classes) must give a huge estimate, not wrap.
@@ -114,7 +129,7 @@ pub fn memory_estimate(config: &SessionConfig) -> Option<u64> {
         if spec.conv_head {
             params = params.saturating_add(mul(n(c), n(outputs))).saturating_add(n(outputs));
             acts = acts.saturating_add(mul(n(outputs), mul(n(h), n(w)))).saturating_add(n(outputs));
-            return Some(bytes(params, acts, scratch, config.batch_size));
+            return Some((params, acts, scratch));
         }
         width = mul(n(c), mul(n(h), n(w)));
     }
@@ -123,7 +138,7 @@ pub fn memory_estimate(config: &SessionConfig) -> Option<u64> {
         acts = acts.saturating_add(mul(units, 2 + extra));
         width = units;
     }
-    Some(bytes(params, acts, scratch, config.batch_size))
+    Some((params, acts, scratch))
 }
 
 fn bytes(params: u64, acts: u64, scratch: u64, batch: usize) -> u64 {

@@ -404,6 +404,12 @@ fn configs_past_the_memory_budget_are_refused_before_allocation() {
         ..mlp.clone()
     };
     assert!(memory_estimate(&conv).unwrap() > memory_estimate(&mlp).unwrap());
+    // Evaluation goes in batches that fit 64 MiB: the whole 4096 rows for a linear model, far fewer for a CNN
+    // (a 4096-image batch through the W3 CNN took ~1.6 GiB of wasm memory, which never shrinks).
+    assert_eq!(evaluation_rows(&mlp), 4096);
+    let w3 = cvjourney::bench::workload("W3").unwrap().config;
+    let rows = evaluation_rows(&w3);
+    assert!((32..=256).contains(&rows), "{rows} rows per evaluation batch for the W3 CNN");
     for preset in cvjourney::chapters::presets() {
         for run in preset.runs() {
             let need = memory_estimate(&run.config).unwrap_or(0);
