@@ -104,6 +104,21 @@ test("the Content-Security-Policy refuses inline script and eval, and a hostile 
     });
     assert.deepEqual(outcome, { pwned: null, evaluated: "EvalError", built: "EvalError",
       violations: ["script-src-elem", "script-src", "script-src"], injected: 0 });
+    // A string field of a config (Iris's column names) carrying markup: refused somewhere along the way
+    // (at the control or by the data loader), and shown, if at all, as text.
+    const images = await page.evaluate(() => document.querySelectorAll("img").length);
+    const markup = '<img src=x onerror="window.pwned=6">';
+    const hostile = encodeURIComponent(JSON.stringify({ dataset: { name: "iris", classes: 2, features: [markup] } }));
+    await page.goto(`${base}#preset=ch2-iris-binary&set=${hostile}`);
+    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8);
+    await page.click("#train");
+    await page.waitForFunction(() => !document.getElementById("guard").hidden ||
+      /Fix|refused|must|not/.test(document.getElementById("progress").textContent ?? ""), null, { timeout: 30_000 });
+    const after = await page.evaluate(() => ({ pwned: window.pwned ?? null, images: document.querySelectorAll("img").length,
+      said: `${document.getElementById("guard-text").textContent} ${document.getElementById("progress").textContent}` }));
+    assert.equal(after.pwned, null);
+    assert.equal(after.images, images, `an <img> appeared: ${after.said}`);
+    assert.match(after.said, /no column named '<img/, "the loader's refusal, shown as text");
     // The only console errors are the refusals this test provoked.
     assert.ok(errors.every((e) => /Content Security Policy/.test(e)), JSON.stringify(errors));
   } finally {
