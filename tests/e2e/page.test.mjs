@@ -125,3 +125,51 @@ test("the Content-Security-Policy refuses inline script and eval, and a hostile 
     await browser.close();
   }
 });
+
+/** A seeded generator (mulberry32): the same hostile links every run. */
+function generator(seed) {
+  let s = seed;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("URL state fuzz: 300 hostile links leave no page error and a working page", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    await page.goto(base);
+    await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null,
+      { timeout: 60_000 });
+    const rand = generator(7);
+    const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+    const keys = ["dataset", "test_fraction", "normalization", "model", "loss", "optimizer", "lr", "schedule",
+      "batch_size", "epochs", "seed", "weight_decay", "__proto__", "constructor", "x"];
+    const values = [-1, 0, 1e308, -1e308, 2 ** 64, 0.5, "NaN", "<img src=x onerror=alert(1)>", null, true, [], [1, 2],
+      {}, { kind: "<b>x</b>" }, { hidden: "x" }, { hidden: [1e9] }, { name: "iris", classes: 99, features: ["<i>"] },
+      "a".repeat(5000), [[[[[]]]]], { conv: [{ channels: -1 }] }];
+    const ids = ["ch4-xor", "ch1-tv-sgd", "ch2-iris-binary", "ch5-ravine", "ch6-cnn-7x7", "ch7-first-graph",
+      "ch4-fashion-adam", "<script>", ""];
+    for (let i = 0; i < 300; i++) {
+      const set = {};
+      for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) set[pick(keys)] = pick(values);
+      let raw = JSON.stringify(set);
+      if (rand() < 0.1) raw = raw.slice(0, Math.floor(rand() * raw.length));
+      const hash = `preset=${encodeURIComponent(pick(ids))}&set=${encodeURIComponent(raw)}` +
+        (rand() < 0.2 ? `&hide=${encodeURIComponent(pick(keys))}` : "") + (rand() < 0.2 ? `&backend=${pick(["cpu", "x"])}` : "");
+      await page.evaluate((h) => { location.hash = h; }, hash);
+      await page.waitForTimeout(20);
+      assert.deepEqual(errors, [], `link ${i}: #${hash.slice(0, 300)}`);
+    }
+    // Still a working page: a preset opens with its settings and trains.
+    await page.evaluate(() => { location.hash = "preset=ch4-xor"; });
+    await page.waitForFunction(() => document.querySelector("#presets .card[aria-pressed=true]")?.dataset.preset === "ch4-xor");
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0, null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => window.pwned ?? null), null);
+  } finally {
+    await browser.close();
+  }
+});

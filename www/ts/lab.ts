@@ -5,6 +5,7 @@
 import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
   SavedRun, TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
 import { Controls } from "./controls.js";
+import { fitConfig } from "./fit.js";
 import { Pad } from "./pad.js";
 
 function el<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -139,6 +140,16 @@ export class LabPage {
     this.showChapter(chapter, preset ?? this.presets.find((p) => p.chapter === chapter.number) ?? null, s.set);
   }
 
+  /** Whether Rust can read `config` as a config at all (its serde types; ranges are the controls' job). */
+  private readable(config: SessionConfig): boolean {
+    try {
+      this.bindings.describeModel(config);
+      return true;
+    } catch (e) {
+      return !String(e instanceof Error ? e.message : e).startsWith("the settings are not a valid config");
+    }
+  }
+
   private showChapter(c: ChapterText, preset: PresetInfo | null, set: Partial<SessionConfig>): void {
     for (const b of document.querySelectorAll<HTMLButtonElement>("#chapter-nav button")) {
       b.setAttribute("aria-current", b.dataset.chapter === c.id ? "page" : "false");
@@ -168,7 +179,7 @@ export class LabPage {
     if (sameConfig) return; // the hash only changed because a setting did
     this.stopWorker();
     this.preset = preset;
-    const config = { ...structuredClone(preset.config), ...set } as SessionConfig;
+    const config = fitConfig(preset.config, set, (c) => this.readable(c));
     this.controls = new Controls(el<HTMLFormElement>("controls"), config, this.hidden, () => this.onSettings());
     el<HTMLTextAreaElement>("config-json").value = JSON.stringify(config, null, 2);
     el("textbook").textContent = `Textbook: ${preset.textbook}`;
