@@ -7,18 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { generator } from "./serve.mjs";
 
 const N = Number(process.env.FIT_FUZZ_N ?? 2000);
-
-function generator(seed) {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const kind = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
 

@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { ARTIFACTS, WEBGPU, open, serve } from "./serve.mjs";
+import { ARTIFACTS, WEBGPU, generator, open, serve } from "./serve.mjs";
 
 let server;
 let base;
@@ -125,17 +125,6 @@ test("the Content-Security-Policy refuses inline script and eval, and a hostile 
     await browser.close();
   }
 });
-
-/** A seeded generator (mulberry32): the same hostile links every run. */
-function generator(seed) {
-  let s = seed;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test("URL state fuzz: 300 hostile links leave no page error and a working page", async () => {
   const { browser, page, errors } = await open([]);

@@ -76,3 +76,14 @@ export function lit(page, selector) {
     return n;
   }, selector);
 }
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): the fuzz tests make the same inputs every run. */
+export function generator(seed) {
+  let s = seed;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
