@@ -3,32 +3,18 @@
 // second Chromium with WebGPU switched on, the GPU report `cvjourney bench --gpu` prints natively.
 // Here that adapter is SwiftShader, a CPU emulation: its numbers are recorded, not tuned for.
 // Usage: node bench/browser.mjs DIST_DIR
-import http from "node:http";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { serveStatic } from "./static.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
-  ".svg": "image/svg+xml" };
-const server = http.createServer(async (req, res) => {
-  const rel = path.normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^\/+/, "");
-  const file = path.join(dist, rel || "index.html");
-  if (!file.startsWith(dist + path.sep)) return res.writeHead(403).end();
-  try {
-    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" })
-      .end(await readFile(file));
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const server = await serveStatic({ "/": dist });
 const ARGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
   "--disable-sync", "--disable-quic", "--disable-dev-shm-usage"];
 const WEBGPU = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"];
 const open = async (browser) => {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(`${server.base}/`);
   await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
   return page;
 };

@@ -6,10 +6,10 @@
 // Not part of `./lab test`: it takes as long as it is told to (30 minutes by default).
 //
 // Usage: node bench/soak.mjs DIST_DIR [MINUTES] [--gpu] [--preset ch4-fashion-adam]
-import http from "node:http";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { serveStatic } from "./static.mjs";
 
 const args = process.argv.slice(2);
 const dist = path.resolve(args[0] ?? "dist");
@@ -19,20 +19,7 @@ const preset = args.includes("--preset") ? args[args.indexOf("--preset") + 1] : 
 /** Growth allowed from minute 2 to the end: the JS heap breathes with the collector; wasm memory only grows. */
 const MARGIN = { mainHeapMiB: 0.5, wasmMiB: 0.1, gpuBuffers: 0.1 };
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
-  ".svg": "image/svg+xml", ".json": "application/json" };
-const server = http.createServer(async (req, res) => {
-  const rel = path.normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^\/+/, "");
-  const file = path.join(dist, rel || "index.html");
-  if (!file.startsWith(dist + path.sep)) return res.writeHead(403).end();
-  try {
-    res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" })
-      .end(await readFile(file));
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const server = await serveStatic({ "/": dist });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--disable-quic", "--disable-dev-shm-usage", "--enable-precise-memory-info",
@@ -42,7 +29,7 @@ page.setDefaultTimeout(0);
 const errors = [];
 page.on("pageerror", (e) => errors.push(e.message));
 const set = encodeURIComponent(JSON.stringify({ epochs: 100000 }));
-await page.goto(`http://127.0.0.1:${server.address().port}/#preset=${preset}&set=${set}&backend=${gpu ? "webgpu" : "cpu"}`);
+await page.goto(`${server.base}/#preset=${preset}&set=${set}&backend=${gpu ? "webgpu" : "cpu"}`);
 await page.waitForFunction(() => document.querySelectorAll("#chapter-nav button").length === 8, null, { timeout: 60_000 });
 await page.click("#train");
 await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length > 0);

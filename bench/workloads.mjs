@@ -7,12 +7,12 @@
 // Usage: node bench/workloads.mjs DIST_DIR [--only W1,W2] [--engines cvjourney-cpu,tfjs-wasm] [--repeat 3]
 //          [--cap 240] [--cli target/release/cvjourney]
 // A run whose estimate (from a shorter run of the same engine) exceeds --cap seconds is skipped and says so.
-import http from "node:http";
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { serveStatic } from "./static.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -32,24 +32,9 @@ for (const w of only) if (!WORKLOADS.includes(w)) throw new Error(`unknown workl
 for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine ${e} (${ENGINES.join(", ")})`);
 
 // Cross-origin isolated (COOP + COEP), so that TensorFlow.js's wasm backend may use its threads.
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css",
-  ".svg": "image/svg+xml", ".json": "application/json" };
-const server = http.createServer(async (req, res) => {
-  const url = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-  const [root, rel] = url.startsWith("/tfjs/") ? [tfjsDir, url.slice(6)] : [dist, url.replace(/^\/+/, "")];
-  const file = path.join(root, path.normalize(rel || "index.html"));
-  if (!file.startsWith(root + path.sep)) return res.writeHead(403).end();
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream",
-      "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp",
-      "cross-origin-resource-policy": "same-origin" }).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const base = `http://127.0.0.1:${server.address().port}`;
+const server = await serveStatic({ "/tfjs/": tfjsDir, "/": dist }, { "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin" });
+const base = server.base;
 const FLAGS = ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
   "--disable-sync", "--disable-quic", "--disable-dev-shm-usage", "--enable-unsafe-webgpu", "--enable-features=Vulkan"];
 
