@@ -22,7 +22,7 @@ const MARGIN = { mainHeapMiB: 0.5, wasmMiB: 0.1, gpuBuffers: 0.1 };
 const server = await serveStatic({ "/": dist });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--disable-quic", "--disable-dev-shm-usage", "--enable-precise-memory-info",
+    "--disable-sync", "--disable-quic", "--disable-dev-shm-usage", "--enable-precise-memory-info", "--js-flags=--expose-gc",
     ...(gpu ? ["--enable-unsafe-webgpu", "--enable-features=Vulkan"] : [])] });
 const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
 page.setDefaultTimeout(0);
@@ -36,7 +36,8 @@ await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr"
 
 const mib = (bytes) => (bytes ?? NaN) / 2 ** 20;
 async function sample(minute) {
-  const main = await page.evaluate(() => ({
+  // A full collection first: what is left is what the page holds, not what the collector has not reached.
+  const main = await page.evaluate(() => (window.gc?.(), {
     heap: performance.memory?.usedJSHeapSize ?? null,
     epochs: document.querySelectorAll("#epoch-log tbody tr").length,
     backend: document.getElementById("run-backend")?.textContent ?? "",
