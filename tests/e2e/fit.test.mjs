@@ -55,9 +55,15 @@ test(`settings from outside keep the preset's shape and stay readable (${N} host
     const base = pick(configs);
     const edits = rand() < 0.05 ? hostile() : mutate(base);
     // The fitter alone must keep the shape (Rust's check is a second line, not the first)...
-    sameShape(base, fitConfig(base, edits, () => true), `input ${i} (fitter alone)`);
+    sameShape(base, fitConfig(base, edits, () => true).config, `input ${i} (fitter alone)`);
     // ... and with Rust's check, as in the page, the result must also be readable.
-    const out = fitConfig(base, edits, readable);
+    const { config: out, ignored } = fitConfig(base, edits, readable);
+    // Every edited field is either taken or named as ignored.
+    if (edits !== null && typeof edits === "object" && !Array.isArray(edits)) {
+      for (const k of Object.keys(edits)) {
+        assert.ok(ignored.includes(k) || Object.hasOwn(out, k), `input ${i}: ${k} neither taken nor named`);
+      }
+    }
     sameShape(base, out, `input ${i}`);
     assert.ok(readable(out), `input ${i}: Rust cannot read ${JSON.stringify(out).slice(0, 300)}`);
   }

@@ -152,6 +152,10 @@ test("URL state fuzz: 300 hostile links leave no page error and a working page",
       await page.waitForTimeout(20);
       assert.deepEqual(errors, [], `link ${i}: #${hash.slice(0, 300)}`);
     }
+    // A wrong-shaped field is named to the visitor, not dropped silently; the valid one beside it is used.
+    await page.evaluate(() => { location.hash = `preset=ch4-xor&set=${encodeURIComponent('{"schedule":null,"lr":0.2}')}`; });
+    await page.waitForFunction(() => document.getElementById("json-why").textContent.includes("schedule"));
+    assert.equal(await page.inputValue("#c-lr"), "0.2", "the valid field of the same link is used");
     // Still a working page: a preset opens with its settings and trains.
     await page.evaluate(() => { location.hash = "preset=ch4-xor"; });
     await page.waitForFunction(() => document.querySelector("#presets .card[aria-pressed=true]")?.dataset.preset === "ch4-xor");

@@ -61,17 +61,23 @@ export function fit(base: unknown, value: unknown): unknown {
 }
 
 /** `base` with each top-level field of `edits` that fits it and that `readable` accepts (the caller
- * asks Rust whether a config with that field can be read at all). */
-export function fitConfig<T extends object>(base: T, edits: unknown, readable: (candidate: T) => boolean): T {
+ * asks Rust whether a config with that field can be read at all), and the fields left out, so that the
+ * visitor can be told which part of a link or file was ignored. */
+export function fitConfig<T extends object>(base: T, edits: unknown,
+  readable: (candidate: T) => boolean): { config: T; ignored: string[] } {
   const out = structuredClone(base) as Record<string, unknown>;
-  if (!isObject(edits)) return out as T;
+  const ignored: string[] = [];
+  if (!isObject(edits)) return { config: out as T, ignored: edits === null || edits === undefined ? [] : ["all of it"] };
   for (const [k, v] of Object.entries(edits)) {
-    if (FORBIDDEN.has(k)) continue;
+    if (FORBIDDEN.has(k)) {
+      ignored.push(k);
+      continue;
+    }
     // Optional fields (weight decay) are absent from presets that do not use them: taken when flat.
     const fitted = Object.hasOwn(out, k) ? fit(out[k], v) : flat(v) ? v : undefined;
-    if (fitted === undefined) continue;
     const candidate = { ...out, [k]: fitted } as T;
-    if (readable(candidate)) out[k] = fitted;
+    if (fitted !== undefined && readable(candidate)) out[k] = fitted;
+    else ignored.push(k);
   }
-  return out as T;
+  return { config: out as T, ignored };
 }

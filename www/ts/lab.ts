@@ -179,7 +179,11 @@ export class LabPage {
     if (sameConfig) return; // the hash only changed because a setting did
     this.stopWorker();
     this.preset = preset;
-    const config = fitConfig(preset.config, set, (c) => this.readable(c));
+    const { config, ignored } = fitConfig(preset.config, set, (c) => this.readable(c));
+    // Said where the JSON box's own errors go: which settings of the link or file were not used.
+    el("json-why").textContent = ignored.length > 0
+      ? `Ignored from the link or file (not a valid value there): ${ignored.map((k) => k.slice(0, 40)).join(", ")}.`
+      : "";
     this.controls = new Controls(el<HTMLFormElement>("controls"), config, this.hidden, () => this.onSettings());
     el<HTMLTextAreaElement>("config-json").value = JSON.stringify(config, null, 2);
     el("textbook").textContent = `Textbook: ${preset.textbook}`;
