@@ -10,7 +10,9 @@ use crate::error::Result;
 use crate::nn::{Activation, Init, Padding};
 use crate::optim::{OptimizerKind, Schedule};
 use crate::tensor::{Device, Tensor};
-use crate::train::{ConvBlock, DataSource, DatasetSpec, LossKind, ModelSpec, Pool, Session, SessionConfig};
+use crate::train::{
+    ConvBlock, DataSource, DatasetSpec, Features, LossKind, ModelSpec, Pool, Session, SessionConfig,
+};
 
 /// One workload: a training config and how much of it to time.
 #[derive(Debug, Clone, Serialize)]
@@ -37,6 +39,7 @@ fn fashion(model: ModelSpec, optimizer: OptimizerKind, lr: f32) -> SessionConfig
         epochs: 1,
         seed: 2026,
         weight_decay: 0.0,
+        features: Features::Pixels,
     }
 }
 

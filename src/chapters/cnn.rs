@@ -5,7 +5,7 @@ use super::preset::{ADAM, Check, PlotKind, Preset, base, vary};
 use crate::data::Normalization;
 use crate::nn::{Activation, Init, Padding};
 use crate::optim::Schedule;
-use crate::train::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfig};
+use crate::train::{ConvBlock, DatasetSpec, Features, LossKind, ModelSpec, Pool, SessionConfig};
 
 fn block(channels: usize, kernel: usize, padding: Padding, pool: Pool) -> ConvBlock {
     ConvBlock { channels, kernel, stride: 1, padding, pool }
@@ -51,7 +51,34 @@ pub(super) fn presets() -> Vec<Preset> {
     let seven = cnn(vec![block(8, 7, Padding::Valid, Pool::None)], vec![64], false);
     let pooled = cnn(vec![block(8, 7, Padding::Valid, Pool::Max)], vec![64], false);
     let vgg = vec![block(16, 3, Padding::Same, Pool::Max), block(32, 3, Padding::Same, Pool::Max)];
+    let svm = SessionConfig {
+        features: Features::Edges,
+        normalization: Normalization::ZScorePerChannel,
+        model: ModelSpec::mlp(vec![], Activation::Identity, Init::XavierUniform { fan_avg: false }),
+        loss: LossKind::Hinge,
+        weight_decay: 1e-4,
+        ..seven.clone()
+    };
     vec![
+        Preset {
+            id: "ch6-classical",
+            chapter: 6,
+            title: "Before CNNs: edge filters and a linear SVM",
+            summary: "The classical recipe: fixed filters (Sobel, Scharr, Prewitt, Roberts, Laplacian and its \
+                      Gaussian-smoothed form) turn each image into edge maps, the strength of each map is \
+                      averaged over 4x4 cells (490 numbers per image), and a linear SVM (hinge loss with weight \
+                      decay) separates the classes. Then the 7x7 CNN, whose filters are learned instead of \
+                      chosen, on the same images.",
+            config: svm.clone(),
+            variants: vec![
+                vary(&svm, "edge features + linear SVM", |_| {}),
+                vary(&seven, "7x7 CNN (learned filters)", |_| {}),
+            ],
+            plots: vec![PlotKind::EdgeFilters, PlotKind::Loss, PlotKind::Accuracy, PlotKind::Confusion],
+            check: Check::Baseline { baseline: 0, model: 1, min: 0.6 },
+            textbook: "Hand-designed filters feeding a linear SVM (or gradient-boosted trees) were the method \
+                       before CNNs; a CNN learns its filters from the data and does better.",
+        },
         Preset {
             textbook: "A 7x7 convolution in front of a dense head already beats the MLPs of chapter 4.",
             ..preset(

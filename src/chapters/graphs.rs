@@ -5,7 +5,7 @@ use super::preset::{Check, PlotKind, Preset};
 use crate::data::Normalization;
 use crate::nn::{Activation, Init};
 use crate::optim::{OptimizerKind, Schedule};
-use crate::train::{DatasetSpec, LossKind, ModelSpec, SessionConfig, ToyFunction};
+use crate::train::{DatasetSpec, Features, LossKind, ModelSpec, SessionConfig, ToyFunction};
 
 pub(super) fn presets() -> Vec<Preset> {
     let config = SessionConfig {
@@ -24,6 +24,7 @@ pub(super) fn presets() -> Vec<Preset> {
         epochs: 40,
         seed: 42,
         weight_decay: 0.0,
+        features: Features::Pixels,
     };
     vec![Preset {
         id: "ch7-first-graph",

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::data::Normalization;
 use crate::nn::{Activation, Init};
 use crate::optim::{OptimizerKind, Schedule};
-use crate::train::{DatasetSpec, EpochMetrics, LossKind, ModelSpec, SessionConfig};
+use crate::train::{DatasetSpec, EpochMetrics, Features, LossKind, ModelSpec, SessionConfig};
 
 /// One runnable experiment.
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +64,8 @@ pub enum PlotKind {
     Mistakes,
     /// The first convolution's filters as images.
     Filters,
+    /// A few test images and each classical edge filter's response to them (runs on edge features).
+    EdgeFilters,
     /// The computation graph of a toy run's loss at its current point, with values and gradients.
     Graph,
 }
@@ -136,6 +138,12 @@ pub enum Check {
     },
     /// A toy run per entry (in run order) behaves as described.
     Toy(&'static [ToyExpect]),
+    /// Run `baseline` reaches `min` test accuracy (well above chance) and run `model` beats it.
+    Baseline {
+        baseline: usize,
+        model: usize,
+        min: f32,
+    },
     /// Run `better` ends at a lower loss than run `worse` by at least `margin`.
     LowerLoss {
         better: usize,
@@ -260,6 +268,15 @@ impl Check {
                     Err(format!("expected the first lower by {margin}: {says}"))
                 }
             }
+            Check::Baseline { baseline, model, min } => {
+                let (a, b) = (run(baseline)?.accuracy()?, run(model)?.accuracy()?);
+                let says = format!("{} {a:.3}, {} {b:.3}", runs[baseline].label, runs[model].label);
+                if a >= min && b > a {
+                    Ok(says)
+                } else {
+                    Err(format!("expected the baseline at least {min} and the model above it: {says}"))
+                }
+            }
             Check::BetterThan { better, worse } => {
                 let (a, b) = (run(better)?.accuracy()?, run(worse)?.accuracy()?);
                 let says = format!("{} {a:.3} vs {} {b:.3}", runs[better].label, runs[worse].label);
@@ -343,6 +360,7 @@ pub(super) fn base(dataset: DatasetSpec, loss: LossKind) -> SessionConfig {
         epochs: 100,
         seed: 42,
         weight_decay: 0.0,
+        features: Features::Pixels,
     }
 }
 

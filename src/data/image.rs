@@ -3,6 +3,7 @@
 //! center of mass at the middle of 28x28). Images are grey, row-major f32.
 
 use crate::error::{LabError, Result};
+use crate::tensor::Tensor;
 
 /// A small 2-D kernel, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,4 +174,68 @@ pub fn resize_area(image: &[f32], h: usize, w: usize, nh: usize, nw: usize) -> V
         }
     }
     out
+}
+
+/// Side of the square cells over which the classical pipeline averages each filter's response.
+pub const EDGE_CELL: usize = 4;
+
+/// Length of the classical feature vector of one (C, H, W) image: one value per filter and 4x4 cell.
+pub fn edge_feature_len(shape: &[usize]) -> Option<usize> {
+    match *shape {
+        [_, h, w] if h >= EDGE_CELL && w >= EDGE_CELL => {
+            Some(classical_filters().len() * (h / EDGE_CELL) * (w / EDGE_CELL))
+        }
+        _ => None,
+    }
+}
+
+/// The classical pipeline's features (textbook §7, before CNNs): every classical filter applied to the
+/// grey image (mean of the channels, scaled from 0..255 to 0..1, zero padding as in `filter`), its absolute
+/// response averaged over 4x4 cells. A dataset of (C, H, W) images becomes one of vectors, filter-major.
+/// The filtering runs as one convolution with all kernels centred in 5x5 (`filter` is its reference).
+pub fn edge_features(d: &super::Dataset) -> Result<super::Dataset> {
+    let (Some(len), &[c, h, w]) = (edge_feature_len(&d.feature_shape), &d.feature_shape[..]) else {
+        return Err(LabError::InvalidArgument(format!(
+            "edge features are computed from images of at least {EDGE_CELL}x{EDGE_CELL}, not items of shape \
+             {:?}",
+            d.feature_shape
+        )));
+    };
+    let filters = classical_filters();
+    let mut stacked = vec![0.0f32; filters.len() * 25];
+    for (f, k) in filters.iter().enumerate() {
+        let (kh, kw) = k.size;
+        let (oy, ox) = (2 - (kh - 1) / 2, 2 - (kw - 1) / 2);
+        for i in 0..kh {
+            for j in 0..kw {
+                stacked[f * 25 + (oy + i) * 5 + ox + j] = k.weights[i * kw + j];
+            }
+        }
+    }
+    let weight = Tensor::from_vec(stacked, [filters.len(), 1, 5, 5])?;
+    let n = d.len();
+    let mut features = Vec::with_capacity(n * len);
+    const CHUNK: usize = 512;
+    crate::autograd::no_grad(|| -> Result<()> {
+        for start in (0..n).step_by(CHUNK) {
+            let m = CHUNK.min(n - start);
+            let grey: Vec<f32> = (start..start + m)
+                .flat_map(|i| {
+                    let item = &d.features[i * c * h * w..(i + 1) * c * h * w];
+                    (0..h * w)
+                        .map(move |p| (0..c).map(|ch| item[ch * h * w + p]).sum::<f32>() / (255.0 * c as f32))
+                })
+                .collect();
+            let x = Tensor::from_vec(grey, [m, 1, h, w])?;
+            let pooled = x.conv2d(&weight, (1, 1), (2, 2))?.abs().avg_pool2d(EDGE_CELL, EDGE_CELL, 0)?;
+            features.extend(pooled.to_vec());
+        }
+        Ok(())
+    })?;
+    Ok(super::Dataset {
+        features,
+        feature_shape: vec![len],
+        targets: d.targets.clone(),
+        class_names: d.class_names.clone(),
+    })
 }

@@ -31,6 +31,7 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::Confusion => out.push(super::images::confusion(session)?),
             PlotKind::Mistakes => out.push(super::images::mistakes(session, 16)?),
             PlotKind::Filters => out.extend(super::images::filters(session)),
+            PlotKind::EdgeFilters => out.push(super::images::edge_filters(session, 3)?),
             PlotKind::Graph => out.push(super::graph::graph_figure(session)?),
         }
     }

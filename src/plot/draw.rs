@@ -91,8 +91,8 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
         Figure::Matrix { title, labels, counts } => matrix(area, title, labels, counts),
         Figure::Graph { title, nodes, edges } => graph(area, title, nodes, edges),
-        Figure::Images { title, width, height, images, captions } => {
-            gallery(area, title, (*width, *height), images, captions)
+        Figure::Images { title, width, height, images, captions, columns } => {
+            gallery(area, title, (*width, *height), images, captions, *columns)
         }
     }
     .and_then(|_| area.present().map_err(fail))
@@ -372,13 +372,14 @@ fn gallery<DB: DrawingBackend>(
     (w, h): (usize, usize),
     images: &[Vec<f32>],
     captions: &[String],
+    columns: usize,
 ) -> Out {
     let body = area.titled(title, ("sans-serif", 14)).map_err(fail)?;
     if images.is_empty() || w == 0 || h == 0 {
         body.draw(&Text::new("nothing to show", (10, 10), ("sans-serif", 12))).map_err(fail)?;
         return Ok(());
     }
-    let cols = (images.len() as f64).sqrt().ceil() as usize;
+    let cols = if columns > 0 { columns } else { (images.len() as f64).sqrt().ceil() as usize };
     let rows = images.len().div_ceil(cols);
     for (i, cell) in body.split_evenly((rows, cols)).into_iter().enumerate().take(images.len()) {
         let (cw, ch) = cell.dim_in_pixel();

@@ -3,7 +3,7 @@
 
 use super::Figure;
 use crate::autograd;
-use crate::data::{Batcher, Targets};
+use crate::data::{Batcher, Targets, image};
 use crate::error::{LabError, Result};
 use crate::nn::Module;
 use crate::train::Session;
@@ -77,6 +77,7 @@ pub fn mistakes(session: &Session, max: usize) -> Result<Figure> {
         height: h,
         images,
         captions,
+        columns: 0,
     })
 }
 
@@ -95,6 +96,49 @@ pub fn filters(session: &Session) -> Option<Figure> {
         height: kh,
         images,
         captions,
+        columns: 0,
+    })
+}
+
+/// Up to `max` test images (as they were before an edge-feature run turned them into features) and what
+/// the classical filters make of them: the gradient magnitude √(gx² + gy²) of Sobel, Scharr, Prewitt and
+/// Roberts' cross, and the absolute Laplacian of Gaussian.
+pub fn edge_filters(session: &Session, max: usize) -> Result<Figure> {
+    let data = session.originals.as_ref().unwrap_or(&session.test);
+    let [c, h, w] = data.feature_shape[..] else {
+        return Err(LabError::InvalidArgument("the edge filters need image data".into()));
+    };
+    let kernels = image::classical_filters();
+    let named = |name: &str| kernels.iter().find(|k| k.name == name).expect("a classical filter");
+    let respond = |img: &[f32], names: &[&str]| -> Result<Vec<f32>> {
+        let maps = names.iter().map(|n| image::filter(img, h, w, named(n))).collect::<Result<Vec<_>>>()?;
+        Ok((0..h * w).map(|p| maps.iter().map(|m| m[p] * m[p]).sum::<f32>().sqrt()).collect())
+    };
+    let pairs: [(&str, &[&str]); 5] = [
+        ("Sobel", &["Sobel x", "Sobel y"]),
+        ("Scharr", &["Scharr x", "Scharr y"]),
+        ("Prewitt", &["Prewitt x", "Prewitt y"]),
+        ("Roberts", &["Roberts +45°", "Roberts -45°"]),
+        ("LoG", &["Laplacian of Gaussian"]),
+    ];
+    let (mut images, mut captions) = (Vec::new(), Vec::new());
+    for i in 0..data.len().min(max) {
+        let item = &data.features[i * c * h * w..(i + 1) * c * h * w];
+        let grey: Vec<f32> = (0..h * w).map(|p| (0..c).map(|ch| item[ch * h * w + p]).sum::<f32>()).collect();
+        images.push(rescale(&grey));
+        captions.push("image".to_string());
+        for (name, parts) in pairs {
+            images.push(rescale(&respond(&grey, parts)?));
+            captions.push(name.to_string());
+        }
+    }
+    Ok(Figure::Images {
+        title: "Classical filters: edge strength (Sobel, Scharr, Prewitt, Roberts) and |LoG|".into(),
+        width: w,
+        height: h,
+        images,
+        captions,
+        columns: 1 + pairs.len(),
     })
 }
 

@@ -75,7 +75,16 @@ pub enum Figure {
     /// A square table of counts (a confusion matrix: row = true class, column = predicted class).
     Matrix { title: String, labels: Vec<String>, counts: Vec<u32> },
     /// Small grayscale images (values 0-1, row-major `width` × `height`) with a caption each.
-    Images { title: String, width: usize, height: usize, images: Vec<Vec<f32>>, captions: Vec<String> },
+    Images {
+        title: String,
+        width: usize,
+        height: usize,
+        images: Vec<Vec<f32>>,
+        captions: Vec<String>,
+        /// Images per row (0: as square a grid as fits).
+        #[serde(default)]
+        columns: usize,
+    },
     /// A computation graph laid out in layers (leaves in layer 0, each op one layer after its deepest
     /// input): boxes with the op, shape, value and gradient, and arrows from inputs to outputs.
     Graph { title: String, nodes: Vec<GraphBox>, edges: Vec<(usize, usize)> },

@@ -58,6 +58,24 @@ pub enum LossKind {
     CrossEntropy,
     /// The model's output itself (a toy function's value).
     Value,
+    /// The multi-class hinge loss of a linear SVM on C scores per item (with weight decay: the SVM's
+    /// objective).
+    Hinge,
+}
+
+/// What the model reads: the pixels themselves, or the hand-made features of the classical pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Features {
+    #[default]
+    Pixels,
+    /// Every classical edge filter's absolute response averaged over 4x4 cells
+    /// (`data::image::edge_features`): textbook §7's "before CNNs" features.
+    Edges,
+}
+
+fn is_pixels(f: &Features) -> bool {
+    *f == Features::Pixels
 }
 
 /// The network: optional convolutional blocks, then dense hidden layers (empty = a linear model) with one
@@ -156,4 +174,7 @@ pub struct SessionConfig {
     /// L2 weight decay λ (the loss gains λ‖w‖²/2; the gradient λw).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub weight_decay: f32,
+    /// Pixels, or classical edge features computed once from them (image datasets only).
+    #[serde(default, skip_serializing_if = "is_pixels")]
+    pub features: Features,
 }

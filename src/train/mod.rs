@@ -17,7 +17,7 @@ use web_time::Instant;
 pub use classifier::{
     Classifier, MAX_MODEL_BYTES, MODEL_FORMAT, ModelFileInfo, TensorInfo, drawing_side, inspect,
 };
-pub use config::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfig};
+pub use config::{ConvBlock, DatasetSpec, Features, LossKind, ModelSpec, Pool, SessionConfig};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
@@ -89,6 +89,8 @@ pub struct Session {
     pub trace: Option<Vec<Vec<f32>>>,
     /// With `record_initial_layers`, the per-layer statistics before the first step.
     pub initial_layers: Option<Vec<LayerStats>>,
+    /// With edge features, the first test images as they were before (the filters figure shows them).
+    pub originals: Option<Dataset>,
     optimizer: Optimizer,
     batcher: Batcher,
     cursor: Option<Cursor>,
@@ -107,6 +109,9 @@ pub struct Session {
     pub fallback: Option<String>,
 }
 
+/// How many test images an edge-feature run keeps as pictures.
+const ORIGINALS: usize = 4;
+
 /// On the GPU, losses come back in groups this large: one readback instead of one per step.
 pub const LOSS_READ_EVERY: usize = 16;
 
@@ -119,13 +124,21 @@ impl Session {
         source::validate(&config)?;
         manual_seed(config.seed);
         let (mut train, mut test) = source::load_splits(&config, source)?;
+        let mut originals = None;
+        if config.features == Features::Edges {
+            originals = Some(test.subset(&(0..test.len().min(ORIGINALS)).collect::<Vec<_>>()));
+            train = crate::data::image::edge_features(&train)?;
+            test = crate::data::image::edge_features(&test)?;
+        }
         let norm = NormStats::fit(config.normalization, &train)?;
         norm.apply_to(&mut train);
         norm.apply_to(&mut test);
         let outputs = match (&train.targets, config.loss) {
             (Targets::Values { width, .. }, LossKind::Mse | LossKind::Value) => *width,
             (Targets::Classes { .. }, LossKind::BinaryCrossEntropy) => 1,
-            (Targets::Classes { classes, .. }, LossKind::CrossEntropy | LossKind::Mse) => *classes,
+            (Targets::Classes { classes, .. }, LossKind::CrossEntropy | LossKind::Mse | LossKind::Hinge) => {
+                *classes
+            }
             (Targets::Values { .. }, _) => {
                 return Err(LabError::InvalidArgument("a regression dataset needs the MSE loss".into()));
             }
@@ -153,6 +166,7 @@ impl Session {
             step_losses: Vec::new(),
             trace: None,
             initial_layers: None,
+            originals,
             optimizer,
             batcher,
             cursor: None,
@@ -553,6 +567,7 @@ impl Session {
                 loss::binary_cross_entropy_with_logits(&out.reshape(&[-1])?, &batch.y)
             }
             LossKind::CrossEntropy => loss::cross_entropy(out, &batch.labels),
+            LossKind::Hinge => loss::hinge(out, &batch.labels),
             LossKind::Value => Ok(out.clone()),
         }
     }

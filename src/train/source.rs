@@ -89,6 +89,15 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
             m.dropout, m.input_noise
         ));
     }
+    if c.features == super::Features::Edges
+        && !(matches!(c.dataset, DatasetSpec::FashionMnist { .. } | DatasetSpec::MnistSample { .. })
+            && m.conv.is_empty()
+            && !m.conv_head)
+    {
+        return bad("edge features are computed from Fashion-MNIST or MNIST images and feed dense layers, \
+                    not convolutions"
+            .into());
+    }
     if !(0.0..=1.0).contains(&c.weight_decay) {
         return bad(format!("weight decay {} must be in [0, 1]", c.weight_decay));
     }

@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use super::{DatasetSpec, LossKind, Pool, SessionConfig, ToyModel, build_model, conv_output_size};
+use super::{DatasetSpec, Features, LossKind, Pool, SessionConfig, ToyModel, build_model, conv_output_size};
 use crate::autograd;
+use crate::data::image::edge_feature_len;
 use crate::error::{LabError, Result};
 use crate::nn::{Padding, Sequential};
 use crate::tensor::Tensor;
@@ -26,14 +27,21 @@ pub(super) fn io(config: &SessionConfig) -> Result<(Vec<usize>, usize)> {
         _ => 0,
     };
     let pick = |c: usize| if classes == 1 { 1 } else { c };
-    Ok(match &config.dataset {
+    let (input, outputs) = match &config.dataset {
         DatasetSpec::Advertising { features } => (vec![features.len()], 1),
         DatasetSpec::Iris { classes: c, features } => (vec![features.len()], pick(*c)),
         DatasetSpec::FashionMnist { .. } | DatasetSpec::MnistSample { .. } => (vec![1, 28, 28], pick(10)),
         DatasetSpec::Xor => (vec![2], pick(2)),
         DatasetSpec::Rings { rings, .. } => (vec![2], pick(*rings)),
         DatasetSpec::Toy { function, .. } => (vec![function.dims()], 1),
-    })
+    };
+    if config.features == Features::Edges {
+        let len = edge_feature_len(&input).ok_or_else(|| {
+            LabError::InvalidArgument("edge features are computed from images; this dataset has none".into())
+        })?;
+        return Ok((vec![len], outputs));
+    }
+    Ok((input, outputs))
 }
 
 /// Every layer's output shape for `config`'s model, or the reason the model cannot be built.

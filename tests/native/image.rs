@@ -117,3 +117,52 @@ fn a_small_off_center_stroke_prepares_like_a_large_centered_one() {
     assert_eq!(c.scaled.rows.max(c.scaled.cols), 28);
     assert!(prepare_drawing(&large, n, n, 0).is_none() && prepare_drawing(&large, n, n + 1, 20).is_none());
 }
+
+/// The classical pipeline's features (one convolution with every kernel centred in 5x5) against the scalar
+/// reference: `filter` on the channel-mean image, absolute value, the mean of each 4x4 cell.
+#[test]
+fn edge_features_match_the_scalar_filters_pooled_over_cells() {
+    use cvjourney::data::{Dataset, Targets};
+    let (n, c, h, w) = (3, 2, 10, 9);
+    let mut rng = cvjourney::tensor::Rng::new(7);
+    let features: Vec<f32> = (0..n * c * h * w).map(|_| (rng.uniform() * 255.0).floor()).collect();
+    let d = Dataset {
+        features: features.clone(),
+        feature_shape: vec![c, h, w],
+        targets: Targets::Classes { labels: vec![0, 1, 0], classes: 2 },
+        class_names: vec!["a".into(), "b".into()],
+    };
+    let filters = classical_filters();
+    let (ch, cw) = (h / EDGE_CELL, w / EDGE_CELL);
+    let len = filters.len() * ch * cw;
+    assert_eq!(edge_feature_len(&[c, h, w]), Some(len));
+    let got = edge_features(&d).unwrap();
+    assert_eq!(got.feature_shape, vec![len]);
+    assert_eq!(got.targets, d.targets);
+    for i in 0..n {
+        let item = &features[i * c * h * w..(i + 1) * c * h * w];
+        let grey: Vec<f32> = (0..h * w).map(|p| (item[p] + item[h * w + p]) / (2.0 * 255.0)).collect();
+        for (f, k) in filters.iter().enumerate() {
+            let response = filter(&grey, h, w, k).unwrap();
+            for (cy, cx) in (0..ch).flat_map(|y| (0..cw).map(move |x| (y, x))) {
+                let cell = (0..EDGE_CELL * EDGE_CELL)
+                    .map(|j| {
+                        response[(cy * EDGE_CELL + j / EDGE_CELL) * w + cx * EDGE_CELL + j % EDGE_CELL].abs()
+                    })
+                    .sum::<f32>()
+                    / (EDGE_CELL * EDGE_CELL) as f32;
+                let at = got.features[i * len + f * ch * cw + cy * cw + cx];
+                assert!(
+                    (at - cell).abs() <= 1e-4 * (1.0 + cell.abs()),
+                    "{} cell {cy},{cx}: {at} vs {cell}",
+                    k.name
+                );
+            }
+        }
+    }
+    // Not images: refused with a reason, not a panic.
+    let flat = Dataset { feature_shape: vec![c * h * w], ..d.clone() };
+    assert!(edge_features(&flat).unwrap_err().to_string().contains("images"));
+    let tiny = Dataset { features: vec![0.0; n * 3 * 3], feature_shape: vec![1, 3, 3], ..d };
+    assert!(edge_features(&tiny).is_err());
+}

@@ -213,7 +213,14 @@ fn degenerate_figures_never_panic() {
                 labels: vec!["a".into(), "b".into()],
                 counts: vec![1, 0, 5, 9],
             },
-            Figure::Images { title: "".into(), width: 0, height: 3, images: vec![vec![]], captions: vec![] },
+            Figure::Images {
+                title: "".into(),
+                width: 0,
+                height: 3,
+                images: vec![vec![]],
+                captions: vec![],
+                columns: 0,
+            },
             Figure::Graph { title: "".into(), nodes: vec![], edges: vec![(3, 9)] },
             Figure::Images {
                 title: "".into(),
@@ -221,6 +228,7 @@ fn degenerate_figures_never_panic() {
                 height: 2,
                 images: vec![vec![nan, 2.0], vec![0.5; 4]],
                 captions: vec!["x".into()],
+                columns: 9,
             },
         ],
     ]

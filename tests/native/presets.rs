@@ -125,3 +125,15 @@ fn the_all_convolutional_head_is_the_dense_head_in_disguise() {
     let (a, b) = (losses("ch6-vgg-blocks"), losses("ch6-all-conv"));
     assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-4 * x.abs().max(1.0)), "{a:?} vs {b:?}");
 }
+
+/// Chapter 6's "before CNNs" baseline on 2,000 training images: edge features with a linear SVM are far
+/// above chance (10 %) and the CNN, learning its filters, beats them. The full-size study runs with
+/// `./lab experiments`.
+#[test]
+fn the_classical_baseline_beats_chance_and_loses_to_the_cnn() {
+    let Some(data) = installed() else { return };
+    let p = preset("ch6-classical").unwrap().quick(3);
+    let outcomes = run(&p, &data);
+    let said = p.check.verify(&outcomes).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{said}");
+}

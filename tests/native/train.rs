@@ -26,6 +26,7 @@ fn config(dataset: DatasetSpec, loss: LossKind, hidden: Vec<usize>) -> SessionCo
         epochs: 100,
         seed: 1,
         weight_decay: 0.0,
+        features: Features::Pixels,
     }
 }
 
