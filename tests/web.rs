@@ -189,6 +189,25 @@ fn trainer_runs_a_preset_in_slices_like_the_session_does() {
     assert!(Trainer::new(p.id, JsValue::from_str("{")).is_err());
 }
 
+/// Chapter 6's boosted trees (the gbdt crate, built for wasm32) grow in the browser: one forest per ring,
+/// the rings separated, and a model file refused with the reason.
+#[wasm_bindgen_test]
+fn boosted_trees_grow_in_the_browser() {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{LossKind, MemorySource, Session, Trees};
+
+    let mut config = preset("ch4-rings-mlp").expect("preset").config;
+    config.model.hidden.clear();
+    config.model.trees = Some(Trees { rounds: 15, depth: 3, shrinkage: 0.3 });
+    config.loss = LossKind::CrossEntropy;
+    config.epochs = 1;
+    let mut session = Session::new(config, &MemorySource::default()).unwrap();
+    assert_eq!(session.steps_per_epoch(), 3);
+    let m = session.run().unwrap()[0].clone();
+    assert!(m.test_accuracy.unwrap() >= 0.9, "{m:?}");
+    assert!(session.export_model().unwrap_err().to_string().contains("forests"));
+}
+
 /// The same preset trained by the worker's Trainer on the browser's GPU: every await is a real readback,
 /// the epochs' test losses follow the CPU session's within rounding, the figures come back (the weights
 /// read back first), and the status names the adapter.

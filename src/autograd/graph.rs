@@ -80,3 +80,15 @@ pub fn graph(root: &Tensor) -> Graph {
         .collect();
     Graph { nodes, edges }
 }
+
+/// Runs `root.backward()` keeping every intermediate node's gradient (`retain_grad`), and returns the graph
+/// with a gradient on every node: what chapter 7 steps through node by node.
+pub fn backward_traced(root: &Tensor) -> crate::error::Result<Graph> {
+    for t in topological_order(root) {
+        if t.op().is_some() {
+            t.retain_grad();
+        }
+    }
+    root.backward()?;
+    Ok(graph(root))
+}

@@ -12,7 +12,7 @@ use crate::backend::ops::{BinaryOp, UnaryOp, Window};
 use crate::error::Result;
 use crate::tensor::{Shape, Tensor};
 pub use gradcheck::{GradcheckOptions, gradcheck};
-pub use graph::{Graph, GraphEdge, GraphNode, Summary, graph};
+pub use graph::{Graph, GraphEdge, GraphNode, Summary, backward_traced, graph};
 
 /// How a tensor was computed. Inputs are kept alive by the graph until the result is dropped.
 /// Where max pooling's argmax lives: host indices (CPU) or a GPU buffer of u32 indices.

@@ -1,11 +1,11 @@
 //! Chapter 8, better networks (textbook §9): each technique a toggle on one base model, compared side by
-//! side. (The chapter's CNN and CIFAR-10 experiments come later; these run on Fashion-MNIST MLPs.)
+//! side: on a CNN, on an MLP that overfits, and on a deep plain MLP. (The CIFAR-10 experiments come later.)
 
 use super::preset::{ADAM, Check, PlotKind, Preset, base, vary};
 use crate::data::Normalization;
-use crate::nn::{Activation, Init};
+use crate::nn::{Activation, Init, Padding};
 use crate::optim::OptimizerKind;
-use crate::train::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
+use crate::train::{ConvBlock, DatasetSpec, LossKind, ModelSpec, Pool, SessionConfig, SkipJoin};
 
 fn fashion(limit: usize) -> DatasetSpec {
     DatasetSpec::FashionMnist { train_limit: Some(limit), test_limit: Some(5_000) }
@@ -30,7 +30,51 @@ pub(super) fn presets() -> Vec<Preset> {
         epochs: 3,
         ..mlp.clone()
     };
+    let block = |channels, pool| ConvBlock { channels, kernel: 3, stride: 1, padding: Padding::Same, pool };
+    let cnn = SessionConfig {
+        model: ModelSpec {
+            conv: vec![
+                block(16, Pool::None),
+                block(16, Pool::Max),
+                block(32, Pool::None),
+                block(32, Pool::Max),
+            ],
+            ..ModelSpec::mlp(vec![64], Activation::ReLU, Init::KaimingUniform)
+        },
+        epochs: 3,
+        ..mlp.clone()
+    };
     vec![
+        Preset {
+            id: "ch8-cnn-toggles",
+            chapter: 8,
+            title: "One CNN, one change at a time",
+            summary: "The base model: four 3x3 convolutions (16, 16, 32, 32 channels, 'same' padding, max \
+                      pooling after the second and the fourth) and a dense layer of 64, trained with Adam on \
+                      10,000 Fashion-MNIST images. Each run changes one thing: Gaussian noise on the inputs, \
+                      BatchNorm after every convolution, dropout after the dense layer, weight decay, Swish in \
+                      place of ReLU, or a skip connection around every convolution, by addition (ResNet; a \
+                      1x1 convolution matches the channels where they differ) or by concatenation (DenseNet: \
+                      the next layer sees the block's input next to its output).",
+            config: cnn.clone(),
+            variants: vec![
+                vary(&cnn, "plain", |_| {}),
+                vary(&cnn, "input noise σ 0.3", |c| c.model.input_noise = 0.3),
+                vary(&cnn, "BatchNorm", |c| c.model.batch_norm = true),
+                vary(&cnn, "dropout 0.3", |c| c.model.dropout = 0.3),
+                vary(&cnn, "weight decay 5e-4", |c| c.weight_decay = 5e-4),
+                vary(&cnn, "Swish instead of ReLU", |c| c.model.activation = Activation::Swish),
+                vary(&cnn, "skips by addition", |c| c.model.residual = true),
+                vary(&cnn, "skips by concatenation", |c| {
+                    c.model.residual = true;
+                    c.model.join = SkipJoin::Concat;
+                }),
+            ],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::Filters],
+            check: Check::TestAccuracyAtLeast(0.85),
+            textbook: "Each technique of chapter 8 as a toggle on one CNN, compared with the run without it. \
+                       (Global against per-channel z-scores needs colour images: CIFAR-10.)",
+        },
         Preset {
             id: "ch8-regularizers",
             chapter: 8,
@@ -57,16 +101,21 @@ pub(super) fn presets() -> Vec<Preset> {
         Preset {
             id: "ch8-deep-plain-vs-skip",
             chapter: 8,
-            title: "Sixteen layers: plain, with skip connections, with BatchNorm",
+            title: "Sixteen layers: plain, with skip connections, with BatchNorm, with concatenation",
             summary: "Sixteen hidden layers of 64 ReLU units (the lab's maximum), started with Xavier's \
                       variance 1/n, which halves a ReLU signal's power at every layer. Plain, the signal and its \
                       gradient fade through the stack; with a skip connection around each layer (y = x + f(x)) \
-                      they pass around it, and batch normalization restores every layer's scale.",
+                      they pass around it, and batch normalization restores every layer's scale. Concatenation \
+                      (DenseNet's join) hands every layer all the earlier layers' outputs, the input included.",
             config: deep.clone(),
             variants: vec![
                 vary(&deep, "plain", |_| {}),
                 vary(&deep, "skip connections", |c| c.model.residual = true),
                 vary(&deep, "BatchNorm", |c| c.model.batch_norm = true),
+                vary(&deep, "concatenated skips", |c| {
+                    c.model.residual = true;
+                    c.model.join = SkipJoin::Concat;
+                }),
             ],
             plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::LayerStats],
             check: Check::BetterThan { better: 1, worse: 0 },

@@ -33,6 +33,7 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::Filters => out.extend(super::images::filters(session)),
             PlotKind::EdgeFilters => out.push(super::images::edge_filters(session, 3)?),
             PlotKind::Graph => out.push(super::graph::graph_figure(session)?),
+            PlotKind::AutogradRules => out.extend(super::graph::autograd_rules(session)?),
         }
     }
     Ok(out)

@@ -90,7 +90,7 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
         }
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
         Figure::Matrix { title, labels, counts } => matrix(area, title, labels, counts),
-        Figure::Graph { title, nodes, edges } => graph(area, title, nodes, edges),
+        Figure::Graph { title, nodes, edges, shown } => graph(area, title, nodes, edges, *shown),
         Figure::Images { title, width, height, images, captions, columns } => {
             gallery(area, title, (*width, *height), images, captions, *columns)
         }
@@ -398,24 +398,31 @@ fn gallery<DB: DrawingBackend>(
 }
 
 /// Boxes in columns by layer (leaves on the left, the loss on the right) and arrows from inputs to outputs.
+/// A long graph wraps into bands of at most six columns, one under the other. With `shown = Some(k)` only
+/// the last k nodes (the ones backward has reached) show their gradient, the newest outlined.
 fn graph<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     nodes: &[GraphBox],
     edges: &[(usize, usize)],
+    shown: Option<usize>,
 ) -> Out {
     let body = area.titled(title, ("sans-serif", 14)).map_err(fail)?;
     let (w, h) = body.dim_in_pixel();
     let layers = nodes.iter().map(|n| n.layer + 1).max().unwrap_or(1);
-    let per_layer = |l: usize| nodes.iter().filter(|n| n.layer == l).count().max(1);
-    let col_w = w as i32 / layers as i32;
-    let (bw, bh) = ((col_w - 16).max(40), 58);
+    let bands = layers.div_ceil(6);
+    let per_band = layers.div_ceil(bands);
+    let rows = (0..layers).map(|l| nodes.iter().filter(|n| n.layer == l).count()).max().unwrap_or(1).max(1);
+    let (col_w, band_h) = (w as i32 / per_band as i32, h as i32 / bands as i32);
+    let (bw, bh) = ((col_w - 16).max(40), (band_h / rows as i32 - 6).clamp(16, 58));
     let at = |n: &GraphBox| {
-        let rows = per_layer(n.layer) as i32;
-        let x = n.layer as i32 * col_w + 8;
-        let y = (h as i32 * (2 * n.slot as i32 + 1)) / (2 * rows) - bh / 2;
+        let in_layer = nodes.iter().filter(|m| m.layer == n.layer).count().max(1) as i32;
+        let (band, col) = ((n.layer / per_band) as i32, (n.layer % per_band) as i32);
+        let x = col * col_w + 8;
+        let y = band * band_h + (band_h * (2 * n.slot as i32 + 1)) / (2 * in_layer) - bh / 2;
         (x, y)
     };
+    let reached = |i: usize| shown.is_none_or(|k| i + k >= nodes.len());
     for &(from, to) in edges {
         let (Some(a), Some(b)) = (nodes.get(from), nodes.get(to)) else { continue };
         let ((ax, ay), (bx, by)) = (at(a), at(b));
@@ -423,17 +430,21 @@ fn graph<DB: DrawingBackend>(
         body.draw(&PathElement::new(vec![p, q], BLACK.mix(0.5).stroke_width(1))).map_err(fail)?;
         body.draw(&Circle::new(q, 3, BLACK.mix(0.6).filled())).map_err(fail)?;
     }
-    for n in nodes {
+    for (i, n) in nodes.iter().enumerate() {
         let (x, y) = at(n);
         let fill = if n.leaf { tint(colour(1), 0.6) } else { tint(colour(0), 0.75) };
         body.draw(&Rectangle::new([(x, y), (x + bw, y + bh)], fill.filled())).map_err(fail)?;
-        body.draw(&Rectangle::new([(x, y), (x + bw, y + bh)], BLACK.mix(0.4).stroke_width(1)))
-            .map_err(fail)?;
-        body.draw(&Text::new(n.label.clone(), (x + 4, y + 4), ("sans-serif", 12))).map_err(fail)?;
-        // "= value  ∂L = grad": the value on the second line, the gradient (leaves) on the third.
-        for (k, part) in n.detail.split("  ").enumerate() {
-            body.draw(&Text::new(part.to_string(), (x + 4, y + 20 + 16 * k as i32), ("sans-serif", 11)))
-                .map_err(fail)?;
+        let newest = shown.is_some_and(|k| k > 0 && i + k == nodes.len());
+        let border = if newest { colour(5).stroke_width(3) } else { BLACK.mix(0.4).stroke_width(1) };
+        body.draw(&Rectangle::new([(x, y), (x + bw, y + bh)], border)).map_err(fail)?;
+        body.draw(&Text::new(n.label.clone(), (x + 4, y + 3), ("sans-serif", 12))).map_err(fail)?;
+        // The value on the second line and the gradient on the third, where the box has room.
+        let grad = n.grad.clone().filter(|_| reached(i));
+        for (k, line) in [Some(n.detail.clone()), grad].into_iter().enumerate() {
+            let top = 18 + 15 * k as i32;
+            if let Some(line) = line.filter(|_| top + 12 <= bh) {
+                body.draw(&Text::new(line, (x + 4, y + top), ("sans-serif", 11))).map_err(fail)?;
+            }
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use data::{curvature, figures};
 pub use draw::draw;
-pub use graph::graph_figure;
+pub use graph::{autograd_rules, graph_figure, layout_graph};
 #[cfg(not(target_arch = "wasm32"))]
 pub use png::{register_font, save_png};
 
@@ -87,7 +87,16 @@ pub enum Figure {
     },
     /// A computation graph laid out in layers (leaves in layer 0, each op one layer after its deepest
     /// input): boxes with the op, shape, value and gradient, and arrows from inputs to outputs.
-    Graph { title: String, nodes: Vec<GraphBox>, edges: Vec<(usize, usize)> },
+    /// Nodes come in topological order (inputs first); backward visits them in reverse. `shown`: how many
+    /// nodes backward has reached, counted from the loss (their gradients are drawn, the newest marked);
+    /// `None` shows every gradient.
+    Graph {
+        title: String,
+        nodes: Vec<GraphBox>,
+        edges: Vec<(usize, usize)>,
+        #[serde(default)]
+        shown: Option<usize>,
+    },
     /// Grouped bars: one group per label, one bar per series.
     Bars { title: String, y_label: String, labels: Vec<String>, series: Vec<(String, Vec<f32>)> },
 }
@@ -111,7 +120,11 @@ impl Figure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphBox {
     pub label: String,
+    /// The node's value ("= 0.5000", or "mean …" for a tensor).
     pub detail: String,
+    /// ∂L/∂node once backward has filled it ("∂L = 3.0000").
+    #[serde(default)]
+    pub grad: Option<String>,
     pub layer: usize,
     pub slot: usize,
     pub leaf: bool,

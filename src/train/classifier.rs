@@ -290,6 +290,7 @@ impl Session {
     /// plus the config, the normalization statistics and the class names in the header. (`checkpoint`
     /// writes the same entries plus the optimizer's state and the history, to resume training.)
     pub fn export_model(&self) -> Result<Vec<u8>> {
+        self.not_trees("exported")?;
         let json = |v: serde_json::Result<String>| v.map_err(|e| LabError::InvalidArgument(e.to_string()));
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), MODEL_FORMAT.to_string());
@@ -303,6 +304,7 @@ impl Session {
     }
 
     fn view(&self) -> Result<View<'_>> {
+        self.not_trees("used by the drawing pad")?;
         let outputs = summary::io(&self.config)?.1;
         if self.train.class_names.len() != outputs || outputs < 2 || self.train.feature_shape.len() != 3 {
             return Err(LabError::InvalidArgument("this run does not classify images".into()));

@@ -101,9 +101,33 @@ pub struct ModelSpec {
     /// Standard deviation of Gaussian noise added to the inputs while training (0 = off).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub input_noise: f32,
-    /// Skip connections by addition around every hidden layer whose width equals its input's.
+    /// Skip connections around every hidden layer, and every convolution with 'same' padding: by addition
+    /// (where the widths match; a 1x1 convolution matches a convolution's channels) or by concatenation
+    /// (`join`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub residual: bool,
+    /// How a skip connection joins a layer's output with its input.
+    #[serde(default, skip_serializing_if = "is_add")]
+    pub join: SkipJoin,
+    /// Instead of a network: one forest of gradient-boosted trees per class (chapter 6's classical
+    /// baseline), grown one class per step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trees: Option<super::Trees>,
+}
+
+/// How a skip connection joins a layer's output y with its input x.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipJoin {
+    /// y + x (ResNet).
+    #[default]
+    Add,
+    /// [y, x] stacked along features or channels (DenseNet): the next layer sees both.
+    Concat,
+}
+
+fn is_add(j: &SkipJoin) -> bool {
+    *j == SkipJoin::Add
 }
 
 fn is_zero(v: &f32) -> bool {
@@ -123,6 +147,8 @@ impl ModelSpec {
             dropout: 0.0,
             input_noise: 0.0,
             residual: false,
+            join: SkipJoin::Add,
+            trees: None,
         }
     }
 }

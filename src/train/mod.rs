@@ -8,8 +8,10 @@ mod source;
 mod stats;
 mod summary;
 mod toy;
+mod trees;
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 use web_time::Instant;
@@ -17,13 +19,14 @@ use web_time::Instant;
 pub use classifier::{
     Classifier, MAX_MODEL_BYTES, MODEL_FORMAT, ModelFileInfo, TensorInfo, drawing_side, inspect,
 };
-pub use config::{ConvBlock, DatasetSpec, Features, LossKind, ModelSpec, Pool, SessionConfig};
+pub use config::{ConvBlock, DatasetSpec, Features, LossKind, ModelSpec, Pool, SessionConfig, SkipJoin};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::DirSource;
 pub use source::{DataSource, MemorySource, files_needed};
 pub use stats::{LayerStats, layer_stats};
 pub use summary::{LayerShape, MEMORY_BUDGET, describe_model, evaluation_rows, memory_estimate};
 pub use toy::{ToyFunction, ToyModel};
+pub use trees::{BoostedTrees, Forests, MAX_TREE_VALUES, Trees};
 
 use crate::data::{Batch, Batcher, Dataset, NormStats, Normalization, Targets, make_batch};
 use crate::error::{LabError, Result};
@@ -91,6 +94,8 @@ pub struct Session {
     pub initial_layers: Option<Vec<LayerStats>>,
     /// With edge features, the first test images as they were before (the filters figure shows them).
     pub originals: Option<Dataset>,
+    /// A boosted-trees run's forests (grown one class per step instead of gradient steps).
+    trees: Option<Rc<Forests>>,
     optimizer: Optimizer,
     batcher: Batcher,
     cursor: Option<Cursor>,
@@ -130,6 +135,15 @@ impl Session {
             train = crate::data::image::edge_features(&train)?;
             test = crate::data::image::edge_features(&test)?;
         }
+        if config.model.trees.is_some() && train.features.len() > MAX_TREE_VALUES {
+            return Err(LabError::InvalidArgument(format!(
+                "boosted trees grow on at most {MAX_TREE_VALUES} training values here; {} items of {} \
+                 features are {}: take fewer items (train_limit)",
+                train.len(),
+                train.feature_len(),
+                train.features.len()
+            )));
+        }
         let norm = NormStats::fit(config.normalization, &train)?;
         norm.apply_to(&mut train);
         norm.apply_to(&mut test);
@@ -146,9 +160,16 @@ impl Session {
                 return Err(LabError::InvalidArgument("the 'value' loss is for toy functions".into()));
             }
         };
+        let mut trees = None;
         let model = match &config.dataset {
             DatasetSpec::Toy { function, start } => {
                 Sequential::default().append(ToyModel::new(*function, start)?)
+            }
+            _ if config.model.trees.is_some() => {
+                let forests = Rc::new(Forests::default());
+                let spec = config.model.trees.expect("checked above");
+                trees = Some(Rc::clone(&forests));
+                Sequential::default().append(BoostedTrees { forests, classes: outputs, spec })
             }
             _ => build_model(&train.feature_shape, &config.model, outputs)?,
         };
@@ -167,6 +188,7 @@ impl Session {
             trace: None,
             initial_layers: None,
             originals,
+            trees,
             optimizer,
             batcher,
             cursor: None,
@@ -190,7 +212,18 @@ impl Session {
     /// Whether this run stays on the CPU whatever the choice: chapter 5's toy functions and runs that trace
     /// their parameters read every parameter after every step, and are a few parameters large anyway.
     pub fn stays_on_cpu(&self) -> bool {
-        self.trace.is_some() || matches!(self.config.dataset, DatasetSpec::Toy { .. })
+        self.trace.is_some() || self.trees.is_some() || matches!(self.config.dataset, DatasetSpec::Toy { .. })
+    }
+
+    /// Refuses what a boosted-trees run cannot do: its forests are not tensors, so model files and
+    /// checkpoints cannot hold them.
+    pub fn not_trees(&self, what: &str) -> Result<()> {
+        if self.trees.is_some() {
+            return Err(LabError::InvalidArgument(format!(
+                "a boosted-trees run cannot be {what}: its forests are not tensors a model file holds"
+            )));
+        }
+        Ok(())
     }
 
     /// `to_device`, awaiting the GPU's readbacks when leaving it (the browser's way, and the fallback's).
@@ -289,6 +322,13 @@ impl Session {
 
     /// Batches per epoch.
     pub fn steps_per_epoch(&self) -> usize {
+        if self.trees.is_some() {
+            // One step per class's forest.
+            return match &self.train.targets {
+                Targets::Classes { classes, .. } => *classes,
+                Targets::Values { .. } => 1,
+            };
+        }
         self.train.len().div_ceil(self.config.batch_size)
     }
 
@@ -317,6 +357,9 @@ impl Session {
     }
 
     async fn step_once(&mut self) -> Result<StepInfo> {
+        if let Some(forests) = self.trees.clone() {
+            return self.grow_forest(&forests).await;
+        }
         let epoch = self.history.len() as u32;
         let started = Instant::now();
         self.started.get_or_insert(started);
@@ -367,8 +410,38 @@ impl Session {
         Ok(StepInfo { step: self.steps, loss: value, epoch_end })
     }
 
+    /// A trees run's step: the next class's forest; the epoch (the whole run) ends with the last class.
+    async fn grow_forest(&mut self, forests: &Forests) -> Result<StepInfo> {
+        let started = Instant::now();
+        self.started.get_or_insert(started);
+        let spec = self.config.model.trees.expect("a trees run");
+        let classes = match &self.train.targets {
+            Targets::Classes { classes, .. } => *classes,
+            Targets::Values { .. } => 0,
+        };
+        if forests.grown() >= classes {
+            return Err(LabError::InvalidArgument("the trees are grown: the run has finished".into()));
+        }
+        let cursor = self.cursor.get_or_insert_with(|| Cursor {
+            order: (0..classes).collect(),
+            next: 0,
+            loss_sum: 0.0,
+            batches: 0,
+            train_seconds: 0.0,
+        });
+        cursor.next += 1;
+        self.steps += 1;
+        let loss = forests.grow_next(&spec, &self.train)?;
+        self.absorb_loss(self.steps, loss)?;
+        let cursor = self.cursor.as_mut().expect("cursor set above");
+        cursor.batches += 1;
+        cursor.train_seconds += started.elapsed().as_secs_f64();
+        let epoch_end = if forests.grown() == classes { Some(self.end_epoch().await?) } else { None };
+        Ok(StepInfo { step: self.steps, loss: Some(loss), epoch_end })
+    }
+
     /// The batch on the session's device.
-    fn on_device(&self, batch: Batch) -> Result<Batch> {
+    pub(crate) fn on_device(&self, batch: Batch) -> Result<Batch> {
         if self.device == Device::Cpu {
             return Ok(batch);
         }
@@ -434,7 +507,9 @@ impl Session {
             test_loss,
             test_accuracy,
             lr: self.optimizer.lr,
-            examples_per_s: (cursor.order.len() as f64 / cursor.train_seconds.max(1e-9)) as f32,
+            // A trees run's steps are forests, each grown on the whole training split.
+            examples_per_s: (if self.trees.is_some() { self.train.len() } else { cursor.order.len() } as f64
+                / cursor.train_seconds.max(1e-9)) as f32,
             seconds: self.elapsed_seconds() as f32,
         };
         self.history.push(m.clone());
@@ -522,6 +597,7 @@ impl Session {
     /// Weights, optimizer state, normalization statistics, config and history in one safetensors file (with
     /// the model file's entries, so `Classifier::from_bytes` reads it too).
     pub fn checkpoint(&self) -> Result<Vec<u8>> {
+        self.not_trees("saved or resumed")?;
         if !self.pending.is_empty() {
             return Err(LabError::InvalidArgument(
                 "checkpoint: GPU losses are still pending; call settle() first".into(),
@@ -542,6 +618,7 @@ impl Session {
     /// Resumes from `checkpoint()` bytes written by a session with the same config: the next step is the
     /// first of the epoch after the checkpoint's last complete one.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<()> {
+        self.not_trees("saved or resumed")?;
         let meta = nn::load_checkpoint(&self.model, &mut self.optimizer, bytes)?;
         let bad = |what: &str| LabError::Format { kind: "checkpoint", message: format!("{what} is missing") };
         let history: Vec<EpochRecord> =
@@ -556,7 +633,7 @@ impl Session {
         Ok(())
     }
 
-    fn loss(&self, out: &Tensor, batch: &Batch) -> Result<Tensor> {
+    pub(crate) fn loss(&self, out: &Tensor, batch: &Batch) -> Result<Tensor> {
         match self.config.loss {
             LossKind::Mse if batch.labels.is_empty() => loss::mse(out, &batch.y),
             LossKind::Mse => {
@@ -650,12 +727,34 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
             else {
                 return Err(too_small(format!("a {k}x{k} convolution", k = b.kernel), h, w));
             };
-            model = model.append(Conv2d::new(c, b.channels, b.kernel, b.stride, b.padding, spec.init));
+            let mut body = Sequential::default()
+                .append(Conv2d::new(c, b.channels, b.kernel, b.stride, b.padding, spec.init));
             if spec.batch_norm {
-                model = model.append(BatchNorm2d::new(b.channels));
+                body = body.append(BatchNorm2d::new(b.channels));
             }
-            model = model.append(spec.activation);
-            (c, h, w) = (b.channels, nh, nw);
+            body = body.append(spec.activation);
+            // A skip connection needs the input's map to line up with the output's: 'same' padding keeps the
+            // size, and a stride is matched by a strided 1x1 convolution on the shortcut.
+            let lines_up = 2 * pad + 1 == b.kernel;
+            let mut out_channels = b.channels;
+            if spec.residual && lines_up {
+                let (shortcut, join) = match spec.join {
+                    SkipJoin::Add if c == b.channels && b.stride == 1 => (None, Join::Add),
+                    SkipJoin::Add => {
+                        (Some(Conv2d::new(c, b.channels, 1, b.stride, Padding::Valid, spec.init)), Join::Add)
+                    }
+                    SkipJoin::Concat => {
+                        out_channels += c;
+                        let conv = (b.stride != 1)
+                            .then(|| Conv2d::new(c, c, 1, b.stride, Padding::Valid, spec.init));
+                        (conv, Join::Concat)
+                    }
+                };
+                model = model.append(Residual { body, shortcut, join });
+            } else {
+                model.layers.extend(body.layers);
+            }
+            (c, h, w) = (out_channels, nh, nw);
             if b.pool != Pool::None {
                 let (Some(ph), Some(pw)) = (conv_output_size(h, 2, 2, 0), conv_output_size(w, 2, 2, 0))
                 else {
@@ -691,12 +790,14 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
     // would grow ~2^L. Scaling each branch's initial weights by 1/√L keeps the sum bounded (the idea behind
     // Fixup and SkipInit initialisations).
     let widths: Vec<usize> = std::iter::once(width).chain(spec.hidden.iter().copied()).collect();
-    let branches = widths.windows(2).filter(|w| spec.residual && w[0] == w[1]).count().max(1);
+    let adds = spec.residual && spec.join == SkipJoin::Add;
+    let branches = widths.windows(2).filter(|w| adds && w[0] == w[1]).count().max(1);
     for &h in &spec.hidden {
         // Linear -> [BatchNorm] -> activation -> [Dropout], wrapped in a skip connection when asked for and
-        // the widths match.
-        let skip = spec.residual && width == h;
-        let init = if skip {
+        // (for addition) the widths match. Concatenation always fits: the next layer reads h + width values.
+        let concat = spec.residual && spec.join == SkipJoin::Concat;
+        let skip = (adds && width == h) || concat;
+        let init = if skip && !concat {
             let bound = spec.init.variance(width, h).sqrt() * 3f32.sqrt() / (branches as f32).sqrt();
             Init::Uniform { low: -bound, high: bound }
         } else {
@@ -711,11 +812,12 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
             body = body.append(Dropout::new(spec.dropout));
         }
         if skip {
-            model = model.append(Residual { body, shortcut: None, join: Join::Add });
+            let join = if concat { Join::Concat } else { Join::Add };
+            model = model.append(Residual { body, shortcut: None, join });
         } else {
             model.layers.extend(body.layers);
         }
-        width = h;
+        width = if concat { h + width } else { h };
     }
     Ok(model.append(Linear::new(width, outputs, spec.init, true)))
 }

@@ -98,6 +98,16 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
                     not convolutions"
             .into());
     }
+    if let Some(t) = &m.trees {
+        t.validate()?;
+        let classes = !matches!(c.dataset, DatasetSpec::Advertising { .. } | DatasetSpec::Toy { .. });
+        if !classes || c.loss != super::LossKind::CrossEntropy || c.epochs != 1 {
+            return bad("boosted trees classify with the cross-entropy loss, grown once (epochs = 1)".into());
+        }
+        if !m.conv.is_empty() || m.conv_head || !m.hidden.is_empty() {
+            return bad("boosted trees replace the network: no layers go with them".into());
+        }
+    }
     if !(0.0..=1.0).contains(&c.weight_decay) {
         return bad(format!("weight decay {} must be in [0, 1]", c.weight_decay));
     }

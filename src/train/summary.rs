@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use super::{DatasetSpec, Features, LossKind, Pool, SessionConfig, ToyModel, build_model, conv_output_size};
+use super::{
+    DatasetSpec, Features, LossKind, Pool, SessionConfig, SkipJoin, ToyModel, build_model, conv_output_size,
+};
 use crate::autograd;
 use crate::data::image::edge_feature_len;
 use crate::error::{LabError, Result};
@@ -55,6 +57,11 @@ pub fn describe_model(config: &SessionConfig) -> Result<Vec<LayerShape>> {
         DatasetSpec::Toy { function, start } => {
             Sequential::default().append(ToyModel::new(*function, start)?)
         }
+        _ if config.model.trees.is_some() => Sequential::default().append(super::BoostedTrees {
+            forests: Default::default(),
+            classes: outputs,
+            spec: config.model.trees.expect("checked above"),
+        }),
         _ => build_model(&input, &config.model, outputs)?,
     };
     let mut dims = vec![1];
@@ -128,7 +135,10 @@ fn walk(config: &SessionConfig) -> Option<(u64, u64, u64)> {
             let map = mul(n(nh), n(nw));
             scratch = scratch.max(mul(taps, map));
             acts = acts.saturating_add(mul(mul(n(b.channels), map), 2 + extra));
-            (c, h, w) = (b.channels, nh, nw);
+            // A concatenating skip passes the input's channels on too (an upper bound where it does not fit).
+            let passed = if spec.residual && spec.join == SkipJoin::Concat { c } else { 0 };
+            acts = acts.saturating_add(mul(mul(n(passed), map), 2));
+            (c, h, w) = (b.channels.saturating_add(passed), nh, nw);
             if b.pool != Pool::None {
                 (h, w) = (conv_output_size(h, 2, 2, 0)?, conv_output_size(w, 2, 2, 0)?);
                 acts = acts.saturating_add(mul(n(c), mul(n(h), n(w))));
@@ -141,10 +151,13 @@ fn walk(config: &SessionConfig) -> Option<(u64, u64, u64)> {
         }
         width = mul(n(c), mul(n(h), n(w)));
     }
-    for units in spec.hidden.iter().map(|&u| n(u)).chain([n(outputs)]) {
+    let concat = spec.residual && spec.join == SkipJoin::Concat;
+    for (i, units) in spec.hidden.iter().map(|&u| n(u)).chain([n(outputs)]).enumerate() {
         params = params.saturating_add(mul(width, units)).saturating_add(units);
         acts = acts.saturating_add(mul(units, 2 + extra));
-        width = units;
+        let hidden = i < spec.hidden.len();
+        width = if concat && hidden { units.saturating_add(width) } else { units };
+        acts = acts.saturating_add(if concat && hidden { mul(width, 2) } else { 0 });
     }
     Some((params, acts, scratch))
 }

@@ -141,9 +141,9 @@ impl ToyModel {
     pub fn fresh_graph(&self) -> Result<(crate::autograd::Graph, Vec<(usize, String)>)> {
         let leaves: Vec<Tensor> = self.params.iter().map(|p| p.detach().requires_grad_(true)).collect();
         let loss = self.function.value_of(&leaves)?;
-        loss.backward()?;
+        let graph = crate::autograd::backward_traced(&loss)?;
         let names = self.named_parameters().into_iter().map(|(n, _)| n);
-        Ok((crate::autograd::graph(&loss), leaves.iter().map(Tensor::id).zip(names).collect()))
+        Ok((graph, leaves.iter().map(Tensor::id).zip(names).collect()))
     }
 }
 

@@ -221,7 +221,7 @@ fn degenerate_figures_never_panic() {
                 captions: vec![],
                 columns: 0,
             },
-            Figure::Graph { title: "".into(), nodes: vec![], edges: vec![(3, 9)] },
+            Figure::Graph { title: "".into(), nodes: vec![], edges: vec![(3, 9)], shown: Some(4) },
             Figure::Images {
                 title: "".into(),
                 width: 2,

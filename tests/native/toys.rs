@@ -196,10 +196,105 @@ fn the_first_graph_has_the_expected_nodes_and_gradients() {
     // The figure: the same nodes, leaves in the first layer, the loss in the last.
     let Figure::Graph { nodes, edges, .. } = graph_figure(&s).unwrap() else { panic!("not a graph") };
     assert_eq!((nodes.len(), edges.len()), (8, 7));
-    assert!(nodes.iter().filter(|n| n.leaf).all(|n| n.layer == 0));
+    // Each leaf sits one layer before the op that reads it: a before a·x, b before a·x + b.
+    for (i, n) in nodes.iter().enumerate().filter(|(_, n)| n.leaf) {
+        let reader = edges.iter().filter(|e| e.0 == i).map(|e| nodes[e.1].layer).min().unwrap();
+        assert_eq!(n.layer + 1, reader, "{}", n.label);
+    }
+    // backward_traced keeps every node's gradient: the loss's own is 1.
+    assert!(nodes.iter().all(|n| n.grad.is_some()), "{nodes:?}");
+    assert_eq!(nodes.last().unwrap().grad.as_deref(), Some("∂L = 1.0000"));
     assert!(
         nodes.iter().any(|n| n.label.starts_with("a ")) && nodes.iter().any(|n| n.label.starts_with("b "))
     );
     // The training run's own gradients are untouched by drawing the graph.
     assert!(preset("ch7-first-graph").unwrap().check.verify(&run("ch7-first-graph", None)).is_ok());
+}
+
+/// The number after "∂L = " on a drawn node (mean of a tensor's gradient), if it has one.
+fn grad_of(node: &cvjourney::plot::GraphBox) -> Option<f32> {
+    node.grad.as_deref().map(|g| g.trim_start_matches("∂L = ").trim_start_matches("mean ").parse().unwrap())
+}
+
+/// Chapter 7's rules, each computed by the lab's autograd at the run's current (a, b): backward's leaf
+/// gradients, accumulation, zero_grad, no_grad, a frozen leaf, and a vector-Jacobian product.
+#[test]
+fn the_rules_of_autograd_show_what_each_rule_does() {
+    use cvjourney::plot::{Figure, autograd_rules};
+    let p = preset("ch7-autograd-rules").unwrap();
+    let mut s = Session::new(p.config.clone(), &MemorySource::default()).unwrap();
+    s.step().unwrap();
+    let point: Vec<f32> =
+        cvjourney::nn::Module::parameters(&s.model).iter().flat_map(|t| t.to_vec()).collect();
+    let (a, b) = (point[0], point[1]);
+    let r = 2.0 * (a * 2.0 + b - 5.0);
+    let rules = autograd_rules(&s).unwrap();
+    assert_eq!(rules.len(), 6);
+    let leaf = |f: &Figure, name: &str| -> Option<Option<f32>> {
+        let Figure::Graph { nodes, .. } = f else { panic!("not a graph") };
+        nodes.iter().find(|n| n.leaf && n.label.starts_with(&format!("{name} "))).map(grad_of)
+    };
+    let close = |got: Option<Option<f32>>, want: f32| {
+        let got = got.flatten().unwrap();
+        assert!((got - want).abs() <= 1e-4 * (1.0 + want.abs()), "{got} vs {want}");
+    };
+    close(leaf(&rules[0], "a"), r * 2.0);
+    close(leaf(&rules[0], "b"), r);
+    close(leaf(&rules[1], "a"), 2.0 * r * 2.0); // accumulated: twice the first
+    close(leaf(&rules[1], "b"), 2.0 * r);
+    assert_eq!((leaf(&rules[2], "a"), leaf(&rules[2], "b")), (Some(None), Some(None)), "zero_grad clears");
+    let Figure::Graph { nodes, edges, .. } = &rules[3] else { panic!() };
+    assert_eq!((nodes.len(), edges.len()), (1, 0), "no_grad records nothing");
+    assert!(rules[3].title().contains("refuses"), "{}", rules[3].title());
+    assert_eq!(leaf(&rules[4], "a"), None, "a frozen leaf is not in the graph");
+    close(leaf(&rules[4], "b"), r);
+    close(leaf(&rules[5], "a"), 1.0 + 1.0 + 0.75); // Σ vᵢxᵢ with v = [1, .5, .25], x = [1, 2, 3]
+    close(leaf(&rules[5], "b"), 1.75);
+    // Other runs have no (a, b): refused with a reason.
+    let other =
+        Session::new(preset("ch5-saddle").unwrap().runs()[0].config.clone(), &MemorySource::default());
+    assert!(autograd_rules(&other.unwrap()).is_err());
+}
+
+/// The graph of the model being trained: every parameter a named leaf whose drawn gradient is the one a
+/// plain backward gives on the same two items, every node with its gradient (backward reached it), and the
+/// run's own gradients and numbers untouched by drawing it.
+#[test]
+fn the_model_graph_names_every_parameter_with_its_gradient() {
+    use cvjourney::data::make_batch;
+    use cvjourney::nn::Module;
+    use cvjourney::plot::{Figure, graph_figure};
+    let p = preset("ch7-model-graph").unwrap();
+    let source = DirSource(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"));
+    let mut s = Session::new(p.config.clone(), &source).unwrap();
+    let mut twin = Session::new(p.config.clone(), &source).unwrap();
+    for _ in 0..5 {
+        s.step().unwrap();
+        twin.step().unwrap();
+    }
+    let Figure::Graph { nodes, edges, .. } = graph_figure(&s).unwrap() else { panic!("not a graph") };
+    assert!(edges.iter().all(|&(a, b)| a < b), "nodes come inputs first");
+    assert!(nodes.iter().all(|n| n.grad.is_some()), "backward reaches every node");
+    assert!(s.model.parameters().iter().all(|t| t.grad().is_none()), "the run's gradients are cleared");
+    // The same two items through the model by hand.
+    s.model.eval();
+    let batch = make_batch(&s.train, &[0, 1]).unwrap();
+    let out = s.model.forward(&batch.x).unwrap();
+    cvjourney::loss::cross_entropy(&out, &batch.labels).unwrap().backward().unwrap();
+    s.model.train();
+    for (name, t) in s.model.named_parameters() {
+        let node = nodes.iter().find(|n| n.leaf && n.label.starts_with(&format!("{name} "))).expect(&name);
+        let g = t.grad().unwrap().to_vec();
+        let want = g.iter().sum::<f32>() / g.len() as f32;
+        let got = grad_of(node).unwrap();
+        assert!((got - want).abs() <= 1e-4 + 1e-3 * want.abs(), "{name}: {got} vs {want}");
+        t.zero_grad();
+    }
+    assert_eq!(nodes.iter().filter(|n| n.leaf).count(), s.model.parameters().len());
+    assert_eq!(nodes.last().unwrap().grad.as_deref(), Some("∂L = 1.0000"), "the loss's own gradient");
+    // Drawing the graph changed nothing in training.
+    s.run().unwrap();
+    twin.run().unwrap();
+    let losses = |s: &Session| s.history.iter().map(|m| m.test_loss).collect::<Vec<_>>();
+    assert_eq!(losses(&s), losses(&twin));
 }

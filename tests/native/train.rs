@@ -444,3 +444,49 @@ fn the_guard_stops_at_the_step_a_nan_appears() {
     let e = s.step().unwrap_err().to_string();
     assert!(e.starts_with("training diverged at step 6"), "{e}");
 }
+
+/// Chapter 6's boosted-trees baseline through a session: one forest per class per step, the run over
+/// after the last class, Iris learned; what trees cannot do (files, resuming, more epochs, layers) refused.
+#[test]
+fn boosted_trees_grow_one_forest_per_class_and_refuse_what_they_cannot_do() {
+    let trees = |edit: fn(&mut SessionConfig)| {
+        let mut c = iris3(vec![]);
+        c.epochs = 1;
+        c.model.trees = Some(Trees { rounds: 10, depth: 2, shrinkage: 0.3 });
+        edit(&mut c);
+        c
+    };
+    let mut s = Session::new(trees(|_| {}), &source()).unwrap();
+    assert_eq!(s.steps_per_epoch(), 3);
+    let first = s.step().unwrap();
+    assert!(first.loss.is_some_and(|l| l.is_finite() && l < 0.7), "{first:?}");
+    assert!(first.epoch_end.is_none());
+    s.step().unwrap();
+    let m = s.step().unwrap().epoch_end.expect("the third forest ends the run");
+    assert!(s.finished());
+    assert!(m.test_accuracy.unwrap() >= 0.9, "{m:?}");
+    assert!(m.examples_per_s > 0.0);
+    assert!(s.step().is_err(), "no fourth forest for three classes");
+    for e in [s.export_model().unwrap_err(), s.checkpoint().unwrap_err()] {
+        assert!(e.to_string().contains("boosted-trees run cannot be"), "{e}");
+    }
+    // Same seed, same forests.
+    let mut t = Session::new(trees(|_| {}), &source()).unwrap();
+    t.run().unwrap();
+    assert_eq!(numbers(&s.history)[0].2, numbers(&t.history)[0].2);
+    let refused: [fn(&mut SessionConfig); 6] = [
+        |c| c.epochs = 2,
+        |c| c.model.hidden = vec![8],
+        |c| c.loss = LossKind::Mse,
+        |c| c.model.trees = Some(Trees { rounds: 0, depth: 2, shrinkage: 0.3 }),
+        |c| c.model.trees = Some(Trees { rounds: 10, depth: 2, shrinkage: f32::NAN }),
+        |c| c.model.trees = Some(Trees { rounds: 10, depth: 20, shrinkage: 0.3 }),
+    ];
+    for edit in refused {
+        let c = trees(edit);
+        assert!(Session::new(c.clone(), &source()).is_err(), "{:?}", c.model);
+        assert!(describe_model(&c).is_err(), "{:?}", c.model);
+    }
+    let rows = describe_model(&trees(|_| {})).unwrap();
+    assert_eq!(rows.last().unwrap().shape, "[N, 3]");
+}

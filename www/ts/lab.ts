@@ -578,11 +578,45 @@ export class LabPage {
       }
       canvas.setAttribute("aria-label", fig.title);
       try {
-        this.bindings.drawFigure(id, fig);
+        this.bindings.drawFigure(id, this.stepper(canvas, fig, i));
       } catch (e) {
         canvas.setAttribute("aria-label", `${fig.title}: could not be drawn (${e instanceof Error ? e.message : String(e)})`);
       }
     }
+  }
+
+  /** Backward node by node, for a graph: a slider under its canvas picks how many nodes (from the loss)
+   *  backward has reached; the figure is redrawn with only their gradients. Other figures pass through. */
+  private stepper(canvas: HTMLCanvasElement, fig: Figure, i: number): Figure {
+    const nodes = (fig as Figure & { nodes?: unknown[] }).nodes;
+    if (fig.kind !== "graph" || nodes === undefined || nodes.length === 0) return fig;
+    const holder = canvas.parentElement as HTMLElement;
+    let slider = holder.querySelector<HTMLInputElement>("input.graph-step");
+    let said = holder.querySelector<HTMLElement>(".graph-step-said");
+    if (slider === null || said === null) {
+      const label = h("label", "Backward, node by node ", "graph-step-label");
+      slider = document.createElement("input");
+      slider.type = "range";
+      slider.className = "graph-step";
+      slider.min = "0";
+      slider.value = String(nodes.length);
+      slider.max = String(nodes.length);
+      said = h("span", "", "graph-step-said");
+      label.append(slider, said);
+      holder.append(label);
+      const input = slider;
+      input.addEventListener("input", () => {
+        const current = this.figures[i];
+        if (current !== undefined) this.bindings.drawFigure(canvas.id, this.stepper(canvas, current, i));
+      });
+    }
+    // A graph that grew or shrank (another run) keeps the slider's place, within its new length.
+    const all = slider.value === slider.max;
+    slider.max = String(nodes.length);
+    const k = all ? nodes.length : Math.min(Number(slider.value), nodes.length);
+    slider.value = String(k);
+    said.textContent = k === nodes.length ? `all ${k} nodes have their gradient` : `${k} of ${nodes.length} nodes reached`;
+    return { ...fig, shown: k } as Figure;
   }
 
   private applyJson(): void {
