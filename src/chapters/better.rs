@@ -33,12 +33,7 @@ pub(super) fn presets() -> Vec<Preset> {
     let block = |channels, pool| ConvBlock { channels, kernel: 3, stride: 1, padding: Padding::Same, pool };
     let cnn = SessionConfig {
         model: ModelSpec {
-            conv: vec![
-                block(16, Pool::None),
-                block(16, Pool::Max),
-                block(32, Pool::None),
-                block(32, Pool::Max),
-            ],
+            conv: vec![block(16, Pool::Max), block(32, Pool::Max)],
             ..ModelSpec::mlp(vec![64], Activation::ReLU, Init::KaimingUniform)
         },
         epochs: 3,
@@ -49,8 +44,9 @@ pub(super) fn presets() -> Vec<Preset> {
             id: "ch8-cnn-toggles",
             chapter: 8,
             title: "One CNN, one change at a time",
-            summary: "The base model: four 3x3 convolutions (16, 16, 32, 32 channels, 'same' padding, max \
-                      pooling after the second and the fourth) and a dense layer of 64, trained with Adam on \
+            summary: "The base model: chapter 6's two VGG-style blocks (3x3 convolutions of 16 and 32 \
+                      channels, 'same' padding, each followed by 2x2 max pooling) and a dense layer of 64, \
+                      trained with Adam on \
                       10,000 Fashion-MNIST images. Each run changes one thing: Gaussian noise on the inputs, \
                       BatchNorm after every convolution, dropout after the dense layer, weight decay, Swish in \
                       place of ReLU, or a skip connection around every convolution, by addition (ResNet; a \

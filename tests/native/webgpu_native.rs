@@ -113,7 +113,7 @@ fn fashion() -> Option<cvjourney::train::DirSource> {
 /// step (same weights, same batch) must agree within 1e-4 relative; later steps within `drift`, because
 /// rounding differs per step and compounds; the test accuracy within two images of 512.
 fn same_curve(id: &str, variant: Option<&str>, drift: f32) {
-    use cvjourney::chapters::{preset, run_preset_on};
+    use cvjourney::chapters::preset;
     use cvjourney::train::DatasetSpec;
     let Some(source) = fashion() else { return };
     install();
@@ -126,8 +126,15 @@ fn same_curve(id: &str, variant: Option<&str>, drift: f32) {
     p.variants.clear();
     p.config.epochs = 1;
     p.config.dataset = DatasetSpec::FashionMnist { train_limit: Some(1024), test_limit: Some(512) };
-    let (cpu_runs, cpu) = run_preset_on(&p, &source, Device::Cpu, &mut |_| {}).unwrap();
-    let (gpu_runs, gpu) = run_preset_on(&p, &source, Device::WebGpu, &mut |_| {}).unwrap();
+    same_runs(p, &source, drift);
+}
+
+/// `p`'s run trained on the CPU and on the GPU: see `same_curve`.
+fn same_runs(p: cvjourney::chapters::Preset, source: &cvjourney::train::DirSource, drift: f32) {
+    use cvjourney::chapters::run_preset_on;
+    let id = p.id;
+    let (cpu_runs, cpu) = run_preset_on(&p, source, Device::Cpu, &mut |_| {}).unwrap();
+    let (gpu_runs, gpu) = run_preset_on(&p, source, Device::WebGpu, &mut |_| {}).unwrap();
     assert_eq!(gpu.device(), Device::WebGpu);
     assert!(
         cpu_runs[0].error.is_none() && gpu_runs[0].error.is_none(),
@@ -171,6 +178,27 @@ fn cnn_trains_alike_on_cpu_and_gpu() {
 #[test]
 fn batchnorm_net_trains_alike_on_cpu_and_gpu() {
     same_curve("ch8-regularizers", Some("BatchNorm"), 1e-2);
+}
+
+/// Chapter 8's skip connections around convolutions: a 1x1 shortcut convolution and an add, or a channel
+/// concatenation, on the GPU as on the CPU. The study's CNN slimmed to two blocks of 4 channels and 512
+/// images: lavapipe runs the full one's 16-32 channels at minutes per epoch.
+#[test]
+fn cnn_skips_train_alike_on_cpu_and_gpu() {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{DatasetSpec, SkipJoin};
+    let Some(source) = fashion() else { return };
+    install();
+    for join in [SkipJoin::Add, SkipJoin::Concat] {
+        let mut p = preset("ch8-cnn-toggles").unwrap();
+        p.variants.clear();
+        let c = &mut p.config;
+        (c.epochs, c.model.residual, c.model.join) = (1, true, join);
+        c.model.conv.truncate(2);
+        c.model.conv.iter_mut().for_each(|b| b.channels = 4);
+        c.dataset = DatasetSpec::FashionMnist { train_limit: Some(512), test_limit: Some(512) };
+        same_runs(p, &source, 1e-3);
+    }
 }
 
 #[test]
