@@ -217,6 +217,15 @@ test("Step takes one batch and pauses; Resume goes on", async () => {
     await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length === 2);
     // The graph shows the values at the current point.
     assert.match(await page.getAttribute("#fig-0", "aria-label"), /The graph of L/);
+    // Backward node by node: the slider under the graph starts with every gradient shown; at 1 only the
+    // loss has one, and the canvas is redrawn with fewer gradients on it.
+    const pixels = () => page.$eval("#fig-0", (c) => c.toDataURL());
+    assert.equal(await page.$eval("#figures input.graph-step", (s) => `${s.value}/${s.max}`), "8/8");
+    const all = await pixels();
+    await page.$eval("#figures input.graph-step", (s) => { s.value = "1"; s.dispatchEvent(new Event("input")); });
+    assert.equal(await page.textContent("#figures .graph-step-said"), "1 of 8 nodes reached");
+    assert.notEqual(await pixels(), all, "the graph was redrawn");
+    await page.$eval("#figures input.graph-step", (s) => { s.value = "8"; s.dispatchEvent(new Event("input")); });
     await page.click("#train");
     await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length === 40);
     assert.equal(await page.$$eval("#figures canvas", (c) => c.length), 3, "no placeholder left over");
