@@ -1,7 +1,7 @@
 //! Chapter 7, autograd (textbook §8): the first example's graph, trained step by step so the values and
 //! gradients on it change as you watch.
 
-use super::preset::{Check, IRIS, PlotKind, Preset, strings};
+use super::preset::{Check, IRIS, PlotKind, Preset, strings, vary};
 use crate::data::Normalization;
 use crate::nn::{Activation, Init};
 use crate::optim::{OptimizerKind, Schedule};
@@ -80,12 +80,32 @@ pub(super) fn presets() -> Vec<Preset> {
                       (0.weight, 0.bias, …) are leaves, every matmul, add, tanh and the loss are nodes. Move \
                       the slider under the graph to walk backward() from the loss to the weights one node at \
                       a time, each node's ∂L appearing as it is reached.",
-            config: mlp,
+            config: mlp.clone(),
             variants: vec![],
             plots: vec![PlotKind::Graph, PlotKind::Loss, PlotKind::Accuracy],
             check: Check::TestAccuracyAtLeast(0.9),
             textbook: "The lab draws the graph of the model being trained and steps through backward node by \
                        node.",
+        },
+        Preset {
+            id: "ch7-freezing",
+            chapter: 7,
+            title: "Freezing a layer",
+            summary: "The same 4-8-3 network twice: once with every layer trained, once with the first layer \
+                      frozen (requires_grad off for its weights). The frozen layer keeps its random starting \
+                      weights, backward never reaches it (its weights are missing from the graph of the \
+                      second run), and only the last layer learns, on top of eight fixed random features. \
+                      Freezing is how a pretrained network's early layers are kept while a new head is \
+                      trained.",
+            config: mlp.clone(),
+            variants: vec![
+                vary(&mlp, "every layer trained", |_| {}),
+                vary(&mlp, "first layer frozen", |c| c.model.frozen = 1),
+            ],
+            plots: vec![PlotKind::Graph, PlotKind::Loss, PlotKind::Accuracy],
+            check: Check::TestAccuracyAtLeast(0.8),
+            textbook: "Freezing layers: parameters with requires_grad = False get no gradient and are not \
+                       updated.",
         },
     ]
 }

@@ -109,6 +109,10 @@ pub struct ModelSpec {
     /// How a skip connection joins a layer's output with its input.
     #[serde(default, skip_serializing_if = "is_add")]
     pub join: SkipJoin,
+    /// The first this many layers with weights are frozen (requires_grad off): they keep their initial
+    /// weights and backward does not reach them (chapter 7).
+    #[serde(default, skip_serializing_if = "is_none_frozen")]
+    pub frozen: usize,
     /// Instead of a network: one forest of gradient-boosted trees per class (chapter 6's classical
     /// baseline), grown one class per step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +128,10 @@ pub enum SkipJoin {
     Add,
     /// [y, x] stacked along features or channels (DenseNet): the next layer sees both.
     Concat,
+}
+
+fn is_none_frozen(n: &usize) -> bool {
+    *n == 0
 }
 
 fn is_add(j: &SkipJoin) -> bool {
@@ -148,6 +156,7 @@ impl ModelSpec {
             input_noise: 0.0,
             residual: false,
             join: SkipJoin::Add,
+            frozen: 0,
             trees: None,
         }
     }

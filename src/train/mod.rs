@@ -173,6 +173,7 @@ impl Session {
             }
             _ => build_model(&train.feature_shape, &config.model, outputs)?,
         };
+        freeze(&model, config.model.frozen)?;
         let optimizer = Optimizer::new(config.optimizer, model.parameters(), config.lr)?
             .with_weight_decay(config.weight_decay);
         let batcher =
@@ -820,6 +821,25 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
         width = if concat { h + width } else { h };
     }
     Ok(model.append(Linear::new(width, outputs, spec.init, true)))
+}
+
+/// Freezes the first `n` layers that have weights: their parameters stop requiring gradients, so backward
+/// leaves them out and the optimizer (which updates what has a gradient) never changes them.
+pub(crate) fn freeze(model: &Sequential, n: usize) -> Result<()> {
+    let weighted: Vec<&Box<dyn Module>> =
+        model.layers.iter().filter(|l| !l.parameters().is_empty()).collect();
+    if n > 0 && n >= weighted.len() {
+        return Err(LabError::InvalidArgument(format!(
+            "freezing {n} layers leaves nothing to train: the model has {} layers with weights",
+            weighted.len()
+        )));
+    }
+    for layer in weighted.into_iter().take(n) {
+        for p in layer.parameters() {
+            let _ = p.requires_grad_(false);
+        }
+    }
+    Ok(())
 }
 
 /// Runs a future that never waits for anything but a GPU readback to completion, without an executor:

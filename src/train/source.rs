@@ -98,6 +98,12 @@ pub(super) fn validate(c: &SessionConfig) -> Result<()> {
                     not convolutions"
             .into());
     }
+    if m.frozen > 0 && (toy || m.trees.is_some() || m.frozen > 64) {
+        return bad(format!(
+            "{} frozen layers: only a network's layers (at most 64) can be frozen",
+            m.frozen
+        ));
+    }
     if let Some(t) = &m.trees {
         t.validate()?;
         let classes = !matches!(c.dataset, DatasetSpec::Advertising { .. } | DatasetSpec::Toy { .. });

@@ -64,6 +64,7 @@ pub fn describe_model(config: &SessionConfig) -> Result<Vec<LayerShape>> {
         }),
         _ => build_model(&input, &config.model, outputs)?,
     };
+    super::freeze(&model, config.model.frozen)?;
     let mut dims = vec![1];
     dims.extend(&input);
     let mut h = Tensor::zeros(dims.as_slice());
@@ -72,7 +73,10 @@ pub fn describe_model(config: &SessionConfig) -> Result<Vec<LayerShape>> {
         for layer in &model.layers {
             h = layer.forward(&h)?;
             let parameters = layer.parameters().iter().map(|p| p.numel()).sum();
-            rows.push(LayerShape { layer: layer.describe(), shape: shape(&h), parameters });
+            let params = layer.parameters();
+            let frozen = !params.is_empty() && params.iter().all(|p| !p.requires_grad());
+            let name = if frozen { format!("{} (frozen)", layer.describe()) } else { layer.describe() };
+            rows.push(LayerShape { layer: name, shape: shape(&h), parameters });
         }
         Ok(())
     })?;

@@ -554,3 +554,33 @@ fn skips_join_by_addition_or_concatenation_around_dense_and_conv_layers() {
         assert!(memory_estimate(&cnn).unwrap() >= 16 * params as u64, "{join:?}");
     }
 }
+
+/// Freezing (chapter 7): the first layer keeps its starting weights through training while the rest
+/// learn, the walk-through marks it, the graph leaves it out, and freezing every layer is refused.
+#[test]
+fn a_frozen_layer_keeps_its_weights_and_leaves_the_graph() {
+    let mut c = iris3(vec![8]);
+    c.model.frozen = 1;
+    let rows = describe_model(&c).unwrap();
+    assert!(rows[1].layer.ends_with("(frozen)") && !rows[3].layer.contains("frozen"), "{rows:?}");
+    let mut s = Session::new(c.clone(), &source()).unwrap();
+    let before: Vec<(String, Vec<f32>)> =
+        s.model.named_parameters().into_iter().map(|(n, t)| (n, t.to_vec())).collect();
+    s.run_epoch().unwrap();
+    for ((name, was), (_, now)) in before.iter().zip(s.model.named_parameters()) {
+        let same = *was == now.to_vec();
+        assert_eq!(same, name.starts_with("0."), "{name}: frozen layers stay, the others learn");
+    }
+    let cvjourney::plot::Figure::Graph { nodes, .. } = cvjourney::plot::graph_figure(&s).unwrap() else {
+        panic!("not a graph")
+    };
+    let leaves: Vec<&str> =
+        nodes.iter().filter(|n| n.leaf).map(|n| n.label.split(' ').next().unwrap()).collect();
+    assert_eq!(leaves.len(), 2, "{leaves:?}");
+    assert!(leaves.iter().all(|l| l.starts_with("2.")), "{leaves:?}");
+    for frozen in [2, 3, 1000] {
+        c.model.frozen = frozen;
+        let e = Session::new(c.clone(), &source()).err().unwrap_or_else(|| panic!("{frozen} frozen"));
+        assert!(e.to_string().contains("frozen") || e.to_string().contains("nothing to train"), "{e}");
+    }
+}
