@@ -164,6 +164,18 @@ test("invalid settings are refused at the control with a reason", async () => {
     assert.match(await page.textContent("#c-batch-why"), /whole number from 1 to 100,000/);
     assert.match(await page.textContent("#progress"), /Fix the settings/);
     assert.equal(await epochLog(page).then((l) => l.length), 0);
+    // Chapter 8's toggles, folded under one summary: refused out of range, and a skip choice reaches the model.
+    await page.fill("#c-hidden", "8, 8");
+    await page.fill("#c-batch", "4");
+    await page.click(".more-controls summary");
+    await page.fill("#c-dropout", "2");
+    await page.click("#train");
+    assert.match(await page.textContent("#c-dropout-why"), /dropout must be from 0 to 0.95/);
+    await page.fill("#c-dropout", "0.1");
+    await page.selectOption("#c-skips", "concat");
+    await page.waitForFunction(() => document.getElementById("shapes").textContent.includes("Residual(Concat"));
+    assert.match(await page.textContent("#shapes"), /Dropout/);
+    assert.match(await page.evaluate(() => decodeURIComponent(location.hash)), /"residual":true,"join":"concat"/);
     // A network the image cannot feed: six poolings of 28x28, set through the JSON editor.
     await page.goto(`${server.base}#preset=ch6-vgg-blocks`);
     await page.waitForFunction(() => document.querySelectorAll("#shapes tbody tr").length > 3);

@@ -50,7 +50,11 @@ export interface SessionConfig {
   dataset: { name: string } & Record<string, unknown>;
   test_fraction: number;
   normalization: string;
-  model: { hidden: number[]; activation: string | Record<string, number>; init: { kind: string } & Record<string, unknown> };
+  model: {
+    hidden: number[]; activation: string | Record<string, number>; init: { kind: string } & Record<string, unknown>;
+    batch_norm?: boolean; dropout?: number; input_noise?: number; residual?: boolean; join?: string;
+  };
+  weight_decay?: number;
   loss: string;
   optimizer: { kind: string } & Record<string, unknown>;
   lr: number;

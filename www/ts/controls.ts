@@ -14,12 +14,14 @@ const ACTIVATIONS: Option[] = [["relu", "ReLU"], ["tanh", "tanh"], ["sigmoid", "
   ["swish", "Swish"], ["identity", "none (identity)"]];
 const INITS: Option[] = [["xavier-uniform", "Xavier uniform"], ["xavier-normal", "Xavier normal"],
   ["kaiming-uniform", "He uniform"], ["kaiming-normal", "He normal"], ["zeros", "zeros"]];
+const SKIPS: Option[] = [["none", "none"], ["add", "by addition (ResNet)"], ["concat", "by concatenation (DenseNet)"]];
+const ON_OFF: Option[] = [["off", "off"], ["on", "on"]];
 const SCHEDULES: Option[] = [["constant", "constant"], ["step-decay", "halve every epoch"],
   ["exponential", "×0.9 per epoch (exponential)"]];
 
 /** The control names, also the keys of classroom `hide=` flags in the URL. */
 export const CONTROL_NAMES = ["lr", "optimizer", "schedule", "batch_size", "epochs", "seed", "normalization",
-  "hidden", "activation", "init"] as const;
+  "hidden", "activation", "init", "batch_norm", "dropout", "input_noise", "weight_decay", "skips"] as const;
 export type ControlName = (typeof CONTROL_NAMES)[number];
 
 function optimizerKey(o: SessionConfig["optimizer"]): string {
@@ -145,6 +147,31 @@ export class Controls {
     add("hidden", "Hidden layers", hiddenInput, "units per layer, e.g. 128, 64");
     add("activation", "Activation", select("c-activation", ACTIVATIONS, activationKey(config.model.activation)));
     add("init", "Initializer", select("c-init", INITS, config.model.init.kind));
+    // Chapter 8's toggles, folded away: most chapters do not need them.
+    const more = document.createElement("details");
+    more.className = "more-controls";
+    const summary = document.createElement("summary");
+    summary.textContent = "BatchNorm, dropout, noise, weight decay, skip connections";
+    const inner = document.createElement("div");
+    inner.className = "controls";
+    more.append(summary, inner);
+    const m = config.model;
+    const toggles: [ControlName, string, HTMLInputElement | HTMLSelectElement, string][] = [
+      ["batch_norm", "BatchNorm", select("c-bn", ON_OFF, m.batch_norm === true ? "on" : "off"), "after every hidden layer and convolution"],
+      ["dropout", "Dropout", numberInput("c-dropout", m.dropout ?? 0, 0, 0.95, "0.05"), "probability, 0 = off"],
+      ["input_noise", "Input noise σ", numberInput("c-noise", m.input_noise ?? 0, 0, 10, "0.05"), "Gaussian, while training"],
+      ["weight_decay", "Weight decay λ", numberInput("c-wd", config.weight_decay ?? 0, 0, 1, "any"), "L2: λ‖w‖²/2"],
+      ["skips", "Skip connections", select("c-skips", SKIPS, m.residual === true ? (m.join ?? "add") : "none"), ""],
+    ];
+    for (const [name, label, control, hint] of toggles) {
+      this.inputs.set(name, control);
+      const f = field(name, label, control, hint);
+      f.hidden = hidden.has(name);
+      inner.append(f);
+      control.addEventListener("change", onChange);
+    }
+    more.open = toggles.some(([name]) => this.value(name) !== "off" && this.value(name) !== "none" && Number(this.value(name)) !== 0);
+    form.append(more);
   }
 
   private value(name: ControlName): string {
@@ -204,6 +231,31 @@ export class Controls {
     if (activation !== activationKey(this.base.model.activation)) c.model.activation = activation;
     const init = this.value("init");
     if (init !== this.base.model.init.kind) c.model.init = initConfig(init);
+    // The toggles: only a changed value is written, so a preset's config keeps its exact shape.
+    const real = (name: ControlName, min: number, max: number, what: string): number | null => {
+      const text = this.value(name);
+      const v = Number(text);
+      if (text === "" || !Number.isFinite(v) || v < min || v > max) return this.refuse(name, `${what} must be from ${min} to ${max}`);
+      return v;
+    };
+    const dropout = real("dropout", 0, 0.95, "dropout");
+    const noise = real("input_noise", 0, 10, "the noise σ");
+    const decay = real("weight_decay", 0, 1, "weight decay");
+    if (dropout === null || noise === null || decay === null) ok = false;
+    else {
+      if (dropout !== (this.base.model.dropout ?? 0)) c.model.dropout = dropout;
+      if (noise !== (this.base.model.input_noise ?? 0)) c.model.input_noise = noise;
+      if (decay !== (this.base.weight_decay ?? 0)) c.weight_decay = decay;
+    }
+    const bn = this.value("batch_norm") === "on";
+    if (bn !== (this.base.model.batch_norm === true)) c.model.batch_norm = bn;
+    const skips = this.value("skips");
+    const baseSkips = this.base.model.residual === true ? (this.base.model.join ?? "add") : "none";
+    if (skips !== baseSkips) {
+      c.model.residual = skips !== "none";
+      if (skips === "concat") c.model.join = "concat";
+      else delete c.model.join;
+    }
     return ok ? c : null;
   }
 
