@@ -327,7 +327,9 @@ impl Preset {
         let shrink = |c: &SessionConfig| {
             let mut c = c.clone();
             c.epochs = c.epochs.min(epochs);
-            if let DatasetSpec::FashionMnist { train_limit, test_limit } = &mut c.dataset {
+            if let DatasetSpec::FashionMnist { train_limit, test_limit }
+            | DatasetSpec::Cifar10 { train_limit, test_limit } = &mut c.dataset
+            {
                 *train_limit = Some(train_limit.unwrap_or(2000).min(2000));
                 *test_limit = Some(test_limit.unwrap_or(1000).min(1000));
             }

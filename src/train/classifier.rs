@@ -309,6 +309,11 @@ impl Session {
         if self.train.class_names.len() != outputs || outputs < 2 || self.train.feature_shape.len() != 3 {
             return Err(LabError::InvalidArgument("this run does not classify images".into()));
         }
+        if self.train.feature_shape[0] != 1 {
+            return Err(LabError::InvalidArgument(
+                "this run classifies colour images, not grey drawings".into(),
+            ));
+        }
         Ok(View { model: &self.model, norm: &self.norm, input: &self.train.feature_shape, shared: true })
     }
 

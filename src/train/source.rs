@@ -47,6 +47,7 @@ pub fn files_needed(spec: &DatasetSpec) -> Vec<&'static str> {
         DatasetSpec::Advertising { .. } => vec!["advertising.csv"],
         DatasetSpec::Iris { .. } => vec!["iris.csv"],
         DatasetSpec::FashionMnist { .. } => FASHION_FILES.to_vec(),
+        DatasetSpec::Cifar10 { .. } => CIFAR_FILES.to_vec(),
         DatasetSpec::MnistSample { .. } => vec![MNIST_SAMPLE],
         DatasetSpec::Xor | DatasetSpec::Rings { .. } | DatasetSpec::Toy { .. } => vec![],
     }
@@ -59,6 +60,19 @@ const FASHION_FILES: [&str; 4] = [
     "fashion-mnist/t10k-labels-idx1-ubyte.gz",
 ];
 const MNIST_SAMPLE: &str = "mnist/mnist_5k.csv.gz";
+/// The official binary batches (cifar-10-binary.tar.gz's `cifar-10-batches-bin/`): five training, one test.
+pub const CIFAR_FILES: [&str; 6] = [
+    "cifar-10/data_batch_1.bin",
+    "cifar-10/data_batch_2.bin",
+    "cifar-10/data_batch_3.bin",
+    "cifar-10/data_batch_4.bin",
+    "cifar-10/data_batch_5.bin",
+    "cifar-10/test_batch.bin",
+];
+/// Where CIFAR-10 comes from, for a learner whose copy is missing.
+pub const CIFAR_HINT: &str = "CIFAR-10 is not in any package registry: download the binary version \
+     (cifar-10-binary.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html and put the six .bin files of \
+     its cifar-10-batches-bin folder in data/cifar-10/";
 
 /// Rejects absurd settings before anything is allocated.
 pub(super) fn validate(c: &SessionConfig) -> Result<()> {
@@ -187,6 +201,17 @@ pub(super) fn load_splits(c: &SessionConfig, source: &dyn DataSource) -> Result<
             };
             Ok((limit(pair(0, 1)?, *train_limit), limit(pair(2, 3)?, *test_limit)))
         }
+        DatasetSpec::Cifar10 { train_limit, test_limit } => {
+            let read = |name: &str| {
+                source.read(name).map_err(|e| LabError::InvalidArgument(format!("{e}. {CIFAR_HINT}")))
+            };
+            let files = CIFAR_FILES.iter().map(|f| read(f)).collect::<Result<Vec<_>>>()?;
+            let train: Vec<&[u8]> = files[..5].iter().map(Vec::as_slice).collect();
+            let pair = |batches: &[&[u8]]| -> Result<Dataset> {
+                Ok(Dataset::from_images(&data::parse_cifar10(batches)?, &data::CIFAR10_CLASSES))
+            };
+            Ok((limit(pair(&train)?, *train_limit), limit(pair(&[&files[5]])?, *test_limit)))
+        }
         DatasetSpec::Toy { .. } => {
             let one = load_dataset(&c.dataset, c.seed, source)?;
             let none = one.subset(&[]);
@@ -217,7 +242,9 @@ fn load_dataset(spec: &DatasetSpec, seed: u64, source: &dyn DataSource) -> Resul
                 _ => d,
             }
         }
-        DatasetSpec::FashionMnist { .. } => unreachable!("handled by load_splits"),
+        DatasetSpec::FashionMnist { .. } | DatasetSpec::Cifar10 { .. } => {
+            unreachable!("handled by load_splits")
+        }
         // One placeholder item: a toy run takes one step per epoch and reads no data.
         DatasetSpec::Toy { .. } => Dataset {
             features: vec![0.0],

@@ -33,6 +33,7 @@ pub(super) fn io(config: &SessionConfig) -> Result<(Vec<usize>, usize)> {
         DatasetSpec::Advertising { features } => (vec![features.len()], 1),
         DatasetSpec::Iris { classes: c, features } => (vec![features.len()], pick(*c)),
         DatasetSpec::FashionMnist { .. } | DatasetSpec::MnistSample { .. } => (vec![1, 28, 28], pick(10)),
+        DatasetSpec::Cifar10 { .. } => (vec![3, 32, 32], pick(10)),
         DatasetSpec::Xor => (vec![2], pick(2)),
         DatasetSpec::Rings { rings, .. } => (vec![2], pick(*rings)),
         DatasetSpec::Toy { function, .. } => (vec![function.dims()], 1),

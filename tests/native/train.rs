@@ -584,3 +584,59 @@ fn a_frozen_layer_keeps_its_weights_and_leaves_the_graph() {
         assert!(e.to_string().contains("frozen") || e.to_string().contains("nothing to train"), "{e}");
     }
 }
+
+/// CIFAR-10 from files in the official binary format (generated here: a band of rows marks the class): the six
+/// batches read and cut to limits, 3x32x32 images with CIFAR's class names, per-channel statistics that
+/// differ from global ones, a model that learns, and clear errors for a missing or corrupt batch.
+#[test]
+fn cifar10_batches_load_train_and_fail_clearly() {
+    use cvjourney::data::Normalization;
+    const RECORD: usize = 1 + 3 * 32 * 32;
+    let mut rng = cvjourney::tensor::Rng::new(3);
+    let mut batch = |records: usize| -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(records * RECORD);
+        for i in 0..records {
+            let label = (i % 10) as u8;
+            bytes.push(label);
+            for c in 0..3usize {
+                // Each class a bright band of rows of its own, each channel its own level, plus noise.
+                let band = 3 * usize::from(label)..3 * usize::from(label) + 3;
+                bytes.extend((0..1024).map(|p| {
+                    let bright = if band.contains(&(p / 32)) { 150.0 } else { 0.0 };
+                    (20.0 * c as f32 + bright + 30.0 * rng.uniform()) as u8
+                }));
+            }
+        }
+        bytes
+    };
+    let mut files: Vec<(String, Vec<u8>)> =
+        (1..=5).map(|b| (format!("cifar-10/data_batch_{b}.bin"), batch(40))).collect();
+    files.push(("cifar-10/test_batch.bin".to_string(), batch(50)));
+    let source = MemorySource(files.iter().cloned().collect());
+    let mut c = config(
+        DatasetSpec::Cifar10 { train_limit: Some(150), test_limit: None },
+        LossKind::CrossEntropy,
+        vec![16],
+    );
+    c.normalization = Normalization::ZScorePerChannel;
+    c.epochs = 3;
+    let mut s = Session::new(c.clone(), &source).unwrap();
+    assert_eq!((s.train.len(), s.test.len()), (150, 50));
+    assert_eq!(s.train.feature_shape, vec![3, 32, 32]);
+    assert_eq!(s.train.class_names[0], "airplane");
+    assert_eq!(s.norm.shift.len(), 3, "one mean per colour channel");
+    assert!(s.norm.shift[2] > s.norm.shift[0], "{:?}", s.norm.shift);
+    let m = s.run().unwrap().last().unwrap().clone();
+    assert!(m.test_accuracy.unwrap() > 0.5, "{m:?} train {:?}", s.evaluate(&s.train));
+    assert!(s.drawing_classes().is_none(), "the drawing pad cannot feed a colour model");
+    assert_eq!(describe_model(&c).unwrap()[0].shape, "[N, 3, 32, 32]");
+    // A missing batch names where CIFAR-10 comes from; a truncated one is a format error.
+    let mut missing = source.0.clone();
+    missing.remove("cifar-10/data_batch_3.bin");
+    let e = Session::new(c.clone(), &MemorySource(missing)).err().unwrap().to_string();
+    assert!(e.contains("data_batch_3.bin") && e.contains("cifar-10-binary.tar.gz"), "{e}");
+    let mut cut = source.0.clone();
+    cut.get_mut("cifar-10/test_batch.bin").unwrap().truncate(RECORD * 2 + 17);
+    let e = Session::new(c, &MemorySource(cut)).err().unwrap().to_string();
+    assert!(e.contains("CIFAR-10") && e.contains("records"), "{e}");
+}
