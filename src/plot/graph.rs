@@ -114,13 +114,19 @@ pub fn autograd_rules(session: &Session) -> Result<Vec<Figure>> {
     };
     let grad = |t: &Tensor| t.grad().map(|g| g.to_vec()[0]);
     let show = |g: Option<f32>| g.map_or("None".to_string(), |g| format!("{g:.4}"));
+    // Fresh leaves at (a, b) (a trained or frozen), the loss recorded on them, backward with every
+    // node's gradient kept.
+    let traced = |a_trains: bool| -> Result<(Tensor, Tensor, Tensor, crate::autograd::Graph)> {
+        let (a, b) = (leaf(a0, a_trains)?, leaf(b0, true)?);
+        let loss = function.value_of(&[a.clone(), b.clone()])?;
+        let g = crate::autograd::backward_traced(&loss)?;
+        Ok((a, b, loss, g))
+    };
     let r = a0 * x + b0 - y;
     let mut figures = Vec::new();
 
     // 1. backward() on the two leaves.
-    let (a, b) = (leaf(a0, true)?, leaf(b0, true)?);
-    let loss = function.value_of(&[a.clone(), b.clone()])?;
-    let g = crate::autograd::backward_traced(&loss)?;
+    let (a, b, loss, g) = traced(true)?;
     figures.push(layout_graph(
         format!(
             "1. backward(): a.grad = 2(ax+b−y)·x = {}, b.grad = 2(ax+b−y) = {}",
@@ -163,9 +169,7 @@ pub fn autograd_rules(session: &Session) -> Result<Vec<Figure>> {
         &HashMap::new(),
     ));
     // 5. A frozen leaf (requires_grad = false) is a constant: only b is trained.
-    let (a, b) = (leaf(a0, false)?, leaf(b0, true)?);
-    let loss = function.value_of(&[a.clone(), b.clone()])?;
-    let g = crate::autograd::backward_traced(&loss)?;
+    let (a, b, _, g) = traced(false)?;
     figures.push(layout_graph(
         format!(
             "5. a frozen (requires_grad False): a.grad = {}, b.grad = {}",

@@ -21,3 +21,23 @@ mod presets;
 mod toys;
 mod train;
 mod webgpu_native;
+
+use cvjourney::train::DirSource;
+
+/// `data/` (what `./lab setup` installs) when every one of `files` is there; otherwise `None` with a note
+/// saying which tests (`skipped`) did not run, or a failure when CVJOURNEY_REQUIRE_DATA=1 (`./lab test`
+/// sets it, so CI never skips them).
+pub fn installed(files: &[&str], skipped: &str) -> Option<DirSource> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    if files.iter().all(|f| dir.join(f).is_file()) {
+        return Some(DirSource(dir));
+    }
+    let required = std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1");
+    assert!(!required, "data/ lacks one of {files:?}: run ./lab setup");
+    eprintln!("note: data/ not installed (./lab setup); {skipped} not run");
+    None
+}
+
+/// The files of each installed dataset the tests check for.
+pub const FASHION: &str = "fashion-mnist/t10k-labels-idx1-ubyte.gz";
+pub const MNIST: &str = "mnist/mnist_5k.csv.gz";

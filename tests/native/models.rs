@@ -14,20 +14,9 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `data/` when installed; `None` (with a note) on a bare checkout unless CVJOURNEY_REQUIRE_DATA=1.
+/// `data/` with both digit and Fashion-MNIST files, or `None` (see `crate::installed`).
 fn installed() -> Option<DirSource> {
-    let dir = root().join("data");
-    if dir.join("mnist/mnist_5k.csv.gz").is_file()
-        && dir.join("fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file()
-    {
-        return Some(DirSource(dir));
-    }
-    assert!(
-        !std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1"),
-        "data/ is missing: ./lab setup"
-    );
-    eprintln!("note: data/ not installed (./lab setup); model tests on real data not run");
-    None
+    crate::installed(&[crate::MNIST, crate::FASHION], "model tests on real data")
 }
 
 /// A quick digits model: the starter's architecture on 600 digits for one epoch.

@@ -11,18 +11,9 @@ fn committed() -> DirSource {
     DirSource(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets"))
 }
 
-/// `data/` when installed; `None` (with a note) on a bare checkout unless CVJOURNEY_REQUIRE_DATA=1.
+/// `data/` with Fashion-MNIST, or `None` (see `crate::installed`).
 fn installed() -> Option<DirSource> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    if dir.join("fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file() {
-        return Some(DirSource(dir));
-    }
-    assert!(
-        !std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1"),
-        "data/ has no Fashion-MNIST: run ./lab setup"
-    );
-    eprintln!("note: data/ not installed (./lab setup); Fashion-MNIST presets not run");
-    None
+    crate::installed(&[crate::FASHION], "Fashion-MNIST presets")
 }
 
 fn uses_fashion(p: &Preset) -> bool {

@@ -509,12 +509,7 @@ fn skips_join_by_addition_or_concatenation_around_dense_and_conv_layers() {
     assert!(s.run_epoch().unwrap().train_loss.is_finite());
 
     // Convolutions on 28x28 digits (the MNIST sample `./lab setup` installs).
-    let data = DirSource(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data"));
-    if data.read("mnist/mnist_5k.csv.gz").is_err() {
-        let required = std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1");
-        assert!(!required, "data/ has no MNIST sample: ./lab setup");
-        return eprintln!("note: data/ not installed (./lab setup); the convolutional skips were not run");
-    }
+    let Some(data) = crate::installed(&[crate::MNIST], "the convolutional skips") else { return };
     let block = |channels, padding, pool| ConvBlock { channels, kernel: 3, stride: 1, padding, pool };
     let mut cnn = config(DatasetSpec::MnistSample { limit: Some(200) }, LossKind::CrossEntropy, vec![]);
     cnn.model.activation = Activation::ReLU;

@@ -95,18 +95,9 @@ fn probe_picks_the_gpu_and_its_check_passes() {
     assert_eq!(check.sample.len(), 64);
 }
 
-/// `data/` (Fashion-MNIST), which `./lab setup` installs; the CPU-vs-GPU training runs need images.
+/// `data/` with Fashion-MNIST (see `crate::installed`): the CPU-vs-GPU training runs need images.
 fn fashion() -> Option<cvjourney::train::DirSource> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    if dir.join("fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file() {
-        return Some(cvjourney::train::DirSource(dir));
-    }
-    assert!(
-        !std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1"),
-        "data/ has no Fashion-MNIST: run ./lab setup"
-    );
-    eprintln!("note: data/ not installed (./lab setup); CPU-vs-GPU training runs skipped");
-    None
+    crate::installed(&[crate::FASHION], "CPU-vs-GPU training runs")
 }
 
 /// Trains `id` (on a 1,024-image slice, one epoch) on the CPU and on the GPU from the same seed. The first
