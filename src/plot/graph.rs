@@ -69,6 +69,7 @@ pub fn graph_figure(session: &Session) -> Result<Figure> {
         let names = names.into_iter().collect();
         return Ok(layout_graph(format!("The graph of L = {}", function.formula()), &graph, &names));
     }
+    session.not_trees("drawn as a graph")?;
     let items = session.train.len().min(2);
     if items == 0 {
         return Err(LabError::InvalidArgument("the graph needs a training item to run the model on".into()));

@@ -467,7 +467,8 @@ fn boosted_trees_grow_one_forest_per_class_and_refuse_what_they_cannot_do() {
     assert!(m.test_accuracy.unwrap() >= 0.9, "{m:?}");
     assert!(m.examples_per_s > 0.0);
     assert!(s.step().is_err(), "no fourth forest for three classes");
-    for e in [s.export_model().unwrap_err(), s.checkpoint().unwrap_err()] {
+    let graph = cvjourney::plot::graph_figure(&s).unwrap_err();
+    for e in [s.export_model().unwrap_err(), s.checkpoint().unwrap_err(), graph] {
         assert!(e.to_string().contains("boosted-trees run cannot be"), "{e}");
     }
     // Same seed, same forests.
