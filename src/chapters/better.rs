@@ -41,6 +41,29 @@ pub(super) fn presets() -> Vec<Preset> {
     };
     vec![
         Preset {
+            id: "ch8-regularizers",
+            chapter: 8,
+            title: "Fighting overfitting: dropout, noise, weight decay, BatchNorm",
+            summary: "A 784-256-128-10 network on 10,000 training images overfits: training loss keeps falling \
+                      while the test loss turns up. Each toggle changes one thing: dropout silences random units, \
+                      input noise blurs the pixels, weight decay pulls weights towards zero, batch normalization \
+                      standardises every layer's inputs.",
+            config: mlp.clone(),
+            variants: vec![
+                vary(&mlp, "plain", |_| {}),
+                vary(&mlp, "dropout 0.3", |c| c.model.dropout = 0.3),
+                vary(&mlp, "input noise σ 0.5", |c| c.model.input_noise = 0.5),
+                vary(&mlp, "weight decay 1e-4", |c| c.weight_decay = 1e-4),
+                vary(&mlp, "BatchNorm", |c| c.model.batch_norm = true),
+                vary(&mlp, "Swish instead of ReLU", |c| c.model.activation = Activation::Swish),
+            ],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy],
+            check: Check::TestAccuracyAtLeast(0.8),
+            textbook: "Noise injection, dropout (inverted scaling), L2 weight decay λ‖w‖²/2, batch \
+                       normalization (γ = 1, β = 0 at start; running statistics at inference) and Swish, each \
+                       compared with the same model without it.",
+        },
+        Preset {
             id: "ch8-cnn-toggles",
             chapter: 8,
             title: "One CNN, one change at a time",
@@ -72,29 +95,6 @@ pub(super) fn presets() -> Vec<Preset> {
             check: Check::TestAccuracyAtLeast(0.83),
             textbook: "Each technique of chapter 8 as a toggle on one CNN, compared with the run without it. \
                        (Global against per-channel z-scores needs colour images: CIFAR-10.)",
-        },
-        Preset {
-            id: "ch8-regularizers",
-            chapter: 8,
-            title: "Fighting overfitting: dropout, noise, weight decay, BatchNorm",
-            summary: "A 784-256-128-10 network on 10,000 training images overfits: training loss keeps falling \
-                      while the test loss turns up. Each toggle changes one thing: dropout silences random units, \
-                      input noise blurs the pixels, weight decay pulls weights towards zero, batch normalization \
-                      standardises every layer's inputs.",
-            config: mlp.clone(),
-            variants: vec![
-                vary(&mlp, "plain", |_| {}),
-                vary(&mlp, "dropout 0.3", |c| c.model.dropout = 0.3),
-                vary(&mlp, "input noise σ 0.5", |c| c.model.input_noise = 0.5),
-                vary(&mlp, "weight decay 1e-4", |c| c.weight_decay = 1e-4),
-                vary(&mlp, "BatchNorm", |c| c.model.batch_norm = true),
-                vary(&mlp, "Swish instead of ReLU", |c| c.model.activation = Activation::Swish),
-            ],
-            plots: vec![PlotKind::Loss, PlotKind::Accuracy],
-            check: Check::TestAccuracyAtLeast(0.8),
-            textbook: "Noise injection, dropout (inverted scaling), L2 weight decay λ‖w‖²/2, batch \
-                       normalization (γ = 1, β = 0 at start; running statistics at inference) and Swish, each \
-                       compared with the same model without it.",
         },
         Preset {
             id: "ch8-deep-plain-vs-skip",
