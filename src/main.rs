@@ -117,6 +117,14 @@ mod cli {
     enum DataCommand {
         /// Parse FILE with the browser's own parsers; print a summary (exit 0) or the error (exit 2).
         Inspect { file: std::path::PathBuf },
+        /// Write CIFAR-10's six batch files with generated pictures (each class a band of rows) into DIR
+        /// (cifar-10/ under a data folder), for benchmarks where the real set cannot be downloaded.
+        SynthCifar {
+            dir: std::path::PathBuf,
+            /// Records per batch (the real batches have 10,000).
+            #[arg(long, default_value_t = 10_000)]
+            records: usize,
+        },
     }
 
     #[derive(Subcommand)]
@@ -133,6 +141,27 @@ mod cli {
             #[arg(long)]
             only: Option<String>,
         },
+    }
+
+    fn synth_cifar(dir: &std::path::Path, records: usize) -> ExitCode {
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            for (i, name) in cvjourney::train::CIFAR_FILES.iter().enumerate() {
+                let file = dir.join(name.trim_start_matches("cifar-10/"));
+                std::fs::write(&file, cvjourney::data::synthetic_cifar_batch(records, true, i as u64))?;
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => {
+                println!("wrote six generated CIFAR-10 batches of {records} records to {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cvjourney: cannot write to {}: {e}", dir.display());
+                ExitCode::from(2)
+            }
+        }
     }
 
     fn run_inspect(file: &std::path::Path) -> ExitCode {
@@ -170,6 +199,7 @@ mod cli {
         match Cli::parse().command {
             Command::Probe { n, cpu } => run_probe(n, cpu),
             Command::Data { command: DataCommand::Inspect { file } } => run_inspect(&file),
+            Command::Data { command: DataCommand::SynthCifar { dir, records } } => synth_cifar(&dir, records),
             Command::Model { command: ModelCommand::Inspect { file } } => super::run::inspect_model(&file),
             Command::Model { command: ModelCommand::Starters { out, only } } => {
                 super::run::train_starters(&out, only.as_deref())

@@ -113,7 +113,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     if a.json {
         println!("{}", json_report(&preset, &outcomes, check.is_ok(), &backend_label));
     } else {
-        print_table(&preset, &outcomes);
+        print_table(&preset, &outcomes, &backend_label);
         match &check {
             Ok(msg) => println!("success check passed: {msg}"),
             Err(msg) => println!("success check FAILED: {msg}"),
@@ -203,8 +203,9 @@ fn mean_speed(o: &RunOutcome) -> f32 {
     o.history.iter().map(|m| m.examples_per_s).sum::<f32>() / o.history.len().max(1) as f32
 }
 
-fn print_table(preset: &Preset, outcomes: &[RunOutcome]) {
-    println!("{} (CPU)", preset.title);
+/// The runs' last epochs; `backend` says where they trained.
+fn print_table(preset: &Preset, outcomes: &[RunOutcome], backend: &str) {
+    println!("{} ({backend})", preset.title);
     println!(
         "{:<24} {:>6} {:>11} {:>10} {:>9} {:>9} {:>12}",
         "run", "epochs", "train loss", "test loss", "accuracy", "seconds", "examples/s"
@@ -248,7 +249,7 @@ pub fn reproduce(key: &str, quick: bool) -> ExitCode {
         let preset = if quick { preset.quick(3) } else { preset };
         match execute(&preset, Device::Cpu, false) {
             Ok((outcomes, _)) => {
-                print_table(&preset, &outcomes);
+                print_table(&preset, &outcomes, "CPU");
                 println!("textbook: {}", preset.textbook);
                 match preset.check.verify(&outcomes) {
                     Ok(m) => println!("check:    passed ({m})\n"),

@@ -189,6 +189,21 @@ fn trainer_runs_a_preset_in_slices_like_the_session_does() {
     assert!(Trainer::new(p.id, JsValue::from_str("{")).is_err());
 }
 
+/// A CIFAR-10 study asked for on Fashion-MNIST (the page's fallback for a visitor without CIFAR-10): every
+/// run moves to Fashion-MNIST, not only the first, so the worker fetches Fashion-MNIST's files alone.
+#[wasm_bindgen_test]
+fn a_cifar_study_on_fashion_mnist_needs_only_fashion_files() {
+    use cvjourney::web::Trainer;
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    let p = cvjourney::chapters::preset("ch8-cifar-zscore").unwrap();
+    let cifar = Trainer::new(p.id, p.config.serialize(&ser).unwrap()).map_err(JsValue::from).unwrap();
+    assert!(cifar.files_needed().iter().all(|f| f.starts_with("cifar-10/")), "{:?}", cifar.files_needed());
+    let twin = p.on_fashion().unwrap();
+    let moved = Trainer::new(p.id, twin.config.serialize(&ser).unwrap()).map_err(JsValue::from).unwrap();
+    let files = moved.files_needed();
+    assert!(files.len() == 4 && files.iter().all(|f| f.starts_with("fashion-mnist/")), "{files:?}");
+}
+
 /// Chapter 6's boosted trees (the gbdt crate, built for wasm32) grow in the browser: one forest per ring,
 /// the rings separated, and a model file refused with the reason.
 #[wasm_bindgen_test]

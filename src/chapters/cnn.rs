@@ -1,5 +1,6 @@
-//! Chapter 6, convolutional networks on Fashion-MNIST (textbook §7): a 7x7 kernel with a dense head, then
-//! pooling, then "same" padding, then two VGG-style blocks, and an all-convolutional network.
+//! Chapter 6, convolutional networks (textbook §7): why an MLP fails on CIFAR-10's colour photos, the
+//! classical baselines, then on Fashion-MNIST a 7x7 kernel with a dense head, pooling, "same" padding, two
+//! VGG-style blocks and an all-convolutional network; last, a VGG16-like network on CIFAR-10.
 
 use super::preset::{ADAM, Check, PlotKind, Preset, base, vary};
 use crate::data::Normalization;
@@ -51,6 +52,13 @@ pub(super) fn presets() -> Vec<Preset> {
     let seven = cnn(vec![block(8, 7, Padding::Valid, Pool::None)], vec![64], false);
     let pooled = cnn(vec![block(8, 7, Padding::Valid, Pool::Max)], vec![64], false);
     let vgg = vec![block(16, 3, Padding::Same, Pool::Max), block(32, 3, Padding::Same, Pool::Max)];
+    let cifar_mlp = SessionConfig {
+        model: ModelSpec::mlp(vec![256], Activation::ReLU, Init::KaimingUniform),
+        dataset: cifar(10_000),
+        batch_size: 128,
+        epochs: 15,
+        ..cnn(vec![], vec![], false)
+    };
     let svm = SessionConfig {
         features: Features::Edges,
         normalization: Normalization::ZScorePerChannel,
@@ -87,6 +95,27 @@ pub(super) fn presets() -> Vec<Preset> {
             check: Check::Baseline { model: 2, min: 0.6 },
             textbook: "Hand-designed filters feeding a linear SVM (or gradient-boosted trees) were the method \
                        before CNNs; a CNN learns its filters from the data and does better.",
+        },
+        Preset {
+            id: "ch6-cifar-mlp",
+            chapter: 6,
+            title: "CIFAR-10 with an MLP: memorised, not learned",
+            summary: "Colour photos of ten kinds of objects (32x32, three channels) flattened into 3,072 \
+                      numbers and fed to MLPs of one, two and three hidden layers of 256. On 10,000 training \
+                      images the training loss falls towards zero while the test loss turns up after a few \
+                      epochs: the network learns the training photos by heart, backgrounds and all, and \
+                      flattening has thrown away which pixels were neighbours. Deeper MLPs only memorise \
+                      faster.",
+            config: cifar_mlp.clone(),
+            variants: vec![
+                vary(&cifar_mlp, "256", |_| {}),
+                vary(&cifar_mlp, "256-256", |c| c.model.hidden = vec![256, 256]),
+                vary(&cifar_mlp, "256-256-256", |c| c.model.hidden = vec![256, 256, 256]),
+            ],
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::Mistakes],
+            check: Check::Overfits { gap: 0.5 },
+            textbook: "An MLP on CIFAR-10 reaches nearly 100 % on its training images and about 53 % on the \
+                       test set; two or three hidden layers converge faster and overfit just the same.",
         },
         Preset {
             textbook: "A 7x7 convolution in front of a dense head already beats the MLPs of chapter 4.",
@@ -158,7 +187,48 @@ pub(super) fn presets() -> Vec<Preset> {
                 decayed(cnn([vgg, vec![block(64, 7, Padding::Valid, Pool::None)]].concat(), vec![], true)),
             )
         },
+        Preset {
+            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::Filters, PlotKind::Confusion],
+            check: Check::TestAccuracyAtLeast(0.55),
+            textbook: "A VGG16-like network trained on CIFAR-10 reaches about 70 % and then stops improving. \
+                       Five poolings fit 32x32 inputs (32 → 1) but not 28x28 ones (28 → 14 → 7 → 3 → 1 → 0).",
+            ..preset(
+                "ch6-cifar-vgg16",
+                "A VGG16-like network on CIFAR-10",
+                "VGG's recipe scaled to 32x32 colour images: five blocks of 3x3 convolutions with 'same' \
+                 padding (one, one, two, two and two convolutions of 32, 64, 128, 256 and 256 channels), \
+                 each block closed by 2x2 max pooling, so 32 → 16 → 8 → 4 → 2 → 1, then a dense layer of 256. \
+                 Training it costs about 230 million multiply-adds per image: a few seconds an epoch on a \
+                 desktop GPU, minutes on the CPU path, so this run takes the first 10,000 training images; \
+                 raise the limit when WebGPU is on.",
+                vgg16_like(Normalization::ZScore),
+            )
+        },
     ]
+}
+
+/// CIFAR-10 cut to its first `train` training images and 2,000 test images.
+pub(super) fn cifar(train: usize) -> DatasetSpec {
+    DatasetSpec::Cifar10 { train_limit: Some(train), test_limit: Some(2_000) }
+}
+
+/// The VGG16-like network the textbook builds for CIFAR-10, at half VGG's widths: five blocks of 3x3
+/// 'same' convolutions (one, one, two, two and two of them; 32 → 64 → 128 → 256 → 256 channels), each block
+/// ending in 2x2 max pooling (32 → 16 → 8 → 4 → 2 → 1), then a dense layer of 256. About 77 MFLOP per image
+/// forward, ~230 MFLOP to train on one.
+pub(super) fn vgg16_like(normalization: Normalization) -> SessionConfig {
+    let conv = |channels, pool| block(channels, 3, Padding::Same, pool);
+    let blocks = vec![
+        conv(32, Pool::Max),
+        conv(64, Pool::Max),
+        conv(128, Pool::None),
+        conv(128, Pool::Max),
+        conv(256, Pool::None),
+        conv(256, Pool::Max),
+        conv(256, Pool::None),
+        conv(256, Pool::Max),
+    ];
+    SessionConfig { dataset: cifar(10_000), normalization, epochs: 8, ..cnn(blocks, vec![256], false) }
 }
 
 /// Three epochs of Adam at 0.002, halved after each.

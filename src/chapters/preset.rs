@@ -4,10 +4,11 @@
 
 use serde::Serialize;
 
+use crate::backend::ops::Window;
 use crate::data::Normalization;
-use crate::nn::{Activation, Init};
+use crate::nn::{Activation, Init, Padding};
 use crate::optim::{OptimizerKind, Schedule};
-use crate::train::{DatasetSpec, EpochMetrics, Features, LossKind, ModelSpec, SessionConfig};
+use crate::train::{DatasetSpec, EpochMetrics, Features, LossKind, ModelSpec, Pool, SessionConfig};
 
 /// One runnable experiment.
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +148,11 @@ pub enum Check {
         model: usize,
         min: f32,
     },
+    /// Every run overfits: its final training loss is below its final test loss by at least `gap`, and
+    /// its test loss has turned up (the last epoch's is above the lowest).
+    Overfits {
+        gap: f32,
+    },
     /// Run `better` ends at a lower loss than run `worse` by at least `margin`.
     LowerLoss {
         better: usize,
@@ -271,6 +277,22 @@ impl Check {
                     Err(format!("expected the first lower by {margin}: {says}"))
                 }
             }
+            Check::Overfits { gap } => {
+                let mut said = Vec::new();
+                for r in runs {
+                    let last = r.last()?;
+                    let lowest = r.history.iter().map(|m| m.test_loss).fold(f32::INFINITY, f32::min);
+                    let says = format!(
+                        "{}: train loss {:.3}, test loss {:.3} (lowest {lowest:.3})",
+                        r.label, last.train_loss, last.test_loss
+                    );
+                    if last.train_loss + gap > last.test_loss || last.test_loss <= lowest {
+                        return Err(format!("expected a gap of {gap} and a rising test loss: {says}"));
+                    }
+                    said.push(says);
+                }
+                Ok(said.join("; "))
+            }
             Check::Baseline { model, min } => {
                 let best = run(model)?.accuracy()?;
                 let accuracies = runs.iter().map(RunOutcome::accuracy).collect::<Result<Vec<_>, _>>()?;
@@ -319,6 +341,56 @@ impl Preset {
         } else {
             self.variants.clone()
         }
+    }
+
+    /// Whether a run of this preset reads CIFAR-10, which the visitor may not have.
+    pub fn needs_cifar(&self) -> bool {
+        self.runs().iter().any(|v| matches!(v.config.dataset, DatasetSpec::Cifar10 { .. }))
+    }
+
+    /// The same experiment on Fashion-MNIST, for a visitor without CIFAR-10 (`None` for other presets): the
+    /// same limits, and any pooling that would shrink a 28x28 map to nothing dropped (a VGG16-like net's
+    /// fifth pooling: 28 → 14 → 7 → 3 → 1 → 0, where CIFAR's 32 ends at 1).
+    pub fn on_fashion(&self) -> Option<Preset> {
+        if !self.needs_cifar() {
+            return None;
+        }
+        let swap = |c: &SessionConfig| {
+            let mut c = c.clone();
+            if let DatasetSpec::Cifar10 { train_limit, test_limit } = c.dataset {
+                c.dataset = DatasetSpec::FashionMnist { train_limit, test_limit };
+            }
+            let mut side = 28usize;
+            for b in &mut c.model.conv {
+                let pad = match b.padding {
+                    Padding::Valid => 0,
+                    Padding::Same => b.kernel.saturating_sub(1) / 2,
+                    Padding::Explicit(p) => p,
+                };
+                let win = Window {
+                    kernel: (b.kernel, b.kernel),
+                    stride: (b.stride, b.stride),
+                    padding: (pad, pad),
+                };
+                side = win.output_size(side, side).map_or(0, |(h, _)| h);
+                if b.pool != Pool::None {
+                    if side < 2 {
+                        b.pool = Pool::None;
+                    } else {
+                        side /= 2;
+                    }
+                }
+            }
+            c
+        };
+        let mut p = self.clone();
+        p.config = swap(&self.config);
+        p.variants = self
+            .variants
+            .iter()
+            .map(|v| Variant { label: v.label.clone(), config: swap(&v.config) })
+            .collect();
+        Some(p)
     }
 
     /// The same experiment cut down to seconds: `epochs` epochs, and Fashion-MNIST limited to its first

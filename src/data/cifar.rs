@@ -6,7 +6,8 @@ use crate::error::{LabError, Result};
 
 const KIND: &str = "CIFAR-10";
 const SIDE: usize = 32;
-const RECORD: usize = 1 + 3 * SIDE * SIDE;
+/// Bytes per record: a label and 3x32x32 pixels.
+pub const RECORD: usize = 1 + 3 * SIDE * SIDE;
 
 /// Parses one or more batch files (their bytes in order) into 32x32x3 images with labels 0-9.
 pub fn parse_cifar10(batches: &[&[u8]]) -> Result<LabeledImages> {
@@ -30,4 +31,28 @@ pub fn parse_cifar10(batches: &[&[u8]]) -> Result<LabeledImages> {
     }
     let images = Images { count: labels.len(), channels: 3, rows: SIDE, cols: SIDE, pixels };
     LabeledImages::new(images, labels, 10, KIND)
+}
+
+/// One batch file in CIFAR-10's binary format with generated pictures, for tests and benchmarks on machines
+/// without CIFAR-10 (it is in no package registry). `learnable`: each class is a bright band of three rows
+/// of its own over a level per channel, with noise, so a model can learn it; otherwise pixels and labels
+/// are random and a model can only memorise them.
+pub fn synthetic_batch(records: usize, learnable: bool, seed: u64) -> Vec<u8> {
+    let mut rng = crate::tensor::Rng::new(seed);
+    let mut bytes = Vec::with_capacity(records * RECORD);
+    for i in 0..records {
+        let label = if learnable { (i % 10) as u8 } else { (rng.uniform() * 10.0).min(9.0) as u8 };
+        bytes.push(label);
+        let band = 3 * usize::from(label)..3 * usize::from(label) + 3;
+        for c in 0..3u8 {
+            bytes.extend((0..SIDE * SIDE).map(|p| {
+                if !learnable {
+                    return (rng.uniform() * 255.0) as u8;
+                }
+                let bright = if band.contains(&(p / SIDE)) { 150.0 } else { 0.0 };
+                (20.0 * f32::from(c) + bright + 30.0 * rng.uniform()) as u8
+            }));
+        }
+    }
+    bytes
 }

@@ -13,7 +13,7 @@ mod mnist_csv;
 mod normalize;
 pub mod synthetic;
 
-pub use cifar::parse_cifar10;
+pub use cifar::{RECORD as CIFAR_RECORD, parse_cifar10, synthetic_batch as synthetic_cifar_batch};
 pub use csv::{Table, parse_csv};
 pub use dataset::{Batch, Batcher, Dataset, Targets, make_batch};
 pub use gzip::{MAX_DECOMPRESSED, is_gzip, maybe_gunzip};

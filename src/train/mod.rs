@@ -22,7 +22,7 @@ pub use classifier::{
 pub use config::{ConvBlock, DatasetSpec, Features, LossKind, ModelSpec, Pool, SessionConfig, SkipJoin};
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::DirSource;
-pub use source::{DataSource, MemorySource, files_needed};
+pub use source::{CIFAR_FILES, CIFAR_HINT, DataSource, MemorySource, files_needed};
 pub use stats::{LayerStats, layer_stats};
 pub use summary::{LayerShape, MEMORY_BUDGET, describe_model, evaluation_rows, memory_estimate};
 pub use toy::{ToyFunction, ToyModel};

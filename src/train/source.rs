@@ -206,11 +206,14 @@ pub(super) fn load_splits(c: &SessionConfig, source: &dyn DataSource) -> Result<
                 source.read(name).map_err(|e| LabError::InvalidArgument(format!("{e}. {CIFAR_HINT}")))
             };
             let files = CIFAR_FILES.iter().map(|f| read(f)).collect::<Result<Vec<_>>>()?;
-            let train: Vec<&[u8]> = files[..5].iter().map(Vec::as_slice).collect();
+            // Only the records within the limits are converted to floats: 50,000 images are 614 MB as f32.
             let pair = |batches: &[&[u8]]| -> Result<Dataset> {
                 Ok(Dataset::from_images(&data::parse_cifar10(batches)?, &data::CIFAR10_CLASSES))
             };
-            Ok((limit(pair(&train)?, *train_limit), limit(pair(&[&files[5]])?, *test_limit)))
+            Ok((
+                pair(&cifar_records(&files[..5], *train_limit))?,
+                pair(&cifar_records(&files[5..], *test_limit))?,
+            ))
         }
         DatasetSpec::Toy { .. } => {
             let one = load_dataset(&c.dataset, c.seed, source)?;
@@ -222,6 +225,22 @@ pub(super) fn load_splits(c: &SessionConfig, source: &dyn DataSource) -> Result<
             all.split(c.test_fraction, c.seed)
         }
     }
+}
+
+/// The first `limit` records of CIFAR batches (all of them without a limit), without copying.
+fn cifar_records(batches: &[Vec<u8>], limit: Option<usize>) -> Vec<&[u8]> {
+    let mut left = limit.map_or(usize::MAX, |n| n.max(1).saturating_mul(data::CIFAR_RECORD));
+    let mut kept = Vec::new();
+    for b in batches {
+        if left == 0 {
+            break;
+        }
+        // A batch that is not whole records is kept whole, for the parser to refuse.
+        let take = if b.len() % data::CIFAR_RECORD == 0 { b.len().min(left) } else { b.len() };
+        kept.push(&b[..take]);
+        left = left.saturating_sub(take);
+    }
+    kept
 }
 
 fn load_dataset(spec: &DatasetSpec, seed: u64, source: &dyn DataSource) -> Result<Dataset> {

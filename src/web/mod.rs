@@ -39,6 +39,15 @@ pub fn presets() -> Result<JsValue, JsError> {
     Ok(crate::chapters::presets().serialize(&serializer)?)
 }
 
+/// The preset `id` on Fashion-MNIST in place of CIFAR-10 (`Preset::on_fashion`), or `null` for a preset
+/// that does not read CIFAR-10: what the page offers a visitor without the CIFAR-10 files.
+#[wasm_bindgen(js_name = presetOnFashion)]
+pub fn preset_on_fashion(id: &str) -> Result<JsValue, JsError> {
+    let twin = crate::chapters::preset(id).and_then(|p| p.on_fashion());
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Ok(twin.serialize(&serializer)?)
+}
+
 /// Each layer's output shape and parameter count for a config (`[{ layer, shape, parameters }]`), or an
 /// error saying why the model cannot be built (e.g. five poolings of a 28x28 image).
 #[wasm_bindgen(js_name = describeModel)]

@@ -10,7 +10,7 @@ use crate::backend::webgpu::{self, GpuContext};
 use crate::chapters::{self, Preset, RunOutcome, Variant};
 use crate::error::LabError;
 use crate::tensor::Device;
-use crate::train::{EpochMetrics, MemorySource, Session, SessionConfig, files_needed};
+use crate::train::{DatasetSpec, EpochMetrics, MemorySource, Session, SessionConfig, files_needed};
 
 /// Where a training run stands, sent to the page after every slice.
 #[derive(Serialize)]
@@ -82,6 +82,12 @@ impl Trainer {
         let preset = chapters::preset(id).ok_or_else(|| JsError::new(&format!("no preset '{id}'")))?;
         let edited: SessionConfig = serde_wasm_bindgen::from_value(config)
             .map_err(|e| JsError::new(&format!("the settings are not a valid config: {e}")))?;
+        // A CIFAR-10 preset asked for on Fashion-MNIST (the visitor has no CIFAR-10 files): its twin is the
+        // base, so every run of a study moves to Fashion-MNIST, not only the fields the visitor changed.
+        let preset = match preset.on_fashion() {
+            Some(twin) if matches!(edited.dataset, DatasetSpec::FashionMnist { .. }) => twin,
+            _ => preset,
+        };
         let runs = preset
             .runs()
             .into_iter()

@@ -41,3 +41,12 @@ pub fn installed(files: &[&str], skipped: &str) -> Option<DirSource> {
 /// The files of each installed dataset the tests check for.
 pub const FASHION: &str = "fashion-mnist/t10k-labels-idx1-ubyte.gz";
 pub const MNIST: &str = "mnist/mnist_5k.csv.gz";
+
+/// The six CIFAR-10 batch files in the official binary format, generated (`data::synthetic_cifar_batch`):
+/// `per_batch` records each, learnable or random.
+pub fn cifar_files(per_batch: usize, learnable: bool, seed: u64) -> cvjourney::train::MemorySource {
+    let batch = |i: u64| cvjourney::data::synthetic_cifar_batch(per_batch, learnable, seed + i);
+    cvjourney::train::MemorySource(
+        cvjourney::train::CIFAR_FILES.iter().zip(0..).map(|(f, i)| (f.to_string(), batch(i))).collect(),
+    )
+}

@@ -1,5 +1,6 @@
-//! Every preset of chapters 1-4 runs headless on the CPU and passes its own success check. Fashion-MNIST
-//! presets need `data/` (`./lab setup`); their full-size studies run with `./lab experiments`.
+//! Every preset runs headless on the CPU and the small ones pass their own success checks. Fashion-MNIST
+//! presets need `data/` (`./lab setup`); their full-size studies run with `./lab experiments`. CIFAR-10
+//! presets run here on generated batch files in the official format (the real set is not in any registry).
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::path::Path;
@@ -38,7 +39,9 @@ fn every_preset_runs_one_quick_epoch() {
     let data = installed();
     for p in all {
         assert!(CHAPTERS.iter().any(|c| c.number == p.chapter), "{}: unknown chapter", p.id);
+        let cifar = crate::cifar_files(60, true, 1);
         let source: &dyn DataSource = match (&data, uses_fashion(&p)) {
+            _ if p.needs_cifar() => &cifar,
             (Some(d), true) => d,
             (None, true) => continue,
             (_, false) => &committed(),
@@ -57,7 +60,7 @@ fn every_preset_runs_one_quick_epoch() {
 
 #[test]
 fn small_presets_pass_their_success_checks() {
-    for p in presets().into_iter().filter(|p| !uses_fashion(p)) {
+    for p in presets().into_iter().filter(|p| !uses_fashion(p) && !p.needs_cifar()) {
         assert_passes(&p, &committed());
     }
 }
@@ -77,6 +80,71 @@ fn fashion_studies_pass_their_success_checks() {
     for p in presets().into_iter().filter(uses_fashion) {
         assert_passes(&p, &data);
     }
+    // CIFAR-10 is downloaded by `./lab setup` only where the machine is online.
+    if data.0.join(cvjourney::train::CIFAR_FILES[5]).is_file() {
+        for p in presets().into_iter().filter(Preset::needs_cifar) {
+            assert_passes(&p, &data);
+        }
+    } else {
+        eprintln!(
+            "note: data/cifar-10 is missing (./lab setup downloads it when online): CIFAR-10 studies not run"
+        );
+    }
+}
+
+/// Without CIFAR-10 the page offers each CIFAR preset on Fashion-MNIST: same runs and limits, and a
+/// VGG16-like net's fifth pooling dropped (28 → 14 → 7 → 3 → 1 → 0 would leave nothing; 32 ends at 1).
+#[test]
+fn cifar_presets_have_a_fashion_twin_that_runs() {
+    use cvjourney::train::{Pool, describe_model};
+    let cifar: Vec<Preset> = presets().into_iter().filter(Preset::needs_cifar).collect();
+    let ids: Vec<&str> = cifar.iter().map(|p| p.id).collect();
+    assert_eq!(ids, ["ch6-cifar-mlp", "ch6-cifar-vgg16", "ch8-cifar-zscore"]);
+    assert!(preset("ch6-vgg-blocks").unwrap().on_fashion().is_none());
+    let pools =
+        |c: &cvjourney::train::SessionConfig| c.model.conv.iter().filter(|b| b.pool != Pool::None).count();
+    let data = installed();
+    for p in &cifar {
+        let twin = p.on_fashion().unwrap();
+        assert!(!twin.needs_cifar() && uses_fashion(&twin), "{}", p.id);
+        assert_eq!(twin.runs().len(), p.runs().len());
+        for (a, b) in p.runs().iter().zip(twin.runs()) {
+            assert_eq!(a.label, b.label);
+            let (ca, cb) = (&a.config, &b.config);
+            assert_eq!(pools(ca) - pools(cb), usize::from(!ca.model.conv.is_empty()), "{}", p.id);
+            // The CIFAR net ends on a 1x1 map; so does its twin, without the pooling that would empty it.
+            for (c, side) in [(ca, 32), (cb, 28)] {
+                let layers = describe_model(c).unwrap_or_else(|e| panic!("{}: {e}", p.id));
+                if !c.model.conv.is_empty() {
+                    let flat = layers.iter().position(|l| l.layer == "Flatten").unwrap();
+                    let last_map = &layers[flat - 1].shape;
+                    assert!(last_map.ends_with(", 1, 1]"), "{} on {side}x{side}: {last_map}", p.id);
+                }
+            }
+        }
+        if let Some(d) = &data {
+            let mut q = twin.quick(1);
+            for c in std::iter::once(&mut q.config).chain(q.variants.iter_mut().map(|v| &mut v.config)) {
+                c.dataset = DatasetSpec::FashionMnist { train_limit: Some(256), test_limit: Some(128) };
+            }
+            assert!(run(&q, d).iter().all(|o| o.error.is_none()), "{}", p.id);
+        }
+    }
+}
+
+/// The overfitting check on an MLP that can only memorise: random CIFAR-format pictures with random labels.
+/// Training loss falls towards zero while the test loss climbs past chance's ln 10; after one epoch the
+/// check must not pass yet (the test loss has not turned up).
+#[test]
+fn the_cifar_mlp_overfits_where_only_memorising_is_possible() {
+    let data = crate::cifar_files(100, false, 5);
+    let mut p = preset("ch6-cifar-mlp").unwrap();
+    let outcomes = run(&p, &data);
+    let said = p.check.verify(&outcomes).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{said}");
+    assert!(outcomes.iter().all(|o| o.history.last().unwrap().test_loss > 10f32.ln()), "{said}");
+    p.variants.truncate(1);
+    assert!(p.check.verify(&run(&p.quick(1), &data)).is_err());
 }
 
 #[test]

@@ -587,28 +587,8 @@ fn a_frozen_layer_keeps_its_weights_and_leaves_the_graph() {
 #[test]
 fn cifar10_batches_load_train_and_fail_clearly() {
     use cvjourney::data::Normalization;
-    const RECORD: usize = 1 + 3 * 32 * 32;
-    let mut rng = cvjourney::tensor::Rng::new(3);
-    let mut batch = |records: usize| -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(records * RECORD);
-        for i in 0..records {
-            let label = (i % 10) as u8;
-            bytes.push(label);
-            for c in 0..3usize {
-                // Each class a bright band of rows of its own, each channel its own level, plus noise.
-                let band = 3 * usize::from(label)..3 * usize::from(label) + 3;
-                bytes.extend((0..1024).map(|p| {
-                    let bright = if band.contains(&(p / 32)) { 150.0 } else { 0.0 };
-                    (20.0 * c as f32 + bright + 30.0 * rng.uniform()) as u8
-                }));
-            }
-        }
-        bytes
-    };
-    let mut files: Vec<(String, Vec<u8>)> =
-        (1..=5).map(|b| (format!("cifar-10/data_batch_{b}.bin"), batch(40))).collect();
-    files.push(("cifar-10/test_batch.bin".to_string(), batch(50)));
-    let source = MemorySource(files.iter().cloned().collect());
+    const RECORD: usize = cvjourney::data::CIFAR_RECORD;
+    let source = crate::cifar_files(40, true, 3);
     let mut c = config(
         DatasetSpec::Cifar10 { train_limit: Some(150), test_limit: None },
         LossKind::CrossEntropy,
@@ -617,7 +597,7 @@ fn cifar10_batches_load_train_and_fail_clearly() {
     c.normalization = Normalization::ZScorePerChannel;
     c.epochs = 3;
     let mut s = Session::new(c.clone(), &source).unwrap();
-    assert_eq!((s.train.len(), s.test.len()), (150, 50));
+    assert_eq!((s.train.len(), s.test.len()), (150, 40));
     assert_eq!(s.train.feature_shape, vec![3, 32, 32]);
     assert_eq!(s.train.class_names[0], "airplane");
     assert_eq!(s.norm.shift.len(), 3, "one mean per colour channel");

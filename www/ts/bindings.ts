@@ -202,6 +202,8 @@ export interface LayerShape {
 export interface LabBindings extends WasmBindings {
   presets(): PresetInfo[];
   describeModel(config: SessionConfig): LayerShape[];
+  /** The preset on Fashion-MNIST in place of CIFAR-10; null when it does not read CIFAR-10. */
+  presetOnFashion(id: string): PresetInfo | null;
   drawFigure(canvasId: string, figure: Figure): void;
 }
 
@@ -217,6 +219,8 @@ export interface WorkerModule {
 export type ToWorker =
   | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean; backend: TrainBackend; resume?: boolean }
   | { type: "export" }
+  /** Data files the visitor gave the page (CIFAR-10), used in place of fetching them. */
+  | { type: "data-files"; files: { name: string; bytes: Uint8Array }[] }
   | { type: "import-model"; name: string; bytes: Uint8Array }
   | { type: "pause" }
   | { type: "resume" }

@@ -4,6 +4,7 @@
 
 import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
   SavedRun, TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
+import { CIFAR_FILES, type DataFile, readCifar } from "./cifar.js";
 import { Controls } from "./controls.js";
 import { fitConfig } from "./fit.js";
 import { Pad } from "./pad.js";
@@ -83,6 +84,10 @@ export class LabPage {
   private readonly pad: Pad;
   /** The run saved in this browser, offered for resuming. */
   private saved: SavedRun | null = null;
+  /** CIFAR-10 as the visitor gave it (kept here too, for a fresh worker), and whether the server has it
+   * (null: not asked yet). */
+  private cifarFiles: DataFile[] | null = null;
+  private cifarOnServer: Promise<boolean> | null = null;
 
   constructor(private readonly bindings: LabBindings) {
     this.chapters = bindings.chapters();
@@ -100,6 +105,7 @@ export class LabPage {
     el("apply-json").addEventListener("click", () => this.applyJson());
     el("export-json").addEventListener("click", () => this.exportJson());
     el<HTMLInputElement>("import-json").addEventListener("change", (e) => void this.importJson(e));
+    this.wireDataBox();
     addEventListener("hashchange", () => this.openFromUrl());
     this.openFromUrl();
   }
@@ -189,6 +195,83 @@ export class LabPage {
     el("textbook").textContent = `Textbook: ${preset.textbook}`;
     this.showShapes(config);
     this.clearRun();
+    void this.showDataBox(config);
+  }
+
+  /** Whether `config` reads CIFAR-10. */
+  private static cifar(config: SessionConfig): boolean {
+    return config.dataset.name === "cifar-10";
+  }
+
+  /** The CIFAR-10 box of a preset that reads CIFAR-10: where the images come from, a place to drop them,
+   * and the same experiment on Fashion-MNIST for a visitor without them. Hidden for every other preset. */
+  private async showDataBox(config: SessionConfig): Promise<void> {
+    const preset = this.preset;
+    const twin = preset === null ? null : this.bindings.presetOnFashion(preset.id);
+    const box = el("data-box");
+    box.hidden = twin === null;
+    if (twin === null || preset === null) return;
+    const fashion = el<HTMLButtonElement>("data-fashion");
+    const status = el("data-status");
+    const chapter = this.chapters.find((c) => c.number === preset.chapter)?.id ?? "";
+    if (!LabPage.cifar(config)) {
+      status.textContent = "This run uses Fashion-MNIST in place of CIFAR-10: the same runs, with any pooling " +
+        "that would shrink a 28x28 image to nothing left out (see the layer table).";
+      el("data-drop").hidden = true;
+      fashion.textContent = "Use CIFAR-10";
+      fashion.onclick = () => this.navigate(chapter, preset.id);
+      return;
+    }
+    el("data-drop").hidden = false;
+    fashion.textContent = "Run it on Fashion-MNIST instead";
+    fashion.onclick = () => this.navigate(chapter, preset.id, changed(preset.config, twin.config));
+    if (this.cifarFiles !== null) {
+      status.textContent = "CIFAR-10 is loaded from your files: press Train.";
+      return;
+    }
+    status.textContent = "Looking for CIFAR-10 on this server…";
+    status.textContent = (await this.serverHasCifar())
+      ? "CIFAR-10 is on this server: press Train."
+      : "CIFAR-10 is not on this server: add your copy below, or run the same experiment on Fashion-MNIST.";
+  }
+
+  private serverHasCifar(): Promise<boolean> {
+    // The build lists the served data files (www/datafiles.mjs): no request for a file that may be absent.
+    this.cifarOnServer ??= fetch(new URL("./data/files.json", document.baseURI))
+      .then((r) => (r.ok ? r.json() : []), () => [])
+      .then((files: unknown) => Array.isArray(files) && CIFAR_FILES.every((f) => files.includes(`cifar-10/${f}`)));
+    return this.cifarOnServer;
+  }
+
+  /** The file picker and drag and drop of the CIFAR-10 box. */
+  private wireDataBox(): void {
+    const take = async (files: File[]) => {
+      const status = el("data-status");
+      if (files.length === 0) return;
+      try {
+        status.textContent = "Reading your files…";
+        const data = await readCifar(files, (text) => (status.textContent = text));
+        this.cifarFiles = data;
+        this.worker.postMessage({ type: "data-files", files: data } satisfies ToWorker);
+        const mb = data.reduce((n, f) => n + f.bytes.length, 0) / 1e6;
+        status.textContent = `CIFAR-10 is loaded from your files (${mb.toFixed(0)} MB, six batches): press Train.`;
+      } catch (e) {
+        status.textContent = `Those files could not be used: ${e instanceof Error ? e.message : String(e)}.`;
+      }
+    };
+    const input = el<HTMLInputElement>("data-files");
+    input.addEventListener("change", () => void take([...(input.files ?? [])]).then(() => (input.value = "")));
+    const drop = el("data-drop");
+    drop.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      drop.classList.add("over");
+    });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      void take([...(e.dataTransfer?.files ?? [])]);
+    });
   }
 
   /** Fills the layer-by-layer table for `config`; returns the reason when the model cannot be built. */
@@ -333,6 +416,19 @@ export class LabPage {
       el("progress").textContent = "Fix the model first (see the message under the settings).";
       return;
     }
+    if (LabPage.cifar(config) && this.cifarFiles === null && this.cifarOnServer !== null) {
+      // Asked when the preset opened; a run without the images would only fail in the worker.
+      void this.cifarOnServer.then((here) => {
+        if (!here) el("progress").textContent = "CIFAR-10 is missing: add it in the CIFAR-10 box, or run on Fashion-MNIST.";
+        else this.startTraining(config, stepOnly, resume);
+      });
+      return;
+    }
+    this.startTraining(config, stepOnly, resume);
+  }
+
+  private startTraining(config: SessionConfig, stepOnly: boolean, resume: boolean): void {
+    if (this.preset === null) return;
     this.clearRun();
     this.state = "loading";
     el("progress").textContent = "Starting the training worker…";
@@ -496,6 +592,8 @@ export class LabPage {
     const worker = new Worker(new URL("./worker.js", document.baseURI), { type: "module" });
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
     worker.onerror = (e) => this.workerCrashed(e.message || "an error it did not name");
+    // A fresh worker (after a crash) gets the visitor's files again: they were only in the old one.
+    if (this.cifarFiles !== null) worker.postMessage({ type: "data-files", files: this.cifarFiles } satisfies ToWorker);
     return worker;
   }
 

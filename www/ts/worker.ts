@@ -117,9 +117,18 @@ async function load(): Promise<WorkerModule> {
   return module;
 }
 
-/** Fetches a data file, reporting progress for the large ones. */
+/** Files the visitor gave the page (CIFAR-10), by the name a Trainer asks for. */
+const provided = new Map<string, Uint8Array>();
+
+/** Fetches a data file, reporting progress for the large ones; a file the visitor provided is used as is. */
 async function fetchData(name: string, gen: number): Promise<Uint8Array | null> {
+  const given = provided.get(name);
+  if (given !== undefined) return given;
   const response = await fetch(new URL(`./data/${name}`, scope.location.href));
+  if (!response.ok && name.startsWith("cifar-10/")) {
+    throw new Error(`CIFAR-10 is not on this server (data/${name}: HTTP ${response.status}): add your copy in ` +
+      "the CIFAR-10 box above the settings, or run the same experiment on Fashion-MNIST");
+  }
   if (!response.ok) throw new Error(`could not fetch data/${name}: HTTP ${response.status}`);
   const total = Number(response.headers.get("content-length") ?? 0);
   const reader = response.body?.getReader();
@@ -322,6 +331,9 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
       case "start":
         start(message.presetId, message.config, message.stepOnly, message.backend, message.resume === true)
           .catch((e: unknown) => post({ type: "error", message: describe(e) }));
+        break;
+      case "data-files":
+        for (const f of message.files) provided.set(f.name, f.bytes);
         break;
       case "pause":
         paused = true;
