@@ -211,7 +211,7 @@ pub struct GpuStepRow {
 }
 
 /// The W2 MLP (784-128-64-10) and a small CNN (8 7x7 filters, max pooling, dense 64) with Adam at batch
-/// 128, on random data: each step timed in phases on this thread's GPU, and whole on the CPU.
+/// 128, the MLP at an evaluation batch, and W5's softmax regression at its batch of 5,000, on random data: each step timed in phases on this thread's GPU, and whole on the CPU.
 pub async fn gpu_step_table(steps: usize) -> Result<Vec<GpuStepRow>> {
     use crate::nn::{Activation, Conv2d, Flatten, Init, Linear, MaxPool2d, Module, Padding, Sequential};
     use crate::optim::{Optimizer, OptimizerKind};
@@ -236,10 +236,12 @@ pub async fn gpu_step_table(steps: usize) -> Result<Vec<GpuStepRow>> {
             .append(Activation::ReLU)
             .append(Linear::new(64, 10, init, true))
     };
-    let models: [(&str, &dyn Fn() -> Sequential, usize); 3] = [
+    let softmax = || Sequential::default().append(Flatten).append(Linear::new(784, 10, init, true));
+    let models: [(&str, &dyn Fn() -> Sequential, usize); 4] = [
         ("MLP 784-128-64-10", &mlp, 128),
         ("CNN 7x7x8 + pool + 64", &cnn, 128),
         ("MLP, eval batch", &mlp, 4096),
+        ("softmax 784-10 (W5's)", &softmax, 5000),
     ];
     let mut rows = Vec::new();
     for (name, build, batch) in models {

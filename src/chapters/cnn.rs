@@ -40,6 +40,7 @@ fn preset(id: &'static str, title: &'static str, summary: &'static str, config: 
             PlotKind::Loss,
             PlotKind::Accuracy,
             PlotKind::Filters,
+            PlotKind::FeatureMaps,
             PlotKind::Confusion,
             PlotKind::Mistakes,
         ],
@@ -112,7 +113,7 @@ pub(super) fn presets() -> Vec<Preset> {
                 vary(&cifar_mlp, "256-256", |c| c.model.hidden = vec![256, 256]),
                 vary(&cifar_mlp, "256-256-256", |c| c.model.hidden = vec![256, 256, 256]),
             ],
-            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::Mistakes],
+            plots: vec![PlotKind::Samples, PlotKind::Loss, PlotKind::Accuracy, PlotKind::Mistakes],
             check: Check::Overfits { gap: 0.5 },
             textbook: "An MLP on CIFAR-10 reaches nearly 100 % on its training images and about 53 % on the \
                        test set; two or three hidden layers converge faster and overfit just the same.",
@@ -188,7 +189,14 @@ pub(super) fn presets() -> Vec<Preset> {
             )
         },
         Preset {
-            plots: vec![PlotKind::Loss, PlotKind::Accuracy, PlotKind::Filters, PlotKind::Confusion],
+            plots: vec![
+                PlotKind::Samples,
+                PlotKind::Loss,
+                PlotKind::Accuracy,
+                PlotKind::Filters,
+                PlotKind::FeatureMaps,
+                PlotKind::Confusion,
+            ],
             check: Check::TestAccuracyAtLeast(0.55),
             textbook: "A VGG16-like network trained on CIFAR-10 reaches about 70 % and then stops improving. \
                        Five poolings fit 32x32 inputs (32 → 1) but not 28x28 ones (28 → 14 → 7 → 3 → 1 → 0).",

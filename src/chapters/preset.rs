@@ -63,6 +63,10 @@ pub enum PlotKind {
     Confusion,
     /// Test images the current model gets wrong, with what it said.
     Mistakes,
+    /// The first test images with their class and what the model says (colour for colour data).
+    Samples,
+    /// The first convolution's activated maps for a few test images, each row an image and its maps.
+    FeatureMaps,
     /// The first convolution's filters as images.
     Filters,
     /// A few test images and each classical edge filter's response to them (runs on edge features).

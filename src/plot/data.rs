@@ -30,6 +30,8 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::ToyPath => out.extend(super::toy::toy_figures(preset, outcomes)?),
             PlotKind::Confusion => out.push(super::images::confusion(session)?),
             PlotKind::Mistakes => out.push(super::images::mistakes(session, 16)?),
+            PlotKind::Samples => out.push(super::images::samples(session, 12)?),
+            PlotKind::FeatureMaps => out.extend(super::images::feature_maps(session, 3, 8)?),
             PlotKind::Filters => out.extend(super::images::filters(session)),
             PlotKind::EdgeFilters => out.push(super::images::edge_filters(session, 3)?),
             PlotKind::Graph => out.push(super::graph::graph_figure(session)?),

@@ -71,9 +71,28 @@ fn near((px, py): (f32, f32), x: (f32, f32), y: (f32, f32)) -> bool {
     px.is_finite() && py.is_finite() && px > x.0 - wx && px < x.1 + wx && py > y.0 - wy && py < y.1 + wy
 }
 
+/// Where a drawn confusion matrix's cells are: the pixel span of its k columns (`x`, left to right:
+/// predicted class 0..k) and k rows (`y`, top to bottom: true class 0..k), each split evenly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Cells {
+    pub x: (i32, i32),
+    pub y: (i32, i32),
+    pub k: usize,
+}
+
 /// Draws `fig` filling `area` (cleared to white first).
 pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> Out {
+    draw_cells(fig, area).map(|_| ())
+}
+
+/// `draw`, also saying where a confusion matrix's cells landed (`None` for other figures), so a click
+/// can be mapped to the cell under it.
+pub fn draw_cells<DB: DrawingBackend>(
+    fig: &Figure,
+    area: &DrawingArea<DB, Shift>,
+) -> Result<Option<Cells>, String> {
     area.fill(&WHITE).map_err(fail)?;
+    let mut cells = None;
     match fig {
         Figure::Lines { title, x_label, y_label, series, guide } => {
             lines(area, (title, x_label, y_label), series, guide.as_ref())
@@ -89,13 +108,16 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, area: &DrawingArea<DB, Shift>) -> 
             contour(area, (title, x_label, y_label), (axis(*x), axis(*y), *cols), values, paths)
         }
         Figure::Bars { title, y_label, labels, series } => bars(area, title, y_label, labels, series),
-        Figure::Matrix { title, labels, counts } => matrix(area, title, labels, counts),
+        Figure::Matrix { title, labels, counts } => {
+            matrix(area, title, labels, counts).map(|c| cells = Some(c))
+        }
         Figure::Graph { title, nodes, edges, shown } => graph(area, title, nodes, edges, *shown),
         Figure::Images { title, width, height, images, captions, columns } => {
             gallery(area, title, (*width, *height), images, captions, *columns)
         }
     }
-    .and_then(|_| area.present().map_err(fail))
+    .and_then(|_| area.present().map_err(fail))?;
+    Ok(cells)
 }
 
 fn lines<DB: DrawingBackend>(
@@ -310,7 +332,7 @@ fn matrix<DB: DrawingBackend>(
     title: &str,
     labels: &[String],
     counts: &[u32],
-) -> Out {
+) -> Result<Cells, String> {
     let k = labels.len();
     if k < 2 || counts.len() != k * k {
         return Err(format!("a confusion matrix needs {k}x{k} counts, got {}", counts.len()));
@@ -362,7 +384,8 @@ fn matrix<DB: DrawingBackend>(
             }))
             .map_err(fail)?;
     }
-    Ok(())
+    let (x, y) = chart.plotting_area().get_pixel_range();
+    Ok(Cells { x: (x.start, x.end), y: (y.start, y.end), k })
 }
 
 /// Small grayscale images in a grid, each with its caption underneath; each image is one `Raster`.
@@ -388,7 +411,9 @@ fn gallery<DB: DrawingBackend>(
             .min((ch as usize).saturating_sub(caption_h + 4) / h)
             .max(1) as i32;
         let x0 = (cw as i32 - px * w as i32) / 2;
-        cell.draw(&Raster::gray((x0, 2), (w, h), &images[i], px as u32)).map_err(fail)?;
+        let image = &images[i];
+        let raster = if image.len() == 3 * w * h { Raster::rgb } else { Raster::gray };
+        cell.draw(&raster((x0, 2), (w, h), image, px as u32)).map_err(fail)?;
         if let Some(text) = captions.get(i) {
             let y = 4 + h as i32 * px;
             cell.draw(&Text::new(text.clone(), (x0, y), ("sans-serif", 11))).map_err(fail)?;

@@ -14,8 +14,9 @@ mod toy;
 use serde::{Deserialize, Serialize};
 
 pub use data::{curvature, figures};
-pub use draw::draw;
+pub use draw::{Cells, draw, draw_cells};
 pub use graph::{autograd_rules, graph_figure, layout_graph};
+pub use images::cell_examples;
 #[cfg(not(target_arch = "wasm32"))]
 pub use png::{register_font, save_png};
 
@@ -79,6 +80,8 @@ pub enum Figure {
         title: String,
         width: usize,
         height: usize,
+        /// Each `width` x `height` values (grey, 0 = white .. 1 = black) or three times that (red, green
+        /// and blue planes, 0 = dark .. 1 = full).
         images: Vec<Vec<f32>>,
         captions: Vec<String>,
         /// Images per row (0: as square a grid as fits).

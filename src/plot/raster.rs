@@ -94,6 +94,19 @@ impl Raster {
         }
     }
 
+    /// A colour image (three planes, red, green, blue, each row-major `w` x `h`, values 0 = dark .. 1 =
+    /// full) blown up `scale` times.
+    pub(super) fn rgb(at: BackendCoord, (w, h): (usize, usize), values: &[f32], scale: u32) -> Self {
+        let scale = scale.max(1);
+        let level = |plane: usize, c: u32, r: u32| {
+            let v = values.get(plane * w * h + (r / scale) as usize * w + (c / scale) as usize);
+            (v.copied().unwrap_or(0.0).clamp(0.0, 1.0) * 255.0).round() as u8
+        };
+        Self::paint(at, (w as u32 * scale, h as u32 * scale), |c, r| {
+            RGBColor(level(0, c, r), level(1, c, r), level(2, c, r))
+        })
+    }
+
     /// A grayscale image (values 0 = white .. 1 = black, row-major `w` x `h`) blown up `scale` times.
     pub(super) fn gray(at: BackendCoord, (w, h): (usize, usize), values: &[f32], scale: u32) -> Self {
         let scale = scale.max(1);

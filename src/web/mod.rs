@@ -59,14 +59,19 @@ pub fn describe_model(config: JsValue) -> Result<JsValue, JsError> {
     Ok(rows.serialize(&serializer)?)
 }
 
-/// Draws one figure (as `Trainer.figures()` returns them) on the canvas with this id.
+/// Draws one figure (as `Trainer.figures()` returns them) on the canvas with this id. For a confusion
+/// matrix, returns where its cells are (`{ x: [left, right], y: [top, bottom], k }` in canvas pixels), so
+/// the page can tell which cell a click lands on; `null` for other figures.
 #[wasm_bindgen(js_name = drawFigure)]
-pub fn draw_figure(canvas_id: &str, figure: JsValue) -> Result<(), JsError> {
+pub fn draw_figure(canvas_id: &str, figure: JsValue) -> Result<JsValue, JsError> {
     let figure: crate::plot::Figure = serde_wasm_bindgen::from_value(figure)
         .map_err(|e| JsError::new(&format!("drawFigure: not a figure: {e}")))?;
     let backend = canvas::Canvas::new(canvas_id)
         .ok_or_else(|| JsError::new(&format!("no canvas with id '{canvas_id}'")))?;
-    crate::plot::draw(&figure, &backend.into_drawing_area()).map_err(|e| JsError::new(&e))
+    let cells =
+        crate::plot::draw_cells(&figure, &backend.into_drawing_area()).map_err(|e| JsError::new(&e))?;
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Ok(cells.serialize(&serializer)?)
 }
 
 /// Runs the CPU GEMM benchmark (see `bench`) with `performance.now()` as the clock; returns its rows.

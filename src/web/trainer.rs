@@ -255,6 +255,24 @@ impl Trainer {
         self.run_slice(budget_ms, max_steps).await
     }
 
+    /// Test images of class `truth` that the model being trained calls `predicted` (a confusion-matrix
+    /// cell), at most 24, as a gallery figure; the weights are read back first when the run is on the GPU.
+    #[wasm_bindgen(js_name = cellExamplesAsync)]
+    pub async fn cell_examples_async(&mut self, truth: usize, predicted: usize) -> Result<JsValue, JsError> {
+        let session = self.session.as_mut().ok_or_else(|| JsError::new("no run has started yet"))?;
+        let on_gpu = session.device() == Device::WebGpu;
+        if on_gpu {
+            session.to_device_async(Device::Cpu).await.map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        let figure = crate::plot::cell_examples(session, truth, predicted, 24);
+        if on_gpu {
+            session.to_device_async(Device::WebGpu).await.map_err(|e| JsError::new(&e.to_string()))?;
+        }
+        let figure = figure.map_err(|e| JsError::new(&e.to_string()))?;
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        Ok(figure.serialize(&serializer)?)
+    }
+
     /// `figures` for any backend: a GPU run's weights are read back (awaited) before the figures are built
     /// on the CPU, and go back to the GPU after.
     #[wasm_bindgen(js_name = figuresAsync)]

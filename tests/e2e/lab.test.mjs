@@ -360,3 +360,34 @@ test("a CIFAR-10 preset explains the missing data, takes the archive from a file
     await browser.close();
   }
 });
+
+test("a confusion-matrix cell opens its test images, by click or from the lists", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    const set = { dataset: { name: "fashion-mnist", train_limit: 1000, test_limit: 500 }, epochs: 2 };
+    await page.goto(`${server.base}#preset=ch4-fashion-mlp64&set=${encodeURIComponent(JSON.stringify(set))}`);
+    await ready(page);
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelector("#train").textContent === "Train again", null, { timeout: 120_000 });
+    const matrix = "#figures canvas[data-cells]";
+    await page.waitForSelector(matrix);
+    await page.waitForFunction(() => document.querySelectorAll(".cell-pick select.cell-truth option").length === 10);
+    // A click on the diagonal cell of class 1 (Trouser) opens the trousers the model got right.
+    const cells = JSON.parse(await page.getAttribute(matrix, "data-cells"));
+    const box = await page.$eval(matrix, (c) => ({ w: c.clientWidth / c.width, h: c.clientHeight / c.height }));
+    const centre = (span) => span[0] + (span[1] - span[0]) * 1.5 / cells.k;
+    await page.click(matrix, { position: { x: centre(cells.x) * box.w, y: centre(cells.y) * box.h } });
+    await page.waitForFunction(() => /shown|none/.test(document.getElementById("cell-examples-said").textContent));
+    assert.match(await page.textContent("#cell-examples-said"), /^Trouser: test images the model gets right: \d+ shown\.$/);
+    assert.equal(await page.$eval(".cell-pick .cell-truth", (s) => s.value), "1");
+    assert.ok((await inked(page, "#cell-canvas")) > 1000, "the images are drawn");
+    // From the lists (the keyboard's way): shirts taken for T-shirts.
+    await page.selectOption(".cell-pick .cell-truth", "6");
+    await page.selectOption(".cell-pick .cell-predicted", "0");
+    await page.click(".cell-pick button");
+    await page.waitForFunction(() => document.getElementById("cell-examples-said").textContent.startsWith("Shirt taken for T-shirt/top"));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

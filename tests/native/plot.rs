@@ -47,7 +47,9 @@ fn every_small_preset_builds_its_figures() {
                     assert_eq!(counts.iter().sum::<u32>() as usize, held_out.len());
                 }
                 Figure::Images { width, height, images, .. } => {
-                    assert!(images.iter().all(|i| i.len() == width * height));
+                    assert!(
+                        images.iter().all(|i| i.len() == width * height || i.len() == 3 * width * height)
+                    );
                 }
                 Figure::Graph { nodes, edges, .. } => {
                     assert!(edges.iter().all(|&(a, b)| a < nodes.len() && b < nodes.len()));
@@ -238,4 +240,97 @@ fn degenerate_figures_never_panic() {
         let area = BitMapBackend::with_buffer(&mut buffer, (300, 200)).into_drawing_area();
         let _ = draw(fig, &area);
     }
+}
+
+/// Galleries of colour data are in colour: CIFAR-format test images come out as three planes and are drawn
+/// as such (a red picture paints red pixels); the first convolution's feature maps come row by row, each
+/// image then its maps, on one grid size, the maps activated (no negative values).
+#[test]
+fn galleries_show_colour_images_and_feature_maps() {
+    use cvjourney::plot::draw;
+    use plotters::prelude::*;
+    let data = crate::cifar_files(30, true, 9);
+    let mut p = preset("ch6-cifar-vgg16").unwrap().quick(1);
+    p.config.model.conv.iter_mut().for_each(|b| b.channels = (b.channels / 8).max(4));
+    p.config.model.hidden = vec![16];
+    let (outcomes, session) = run_preset(&p, &data, &mut |_| {}).unwrap();
+    let figs = figures(&p, &outcomes, &session).unwrap();
+    let find = |start: &str| {
+        figs.iter().find(|f| f.title().starts_with(start)).unwrap_or_else(|| panic!("no '{start}' figure"))
+    };
+    let Figure::Images { width, height, images, captions, .. } = find("The first test images") else {
+        panic!("samples are a gallery")
+    };
+    assert_eq!((*width, *height, images.len(), captions.len()), (32, 32, 12, 12));
+    assert!(images.iter().all(|i| i.len() == 3 * 32 * 32 && i.iter().all(|v| (0.0..=1.0).contains(v))));
+    assert!(captions[0] == "airplane" || captions[0].starts_with("airplane →"), "{captions:?}");
+    let Figure::Images { width, images, captions, columns, .. } = find("Feature maps") else {
+        panic!("feature maps are a gallery")
+    };
+    assert_eq!((*width, *columns, images.len()), (32, 5, 15), "3 images, each with 4 maps");
+    assert_eq!(&captions[..2], ["input", "map 1"]);
+    assert_eq!(images[0].len(), 3 * 32 * 32, "the input in colour");
+    assert!(images[1].len() == 32 * 32 && images[1].iter().all(|v| (0.0..=1.0).contains(v)));
+    // A pure red picture paints red pixels.
+    let red: Vec<f32> = [vec![1.0; 16], vec![0.0; 32]].concat();
+    let fig = Figure::Images {
+        title: "red".into(),
+        width: 4,
+        height: 4,
+        images: vec![red],
+        captions: vec![],
+        columns: 1,
+    };
+    cvjourney::plot::register_font().unwrap();
+    let mut buffer = vec![255u8; 200 * 200 * 3];
+    draw(&fig, &BitMapBackend::with_buffer(&mut buffer, (200, 200)).into_drawing_area()).unwrap();
+    let reds = buffer.chunks(3).filter(|p| p == &[255, 0, 0]).count();
+    assert!(reds > 1000, "{reds} red pixels");
+}
+
+/// A drawn confusion matrix says where its cells are: the centre of the cell (true 2, predicted 0) holds
+/// its count's full colour, the empty cells stay white. The page maps clicks with these spans.
+#[test]
+fn a_drawn_confusion_matrix_reports_its_cells() {
+    use cvjourney::plot::draw_cells;
+    use plotters::prelude::*;
+    cvjourney::plot::register_font().unwrap();
+    let fig = Figure::Matrix {
+        title: "m".into(),
+        labels: vec!["a".into(), "b".into(), "c".into()],
+        counts: vec![0, 0, 0, 0, 0, 0, 9, 0, 0],
+    };
+    let (w, h) = (300u32, 240u32);
+    let mut buffer = vec![0u8; (w * h * 3) as usize];
+    let cells = draw_cells(&fig, &BitMapBackend::with_buffer(&mut buffer, (w, h)).into_drawing_area())
+        .unwrap()
+        .expect("a matrix has cells");
+    assert_eq!(cells.k, 3);
+    assert!(cells.x.0 > 0 && cells.x.1 <= w as i32 && cells.y.0 > 0 && cells.y.1 <= h as i32, "{cells:?}");
+    let pixel = |row: usize, col: usize| {
+        // A quarter into the cell: its centre holds the count in text.
+        let at = |(a, b): (i32, i32), i: usize| a + (b - a) * (4 * i as i32 + 1) / 12;
+        let (x, y) = (at(cells.x, col) as u32, at(cells.y, row) as u32);
+        let i = ((y * w + x) * 3) as usize;
+        [buffer[i], buffer[i + 1], buffer[i + 2]]
+    };
+    assert!(pixel(2, 0).iter().any(|&c| c < 128), "{:?}", pixel(2, 0));
+    for (r, c) in [(0, 0), (1, 1), (2, 2), (0, 2)] {
+        assert!(pixel(r, c).iter().all(|&v| v > 200), "cell ({r}, {c}): {:?}", pixel(r, c));
+    }
+    assert!(
+        draw_cells(
+            &Figure::Images {
+                title: "".into(),
+                width: 1,
+                height: 1,
+                images: vec![],
+                captions: vec![],
+                columns: 0
+            },
+            &BitMapBackend::with_buffer(&mut buffer, (w, h)).into_drawing_area()
+        )
+        .unwrap()
+        .is_none()
+    );
 }

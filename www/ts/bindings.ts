@@ -114,6 +114,14 @@ export interface TrainStatus {
 /** Where to train: the GPU when there is one (auto), the GPU or an explained fallback (webgpu), the CPU. */
 export type TrainBackend = "auto" | "webgpu" | "cpu";
 
+/** Where a drawn confusion matrix's cells are, in canvas pixels: columns (predicted class) across
+ * `x`, rows (true class) down `y`, k of each (src/plot/draw.rs `Cells`). */
+export interface MatrixCells {
+  x: [number, number];
+  y: [number, number];
+  k: number;
+}
+
 /** A plot as data (src/plot/mod.rs `Figure`); only drawFigure looks inside. */
 export interface Figure {
   kind: string;
@@ -127,6 +135,7 @@ export interface Trainer {
   runForAsync(budgetMs: number, maxSteps: number): Promise<TrainStatus>;
   figures(): Figure[];
   figuresAsync(): Promise<Figure[]>;
+  cellExamplesAsync(truth: number, predicted: number): Promise<Figure>;
   useGpu(): Promise<string>;
   fallBackToCpu(why: string): Promise<string>;
   exportModel(): Promise<Uint8Array>;
@@ -204,7 +213,8 @@ export interface LabBindings extends WasmBindings {
   describeModel(config: SessionConfig): LayerShape[];
   /** The preset on Fashion-MNIST in place of CIFAR-10; null when it does not read CIFAR-10. */
   presetOnFashion(id: string): PresetInfo | null;
-  drawFigure(canvasId: string, figure: Figure): void;
+  /** Draws a figure; for a confusion matrix, says where its cells landed. */
+  drawFigure(canvasId: string, figure: Figure): MatrixCells | null | undefined;
 }
 
 /** The module as the worker imports it (wasm-bindgen's `web` target). */
@@ -219,6 +229,8 @@ export interface WorkerModule {
 export type ToWorker =
   | { type: "start"; presetId: string; config: SessionConfig; stepOnly: boolean; backend: TrainBackend; resume?: boolean }
   | { type: "export" }
+  /** Test images of one confusion-matrix cell (true class, predicted class). */
+  | { type: "cell-examples"; truth: number; predicted: number }
   /** Data files the visitor gave the page (CIFAR-10), used in place of fetching them. */
   | { type: "data-files"; files: { name: string; bytes: Uint8Array }[] }
   | { type: "import-model"; name: string; bytes: Uint8Array }
@@ -239,4 +251,5 @@ export type FromWorker =
   | { type: "imported"; name: string; classes: string[]; error?: string }
   | { type: "saved"; run: SavedRun | null }
   | { type: "note"; text: string }
+  | { type: "cell-examples"; figure: Figure | null; error?: string }
   | Classified;

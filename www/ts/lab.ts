@@ -2,8 +2,8 @@
 // Reset) and live figures. Training happens in the worker (worker.ts); this thread only draws, so the page
 // stays responsive. The chapter, preset, changed settings and classroom flags live in the URL hash.
 
-import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, PresetInfo, SessionConfig,
-  SavedRun, TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
+import type { ChapterText, EpochMetrics, Figure, FromWorker, LabBindings, MatrixCells, PresetInfo,
+  SessionConfig, SavedRun, TrainBackend, TrainStatus, ToWorker } from "./bindings.js";
 import { CIFAR_FILES, type DataFile, readCifar } from "./cifar.js";
 import { Controls } from "./controls.js";
 import { fitConfig } from "./fit.js";
@@ -65,6 +65,17 @@ function fmt(v: number | null | undefined, digits = 4): string {
 function duration(s: number): string {
   if (!Number.isFinite(s)) return "–";
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** The (true, predicted) cell of a drawn confusion matrix under canvas pixel (x, y), or null. */
+export function cellAt(cells: MatrixCells, x: number, y: number): [number, number] | null {
+  const pick = (p: number, [a, b]: [number, number]) => {
+    const t = (p - a) / Math.max(1, b - a);
+    return t >= 0 && t < 1 ? Math.floor(t * cells.k) : null;
+  };
+  const row = pick(y, cells.y);
+  const col = pick(x, cells.x);
+  return row === null || col === null ? null : [row, col];
 }
 
 export class LabPage {
@@ -317,6 +328,9 @@ export class LabPage {
     this.stoppedRuns = [];
     el("stopped-runs").textContent = "";
     el("figures").replaceChildren();
+    this.matrixCells.clear();
+    el("cell-examples").hidden = true;
+    el("cell-examples-said").textContent = "";
     el("epoch-log").querySelector("tbody")?.replaceChildren();
     el("guard").hidden = true;
     el("progress").textContent = "Press Train to start.";
@@ -344,6 +358,8 @@ export class LabPage {
       "graph": [{ kind: "graph", title: "The computation graph", nodes: [], edges: [] } as Figure],
       "confusion": [lines("Confusion matrix")],
       "mistakes": [lines("Test images the model gets wrong")],
+      "samples": [lines("The first test images")],
+      "feature-maps": [lines("Feature maps of the first convolution")],
       "filters": [lines("First-layer filters")],
     };
     const empty = (this.preset?.plots ?? []).flatMap((kind) => shapes[kind] ?? [lines(kind)]);
@@ -511,6 +527,9 @@ export class LabPage {
       case "exported":
         this.download(m.bytes, m.presetId);
         break;
+      case "cell-examples":
+        this.showCellExamples(m.figure, m.error);
+        break;
       case "saved":
         this.saved = m.run;
         this.showSaved();
@@ -676,11 +695,85 @@ export class LabPage {
       }
       canvas.setAttribute("aria-label", fig.title);
       try {
-        this.bindings.drawFigure(id, this.stepper(canvas, fig, i));
+        const cells = this.bindings.drawFigure(id, this.stepper(canvas, fig, i));
+        const images = ["fashion-mnist", "mnist-sample", "cifar-10"].includes(this.controls?.read()?.dataset.name ?? "");
+        if (cells !== null && cells !== undefined && images) this.cellPicker(canvas, fig, cells);
       } catch (e) {
         canvas.setAttribute("aria-label", `${fig.title}: could not be drawn (${e instanceof Error ? e.message : String(e)})`);
       }
     }
+  }
+
+  /** Under a confusion matrix: pick a cell (a click on it, or the two lists and the button, for the
+   * keyboard) to see the test images behind its count, drawn in a figure below. */
+  private cellPicker(canvas: HTMLCanvasElement, fig: Figure, cells: MatrixCells): void {
+    const holder = canvas.parentElement as HTMLElement;
+    const labels = (fig as Figure & { labels?: string[] }).labels ?? [];
+    let row = holder.querySelector<HTMLElement>(".cell-pick");
+    if (row === null) {
+      row = h("div", "", "row cell-pick");
+      const choose = (name: string) => {
+        const select = document.createElement("select");
+        select.className = `cell-${name}`;
+        select.setAttribute("aria-label", name === "truth" ? "true class" : "predicted class");
+        return select;
+      };
+      const show = h("button", "Show these test images", "small") as HTMLButtonElement;
+      show.type = "button";
+      row.append(h("span", "Open a cell: true "), choose("truth"), h("span", " predicted "), choose("predicted"), show);
+      holder.append(row);
+      const picked = row;
+      const ask = () => {
+        const truth = Number(picked.querySelector<HTMLSelectElement>(".cell-truth")?.value ?? 0);
+        const predicted = Number(picked.querySelector<HTMLSelectElement>(".cell-predicted")?.value ?? 0);
+        el("cell-examples-said").textContent = "Fetching the test images…";
+        this.worker.postMessage({ type: "cell-examples", truth, predicted } satisfies ToWorker);
+      };
+      show.addEventListener("click", ask);
+      canvas.addEventListener("click", (e) => {
+        const grid = this.matrixCells.get(canvas.id);
+        const scale = canvas.width / Math.max(1, canvas.clientWidth);
+        const hit = grid === undefined ? null : cellAt(grid, e.offsetX * scale, e.offsetY * scale);
+        if (hit === null) return;
+        (picked.querySelector(".cell-truth") as HTMLSelectElement).value = String(hit[0]);
+        (picked.querySelector(".cell-predicted") as HTMLSelectElement).value = String(hit[1]);
+        ask();
+      });
+      canvas.style.cursor = "pointer";
+    }
+    this.matrixCells.set(canvas.id, cells);
+    canvas.dataset.cells = JSON.stringify(cells);
+    for (const select of row.querySelectorAll<HTMLSelectElement>("select")) {
+      if (select.options.length === labels.length) continue;
+      select.replaceChildren(...labels.map((l, i) => {
+        const o = document.createElement("option");
+        o.value = String(i);
+        o.textContent = l;
+        return o;
+      }));
+    }
+  }
+
+  /** Where each drawn confusion matrix's cells are, by canvas id. */
+  private matrixCells = new Map<string, MatrixCells>();
+
+  /** Draws a cell's test images (or says why there are none) in the box under the figures. */
+  private showCellExamples(figure: Figure | null, error?: string): void {
+    const box = el("cell-examples");
+    const said = el("cell-examples-said");
+    if (figure === null) {
+      said.textContent = `No images: ${error ?? "unknown reason"}.`;
+      return;
+    }
+    const count = (figure as Figure & { images?: unknown[] }).images?.length ?? 0;
+    box.hidden = false;
+    said.textContent = count === 0 ? `${figure.title}: none.` : `${figure.title}: ${count} shown.`;
+    try {
+      this.bindings.drawFigure("cell-canvas", figure);
+    } catch (e) {
+      said.textContent = `Could not draw them: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    box.scrollIntoView({ block: "nearest" });
   }
 
   /** Backward node by node, for a graph: a slider under its canvas picks how many nodes (from the loss)

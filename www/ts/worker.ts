@@ -332,6 +332,18 @@ scope.onmessage = (event: MessageEvent<ToWorker>) => {
         start(message.presetId, message.config, message.stepOnly, message.backend, message.resume === true)
           .catch((e: unknown) => post({ type: "error", message: describe(e) }));
         break;
+      case "cell-examples":
+        betweenSlices(async () => {
+          try {
+            if (trainer === null) throw new Error("no run has started yet: press Train first");
+            const figure = await trainer.cellExamplesAsync(message.truth, message.predicted);
+            post({ type: "cell-examples", figure });
+          } catch (e) {
+            post({ type: "cell-examples", figure: null, error: describe(e) });
+          }
+          return false;
+        });
+        break;
       case "data-files":
         for (const f of message.files) provided.set(f.name, f.bytes);
         break;
