@@ -286,6 +286,26 @@ impl Tensor {
         Ok(Tensor::make(self.storage_on(device)?, self.shape().clone(), None))
     }
 
+    /// `to_device` for a tensor nobody else holds (a fresh batch): its values move to the GPU's host copy
+    /// instead of being cloned. Falls back to `to_device` when the tensor is shared or not a host leaf.
+    pub fn into_device(self, device: Device) -> Result<Tensor> {
+        if device == Device::WebGpu && Rc::strong_count(&self.0) == 1 && self.0.op.is_none() {
+            let values = match &mut *self.0.data.borrow_mut() {
+                Storage::Host(v) => Some(std::mem::take(v)),
+                Storage::Gpu { .. } => None,
+            };
+            if let Some(values) = values {
+                let buf = Rc::new(webgpu::current()?.upload(&values));
+                return Ok(Tensor::make(
+                    Storage::Gpu { buf, host: Some(values) },
+                    self.shape().clone(),
+                    None,
+                ));
+            }
+        }
+        self.to_device(device)
+    }
+
     fn storage_on(&self, device: Device) -> Result<Storage> {
         Ok(match device {
             Device::Cpu => Storage::Host(self.to_vec()),

@@ -446,7 +446,8 @@ impl Session {
         if self.device == Device::Cpu {
             return Ok(batch);
         }
-        Ok(Batch { x: batch.x.to_device(self.device)?, y: batch.y.to_device(self.device)?, ..batch })
+        let Batch { x, y, labels } = batch;
+        Ok(Batch { x: x.into_device(self.device)?, y: y.into_device(self.device)?, labels })
     }
 
     /// Takes one step's loss into the records, or stops with the divergence guard: non-finite, or finite

@@ -340,3 +340,27 @@ fn chapters_1_to_4_and_8_run_one_quick_epoch_on_the_gpu() {
     }
     assert!(ran >= 18, "only {ran} presets ran");
 }
+
+/// A large upload goes to the queue directly (not through the recorded arena) after the commands recorded
+/// before it are submitted. The hazard that ordering prevents: a pooled buffer freed by one batch and handed
+/// to the next while a recorded kernel still has to read the first batch from it. Each product here must
+/// see its own batch, and the second batch must arrive intact.
+#[test]
+fn large_uploads_keep_the_recorded_order() {
+    install();
+    let rt = webgpu::current().unwrap();
+    let n = 600_000; // 2.4 MB: the direct path
+    let first: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let second: Vec<f32> = (0..n).map(|i| -((i % 777) as f32)).collect();
+    let a = Tensor::from_vec(first.clone(), [n]).unwrap().into_device(Device::WebGpu).unwrap();
+    let doubled = a.mul_scalar(2.0); // recorded, not yet run
+    drop(a); // its buffer goes back to the pool, to be handed out again at once
+    let before = rt.stats().submits;
+    let b = Tensor::from_vec(second.clone(), [n]).unwrap().into_device(Device::WebGpu).unwrap();
+    assert!(rt.stats().submits > before, "the recorded product was submitted before the write");
+    let tripled = b.mul_scalar(3.0);
+    assert_eq!(doubled.to_vec(), first.iter().map(|v| v * 2.0).collect::<Vec<_>>());
+    assert_eq!(tripled.to_vec(), second.iter().map(|v| v * 3.0).collect::<Vec<_>>());
+    assert_eq!(b.to_device(Device::Cpu).unwrap().to_vec(), second);
+    assert!(rt.take_error().is_none());
+}

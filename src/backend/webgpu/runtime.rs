@@ -31,6 +31,8 @@ pub const WORKGROUP: u32 = 256;
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Submit on our own after this many recorded commands, so a loop that never reads stays bounded.
 const MAX_PENDING: usize = 4096;
+/// Uploads of at least this many bytes go to the queue directly rather than through the arena.
+const DIRECT_WRITE_BYTES: usize = 1 << 20;
 /// Keep at most this many idle bytes in the pool; beyond it released buffers are destroyed.
 const POOL_CAP_BYTES: u64 = 1 << 30;
 
@@ -261,6 +263,14 @@ impl Runtime {
     /// Overwrites `buf` with `bytes` at this point of the recorded sequence.
     pub fn write(&self, buf: &GpuBuf, bytes: &[u8]) {
         if bytes.is_empty() || bytes.len() as u64 > buf.raw().size() {
+            return;
+        }
+        if bytes.len() >= DIRECT_WRITE_BYTES {
+            // A large upload (a training batch): submit what is recorded so far, so the write lands after
+            // it in queue order as it would in the recording, then hand the bytes to the queue directly: one
+            // copy instead of two (the arena, then a freshly mapped buffer).
+            self.submit(None);
+            self.ctx.queue.write_buffer(buf.raw(), 0, bytes);
             return;
         }
         let (at, size) = self.stage(bytes);
