@@ -7,8 +7,14 @@ use crate::optim::{OptimizerKind, Schedule};
 use crate::train::{DatasetSpec, LossKind, ModelSpec, SessionConfig};
 
 /// What a Fashion-MNIST classifier shows: curves, where it errs, and what its layers do.
-const CLASSIFIER_PLOTS: [PlotKind; 5] =
-    [PlotKind::Loss, PlotKind::Accuracy, PlotKind::Confusion, PlotKind::Mistakes, PlotKind::LayerStats];
+const CLASSIFIER_PLOTS: [PlotKind; 6] = [
+    PlotKind::Loss,
+    PlotKind::Accuracy,
+    PlotKind::Confusion,
+    PlotKind::Mistakes,
+    PlotKind::LayerStats,
+    PlotKind::Histograms,
+];
 
 fn relu(hidden: Vec<usize>) -> ModelSpec {
     ModelSpec::mlp(hidden, Activation::ReLU, Init::KaimingUniform)

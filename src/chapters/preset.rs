@@ -63,6 +63,8 @@ pub enum PlotKind {
     Confusion,
     /// Test images the current model gets wrong, with what it said.
     Mistakes,
+    /// Per-layer histograms: each activation layer's outputs, and each weight's last gradient.
+    Histograms,
     /// The first test images with their class and what the model says (colour for colour data).
     Samples,
     /// The first convolution's activated maps for a few test images, each row an image and its maps.

@@ -30,6 +30,7 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::ToyPath => out.extend(super::toy::toy_figures(preset, outcomes)?),
             PlotKind::Confusion => out.push(super::images::confusion(session)?),
             PlotKind::Mistakes => out.push(super::images::mistakes(session, 16)?),
+            PlotKind::Histograms => out.extend(histograms(session)?),
             PlotKind::Samples => out.push(super::images::samples(session, 12)?),
             PlotKind::FeatureMaps => out.extend(super::images::feature_maps(session, 3, 8)?),
             PlotKind::Filters => out.extend(super::images::filters(session)),
@@ -318,6 +319,42 @@ fn layer_stats(session: &Session) -> Result<Figure> {
             ("share of dead units".into(), stats.iter().map(|s| s.dead_fraction).collect()),
         ],
     })
+}
+
+/// Two overlays, one curve per layer: the distribution of each activation layer's outputs on 1,000 test
+/// items, and of each weight's gradient at the last step (left out before the first).
+fn histograms(session: &Session) -> Result<Vec<Figure>> {
+    let (acts, grads) = session.layer_histograms(1000, 40)?;
+    let curves = |hs: &[crate::train::Histogram]| -> Vec<Series> {
+        hs.iter()
+            .map(|h| {
+                let width = (h.hi - h.lo) / h.shares.len() as f32;
+                let points =
+                    h.shares.iter().enumerate().map(|(i, &s)| (h.lo + (i as f32 + 0.5) * width, s)).collect();
+                Series { label: h.layer.clone(), points }
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    if !acts.is_empty() {
+        out.push(Figure::Lines {
+            title: "Per layer: distribution of the activations".into(),
+            x_label: "value".into(),
+            y_label: "share of values".into(),
+            series: curves(&acts),
+            guide: None,
+        });
+    }
+    if !grads.is_empty() {
+        out.push(Figure::Lines {
+            title: "Per layer: distribution of the weight gradients (last step)".into(),
+            x_label: "gradient".into(),
+            y_label: "share of values".into(),
+            series: curves(&grads),
+            guide: None,
+        });
+    }
+    Ok(out)
 }
 
 /// A study's runs side by side before training: the spread of each layer's output, or of each weight's

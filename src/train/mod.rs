@@ -23,7 +23,7 @@ pub use config::{ConvBlock, DatasetSpec, Features, LossKind, ModelSpec, Pool, Se
 #[cfg(not(target_arch = "wasm32"))]
 pub use source::DirSource;
 pub use source::{CIFAR_FILES, CIFAR_HINT, DataSource, MemorySource, files_needed};
-pub use stats::{LayerStats, layer_stats};
+pub use stats::{Histogram, LayerStats, layer_histograms, layer_stats};
 pub use summary::{LayerShape, MEMORY_BUDGET, describe_model, evaluation_rows, memory_estimate};
 pub use toy::{ToyFunction, ToyModel};
 pub use trees::{BoostedTrees, Forests, MAX_TREE_VALUES, Trees};
@@ -589,6 +589,15 @@ impl Session {
     }
 
     /// Per-layer statistics on the first `probe` test items (training items when there is no test split).
+    /// Per-layer histograms of activations (on the first `probe` test items) and of the weights' last
+    /// gradients (`stats::layer_histograms`).
+    pub fn layer_histograms(&self, probe: usize, bins: usize) -> Result<(Vec<Histogram>, Vec<Histogram>)> {
+        let data = if self.test.is_empty() { &self.train } else { &self.test };
+        let n = probe.clamp(1, data.len().max(1)).min(data.len());
+        let batch = make_batch(data, &(0..n).collect::<Vec<_>>())?;
+        stats::layer_histograms(&self.model, &batch.x, bins)
+    }
+
     pub fn layer_stats(&self, probe: usize) -> Result<Vec<LayerStats>> {
         let data = if self.test.is_empty() { &self.train } else { &self.test };
         let n = probe.clamp(1, data.len().max(1)).min(data.len());

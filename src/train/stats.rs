@@ -53,6 +53,72 @@ pub fn layer_stats(model: &Sequential, x: &Tensor) -> Result<Vec<LayerStats>> {
     out
 }
 
+/// One layer's values as a histogram: `bins` equal bins from `lo` to `hi`, each the share of the values
+/// that fall in it (the shares sum to 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    pub layer: String,
+    pub lo: f32,
+    pub hi: f32,
+    pub shares: Vec<f32>,
+}
+
+impl Histogram {
+    /// The finite values of `v` in `bins` bins spanning their range (one bin around a constant).
+    pub fn of(layer: String, v: &[f32], bins: usize) -> Histogram {
+        let finite = v.iter().copied().filter(|x| x.is_finite());
+        let (lo, hi) =
+            finite.clone().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+        let (lo, hi) = if lo > hi {
+            (0.0, 1.0)
+        } else if lo == hi {
+            (lo - 0.5, hi + 0.5)
+        } else {
+            (lo, hi)
+        };
+        let bins = bins.max(1);
+        let mut counts = vec![0u32; bins];
+        let mut n = 0u32;
+        for x in finite {
+            let at = (((x - lo) / (hi - lo)) * bins as f32) as usize;
+            counts[at.min(bins - 1)] += 1;
+            n += 1;
+        }
+        let shares = counts.iter().map(|&c| c as f32 / n.max(1) as f32).collect();
+        Histogram { layer, lo, hi, shares }
+    }
+}
+
+/// Histograms of each activation layer's outputs (ReLU, tanh, ... : the values the next layer receives) for
+/// `x`, and of each weight's gradient from the last backward pass (none before the first step).
+pub fn layer_histograms(
+    model: &Sequential,
+    x: &Tensor,
+    bins: usize,
+) -> Result<(Vec<Histogram>, Vec<Histogram>)> {
+    const ACTIVATIONS: [&str; 8] =
+        ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Swish", "Softplus"];
+    model.eval();
+    let out = autograd::no_grad(|| {
+        let (mut acts, mut grads) = (Vec::new(), Vec::new());
+        let mut h = x.clone();
+        for (i, layer) in model.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            let name = layer.describe();
+            if ACTIVATIONS.iter().any(|a| name.starts_with(a)) {
+                acts.push(Histogram::of(format!("{i} {name}"), &h.to_vec(), bins));
+            }
+            let weight = layer.named_parameters().into_iter().find(|(n, _)| n == "weight");
+            if let Some(g) = weight.and_then(|(_, w)| w.grad()) {
+                grads.push(Histogram::of(format!("{i} {name}"), &g.to_vec(), bins));
+            }
+        }
+        Ok((acts, grads))
+    });
+    model.train();
+    out
+}
+
 fn mean_std(v: &[f32]) -> (f32, f32) {
     let n = v.len().max(1) as f64;
     let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;

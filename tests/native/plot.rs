@@ -334,3 +334,30 @@ fn a_drawn_confusion_matrix_reports_its_cells() {
         .is_none()
     );
 }
+
+/// Per-layer histograms: one curve per activation layer (ReLU outputs never below zero) and per weight
+/// gradient, each a distribution (shares summing to 1); the binning itself on known values.
+#[test]
+fn per_layer_histograms_describe_activations_and_gradients() {
+    use cvjourney::train::Histogram;
+    let h = Histogram::of("x".into(), &[0.0, 1.0, 2.0, 3.0, f32::NAN], 2);
+    assert_eq!((h.lo, h.hi, h.shares.clone()), (0.0, 3.0, vec![0.5, 0.5]));
+    assert_eq!(Histogram::of("c".into(), &[2.0; 5], 4).shares.iter().sum::<f32>(), 1.0);
+    let mut p = preset("ch4-rings-mlp").unwrap().quick(2);
+    p.plots = vec![PlotKind::Histograms];
+    let (outcomes, session) = run_preset(&p, &committed(), &mut |_| {}).unwrap();
+    let figs = figures(&p, &outcomes, &session).unwrap();
+    assert_eq!(figs.len(), 2, "activations and gradients");
+    let activation_layers = session.model.layers.iter().filter(|l| l.describe() == "ReLU").count();
+    let weights = session.model.layers.iter().filter(|l| !l.parameters().is_empty()).count();
+    for (fig, expected) in figs.iter().zip([activation_layers, weights]) {
+        let Figure::Lines { series, .. } = fig else { panic!("a histogram overlay is lines") };
+        assert_eq!(series.len(), expected, "{}", fig.title());
+        for s in series {
+            let total: f32 = s.points.iter().map(|p| p.1).sum();
+            assert!((total - 1.0).abs() < 1e-4, "{}: {total}", s.label);
+        }
+    }
+    let Figure::Lines { series, .. } = &figs[0] else { unreachable!() };
+    assert!(series.iter().all(|s| s.label.ends_with("ReLU") && s.points[0].0 >= 0.0), "{series:?}");
+}
