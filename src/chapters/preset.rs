@@ -63,6 +63,9 @@ pub enum PlotKind {
     Confusion,
     /// Test images the current model gets wrong, with what it said.
     Mistakes,
+    /// Chapter 1's "why vectorize": one epoch's gradient in scalar loops, through the tensor engine sample
+    /// by sample, and as one batched matrix product, timed on the visitor's machine.
+    Vectorize,
     /// Per-layer histograms: each activation layer's outputs, and each weight's last gradient.
     Histograms,
     /// The first test images with their class and what the model says (colour for colour data).

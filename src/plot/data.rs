@@ -31,6 +31,7 @@ pub fn figures(preset: &Preset, outcomes: &[RunOutcome], session: &Session) -> R
             PlotKind::Confusion => out.push(super::images::confusion(session)?),
             PlotKind::Mistakes => out.push(super::images::mistakes(session, 16)?),
             PlotKind::Histograms => out.extend(histograms(session)?),
+            PlotKind::Vectorize => out.push(super::vectorize::vectorize_figure(session)?),
             PlotKind::Samples => out.push(super::images::samples(session, 12)?),
             PlotKind::FeatureMaps => out.extend(super::images::feature_maps(session, 3, 8)?),
             PlotKind::Filters => out.extend(super::images::filters(session)),

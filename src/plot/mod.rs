@@ -10,6 +10,7 @@ mod legend;
 mod png;
 mod raster;
 mod toy;
+mod vectorize;
 
 use serde::{Deserialize, Serialize};
 

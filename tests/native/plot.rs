@@ -361,3 +361,22 @@ fn per_layer_histograms_describe_activations_and_gradients() {
     let Figure::Lines { series, .. } = &figs[0] else { unreachable!() };
     assert!(series.iter().all(|s| s.label.ends_with("ReLU") && s.points[0].0 >= 0.0), "{series:?}");
 }
+
+/// Chapter 1's "why vectorize": the three ways of computing one epoch's gradient agree (the figure is
+/// refused otherwise) and each is timed; no speed is asserted here (that belongs to benchmarks).
+#[test]
+fn why_vectorize_times_three_ways_that_agree() {
+    let p = preset("ch1-three-features").unwrap().quick(2);
+    assert!(p.plots.contains(&PlotKind::Vectorize));
+    let (outcomes, session) = run_preset(&p, &committed(), &mut |_| {}).unwrap();
+    let figs = figures(&p, &outcomes, &session).unwrap();
+    let Some(Figure::Bars { title, labels, series, .. }) =
+        figs.iter().find(|f| matches!(f, Figure::Bars { .. }))
+    else {
+        panic!("no timing bars")
+    };
+    assert_eq!(labels.len(), 3);
+    assert!(title.contains(&format!("over {} rows", session.train.len())), "{title}");
+    assert!(series[0].1.iter().all(|v| v.is_finite() && *v > 0.0), "{series:?}");
+    eprintln!("{title}");
+}

@@ -359,6 +359,7 @@ export class LabPage {
       "confusion": [lines("Confusion matrix")],
       "mistakes": [lines("Test images the model gets wrong")],
       "samples": [lines("The first test images")],
+      "vectorize": [{ kind: "bars", title: "Why vectorize: one epoch three ways", y_label: "", labels: [], series: [] } as Figure],
       "histograms": [lines("Per layer: distribution of the activations"), lines("Per layer: distribution of the weight gradients")],
       "feature-maps": [lines("Feature maps of the first convolution")],
       "filters": [lines("First-layer filters")],
