@@ -391,3 +391,39 @@ test("a confusion-matrix cell opens its test images, by click or from the lists"
     await browser.close();
   }
 });
+
+test("convolution blocks are edited in the form: channels, kernel, stride, padding, pooling, add and remove", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    await page.goto(`${server.base}#preset=ch6-cnn-7x7`);
+    await ready(page);
+    assert.equal(await page.$eval(".conv-controls", (d) => d.open), true, "open for a CNN");
+    assert.equal(await page.$$eval(".conv-table tbody tr", (r) => r.length), 1);
+    assert.equal(await page.inputValue("#c-conv-1-channels"), "8");
+    assert.equal(await page.inputValue("#c-conv-1-kernel"), "7");
+    // Four 5x5 filters with 'same' padding and max pooling: the layer table follows.
+    await page.fill("#c-conv-1-channels", "4");
+    await page.fill("#c-conv-1-kernel", "5");
+    await page.selectOption("#c-conv-1-padding", "same");
+    await page.selectOption("#c-conv-1-pool", "max");
+    await page.dispatchEvent("#c-conv-1-pool", "change");
+    await page.waitForFunction(() => document.getElementById("shapes").textContent.includes("Conv2d(1 -> 4, 5x5, stride 1, padding 2)"));
+    assert.match(await page.textContent("#shapes"), /\[N, 4, 14, 14\]/);
+    // A second block, then an out-of-range kernel refused with the reason.
+    await page.click(".conv-add");
+    await page.waitForFunction(() => document.getElementById("shapes").textContent.includes("Conv2d(4 -> 16, 3x3"));
+    assert.match(await page.evaluate(() => decodeURIComponent(location.hash)), /"conv":\[\{"channels":4,"kernel":5,"stride":1,"padding":"same","pool":"max"\},\{"channels":16/);
+    await page.fill("#c-conv-2-kernel", "0");
+    await page.click("#train");
+    assert.match(await page.textContent("#c-conv-why"), /convolution 2: the kernel size must be a whole number from 1 to 15/);
+    assert.match(await page.textContent("#progress"), /Fix the settings/);
+    // Removing it leaves the first block alone.
+    await page.click(".conv-table tbody tr:nth-child(2) button");
+    assert.equal(await page.$$eval(".conv-table tbody tr", (r) => r.length), 1);
+    assert.equal(await page.textContent("#c-conv-why"), "");
+    assert.equal(await page.inputValue("#c-conv-1-channels"), "4");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

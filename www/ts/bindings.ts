@@ -45,6 +45,15 @@ export interface WasmBindings {
   chapters(): ChapterText[];
 }
 
+/** One convolution block (src/train/config.rs `ConvBlock`): conv, activation, optional 2x2 pooling. */
+export interface ConvBlock {
+  channels: number;
+  kernel: number;
+  stride?: number;
+  padding?: "valid" | "same" | { explicit: number };
+  pool?: "none" | "max" | "avg";
+}
+
 /** A training run's settings (src/train/config.rs, serde names). The page edits a few fields by name. */
 export interface SessionConfig {
   dataset: { name: string } & Record<string, unknown>;
@@ -53,6 +62,7 @@ export interface SessionConfig {
   model: {
     hidden: number[]; activation: string | Record<string, number>; init: { kind: string } & Record<string, unknown>;
     batch_norm?: boolean; dropout?: number; input_noise?: number; residual?: boolean; join?: string;
+    conv?: ConvBlock[];
   };
   weight_decay?: number;
   loss: string;

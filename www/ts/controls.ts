@@ -2,7 +2,7 @@
 // reason, and turns the form back into a config. Only fields the visitor can change are here; the full
 // config is editable as JSON too.
 
-import type { SessionConfig } from "./bindings.js";
+import type { ConvBlock, SessionConfig } from "./bindings.js";
 
 type Option = [value: string, label: string];
 
@@ -21,7 +21,7 @@ const SCHEDULES: Option[] = [["constant", "constant"], ["step-decay", "halve eve
 
 /** The control names, also the keys of classroom `hide=` flags in the URL. */
 export const CONTROL_NAMES = ["lr", "optimizer", "schedule", "batch_size", "epochs", "seed", "normalization",
-  "hidden", "activation", "init", "batch_norm", "dropout", "input_noise", "weight_decay", "skips"] as const;
+  "hidden", "activation", "init", "batch_norm", "dropout", "input_noise", "weight_decay", "skips", "conv"] as const;
 export type ControlName = (typeof CONTROL_NAMES)[number];
 
 function optimizerKey(o: SessionConfig["optimizer"]): string {
@@ -100,10 +100,126 @@ function numberInput(id: string, value: number, min: number, max: number, step: 
   return i;
 }
 
+const PADDINGS: Option[] = [["valid", "none (valid)"], ["same", "same size"], ["1", "1 pixel"], ["2", "2 pixels"], ["3", "3 pixels"]];
+const POOLS: Option[] = [["none", "none"], ["max", "max 2x2"], ["avg", "average 2x2"]];
+/** The lab's limits (src/train/source.rs validates the same). */
+const MAX_CONV_BLOCKS = 8;
+
+function paddingKey(p: ConvBlock["padding"]): string {
+  return p === undefined ? "valid" : typeof p === "string" ? p : String(p.explicit);
+}
+
+function paddingConfig(key: string): NonNullable<ConvBlock["padding"]> {
+  return key === "valid" || key === "same" ? key : { explicit: Number(key) };
+}
+
+/** The convolution blocks as an editable table: channels, kernel, stride, padding, pooling per row, rows
+ * added and removed with buttons. Invalid cells are refused with one reason under the table. */
+class ConvEditor {
+  readonly element: HTMLElement;
+  private readonly body: HTMLTableSectionElement;
+  readonly why: HTMLElement;
+
+  constructor(blocks: ConvBlock[], private readonly onChange: () => void) {
+    const table = document.createElement("table");
+    table.className = "conv-table";
+    const head = table.createTHead().insertRow();
+    for (const title of ["#", "channels", "kernel", "stride", "padding", "pooling", ""]) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = title;
+      head.append(th);
+    }
+    this.body = table.createTBody();
+    const add = document.createElement("button");
+    add.type = "button";
+    add.className = "small conv-add";
+    add.textContent = "Add a convolution";
+    add.addEventListener("click", () => {
+      if (this.body.rows.length >= MAX_CONV_BLOCKS) return;
+      this.addRow({ channels: 16, kernel: 3, stride: 1, padding: "same", pool: "max" });
+      this.onChange();
+    });
+    this.why = document.createElement("span");
+    this.why.className = "invalid";
+    this.why.id = "c-conv-why";
+    this.why.setAttribute("aria-live", "polite");
+    const scroll = document.createElement("div");
+    scroll.className = "scroll";
+    scroll.append(table);
+    this.element = document.createElement("div");
+    this.element.className = "field conv-field";
+    this.element.dataset.control = "conv";
+    this.element.append(scroll, add, this.why);
+    for (const b of blocks) this.addRow(b);
+  }
+
+  private addRow(b: ConvBlock): void {
+    const row = this.body.insertRow();
+    const i = this.body.rows.length;
+    const cell = (control: HTMLElement, label: string) => {
+      control.setAttribute("aria-label", `convolution ${i}: ${label}`);
+      control.addEventListener("change", this.onChange);
+      row.insertCell().append(control);
+    };
+    row.insertCell().textContent = String(i);
+    cell(numberInput(`c-conv-${i}-channels`, b.channels, 1, 1024, "1"), "channels");
+    cell(numberInput(`c-conv-${i}-kernel`, b.kernel, 1, 15, "1"), "kernel size");
+    cell(numberInput(`c-conv-${i}-stride`, b.stride ?? 1, 1, 8, "1"), "stride");
+    cell(select(`c-conv-${i}-padding`, PADDINGS, paddingKey(b.padding)), "padding");
+    cell(select(`c-conv-${i}-pool`, POOLS, b.pool ?? "none"), "pooling");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "small";
+    remove.textContent = "Remove";
+    remove.setAttribute("aria-label", `remove convolution ${i}`);
+    remove.addEventListener("click", () => {
+      // The rows as typed, invalid cells included: removing one row must not lose the others.
+      const blocks = [...this.body.rows].map((r) => this.cells(r).block);
+      blocks.splice([...this.body.rows].indexOf(row), 1);
+      this.body.replaceChildren();
+      for (const kept of blocks) this.addRow(kept);
+      this.onChange();
+    });
+    row.insertCell().append(remove);
+  }
+
+  /** One row's values as typed (numbers may be out of range or NaN). */
+  private cells(row: HTMLTableRowElement): { block: ConvBlock; numbers: (number | undefined)[] } {
+    const numbers = [...row.querySelectorAll("input")].map((e) => Number(e.value.trim() === "" ? NaN : e.value));
+    const [padding, pool] = [...row.querySelectorAll("select")].map((e) => e.value);
+    const [channels, kernel, stride] = numbers;
+    const block = { channels: channels ?? NaN, kernel: kernel ?? NaN, stride: stride ?? NaN,
+      padding: paddingConfig(padding ?? "valid"), pool: (pool ?? "none") as NonNullable<ConvBlock["pool"]> };
+    return { block, numbers };
+  }
+
+  /** The blocks, or null with the reason shown when a cell is out of range. */
+  read(): ConvBlock[] | null {
+    this.why.textContent = "";
+    const blocks: ConvBlock[] = [];
+    for (const [r, row] of [...this.body.rows].entries()) {
+      const { block, numbers: [channels, kernel, stride] } = this.cells(row);
+      const bad = (what: string, min: number, max: number, v: number | undefined) =>
+        v === undefined || !Number.isInteger(v) || v < min || v > max ? `convolution ${r + 1}: ${what} must be a whole number from ${min} to ${max}` : null;
+      const reason = bad("channels", 1, 1024, channels) ?? bad("the kernel size", 1, 15, kernel) ?? bad("the stride", 1, 8, stride);
+      if (reason !== null) {
+        this.why.textContent = reason;
+        row.setAttribute("aria-invalid", "true");
+        return null;
+      }
+      row.removeAttribute("aria-invalid");
+      blocks.push(block);
+    }
+    return blocks;
+  }
+}
+
 /** The form for one config; `read()` validates every control and returns the edited config or null. */
 export class Controls {
   private readonly base: SessionConfig;
   private readonly inputs = new Map<ControlName, HTMLInputElement | HTMLSelectElement>();
+  private readonly conv: ConvEditor;
 
   constructor(private readonly form: HTMLFormElement, config: SessionConfig, hidden: Set<string>, onChange: () => void) {
     this.base = structuredClone(config);
@@ -171,7 +287,16 @@ export class Controls {
       control.addEventListener("change", onChange);
     }
     more.open = toggles.some(([name]) => this.value(name) !== "off" && this.value(name) !== "none" && Number(this.value(name)) !== 0);
-    form.append(more);
+    // Convolutions: open when the model has some; an MLP on images can gain them here.
+    const convs = document.createElement("details");
+    convs.className = "more-controls conv-controls";
+    const convSummary = document.createElement("summary");
+    convSummary.textContent = "Convolution blocks: channels, kernel, stride, padding, pooling";
+    this.conv = new ConvEditor(config.model.conv ?? [], onChange);
+    convs.append(convSummary, this.conv.element);
+    convs.open = (config.model.conv ?? []).length > 0;
+    convs.hidden = hidden.has("conv");
+    form.append(more, convs);
   }
 
   private value(name: ControlName): string {
@@ -255,6 +380,14 @@ export class Controls {
       c.model.residual = skips !== "none";
       if (skips === "concat") c.model.join = "concat";
       else delete c.model.join;
+    }
+    // Convolutions: written only when they differ from the preset's (same key order as serde's output).
+    const blocks = this.conv.read();
+    if (blocks === null) ok = false;
+    else {
+      const base = (this.base.model.conv ?? []).map((b) => ({ channels: b.channels, kernel: b.kernel, stride: b.stride ?? 1,
+        padding: b.padding ?? "valid", pool: b.pool ?? "none" }));
+      if (JSON.stringify(blocks) !== JSON.stringify(base)) c.model.conv = blocks;
     }
     return ok ? c : null;
   }
