@@ -427,3 +427,29 @@ test("convolution blocks are edited in the form: channels, kernel, stride, paddi
     await browser.close();
   }
 });
+
+test("the optimizer's own settings: momentum, ρ, Adam's β₁ and β₂, shown for the optimizer chosen", async () => {
+  const { browser, page, errors } = await open([]);
+  try {
+    await page.goto(`${server.base}#preset=ch4-xor`);
+    await ready(page);
+    const shown = (name) => page.$eval(`[data-control="${name}"]`, (f) => !f.hidden);
+    await page.selectOption("#c-optimizer", "adam");
+    assert.deepEqual([await shown("momentum"), await shown("rho"), await shown("betas")], [false, false, true]);
+    await page.fill("#c-betas", "0.8, 0.99");
+    await page.dispatchEvent("#c-betas", "change");
+    await page.waitForFunction(() => decodeURIComponent(location.hash).includes('"betas":[0.8,0.99]'));
+    await page.fill("#c-betas", "0.9, 1.5");
+    await page.click("#train");
+    assert.match(await page.textContent("#c-betas-why"), /two numbers, each at least 0 and below 1/);
+    await page.selectOption("#c-optimizer", "momentum");
+    assert.deepEqual([await shown("momentum"), await shown("betas")], [true, false]);
+    await page.fill("#c-momentum", "0.5");
+    await page.dispatchEvent("#c-momentum", "change");
+    await page.waitForFunction(() => decodeURIComponent(location.hash).includes('"momentum":0.5'));
+    assert.equal(await page.textContent("#c-betas-why"), "", "a hidden optimizer's field is not checked");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -21,7 +21,8 @@ const SCHEDULES: Option[] = [["constant", "constant"], ["step-decay", "halve eve
 
 /** The control names, also the keys of classroom `hide=` flags in the URL. */
 export const CONTROL_NAMES = ["lr", "optimizer", "schedule", "batch_size", "epochs", "seed", "normalization",
-  "hidden", "activation", "init", "batch_norm", "dropout", "input_noise", "weight_decay", "skips", "conv"] as const;
+  "hidden", "activation", "init", "batch_norm", "dropout", "input_noise", "weight_decay", "skips", "conv",
+  "momentum", "rho", "betas"] as const;
 export type ControlName = (typeof CONTROL_NAMES)[number];
 
 function optimizerKey(o: SessionConfig["optimizer"]): string {
@@ -251,6 +252,23 @@ export class Controls {
     };
     add("lr", "Learning rate", lr);
     add("optimizer", "Optimizer", select("c-optimizer", OPTIMIZERS, optimizerKey(config.optimizer)));
+    // The chosen optimizer's own settings: only its fields show.
+    const o = config.optimizer;
+    const betas = Array.isArray(o["betas"]) ? (o["betas"] as number[]) : [0.9, 0.999];
+    add("momentum", "Momentum μ", numberInput("c-momentum", Number(o["momentum"] ?? 0.9) || 0.9, 0, 0.999, "0.05"), "share of the last step kept");
+    add("rho", "RMSProp ρ", numberInput("c-rho", Number(o["rho"] ?? 0.9), 0, 0.999, "0.01"), "decay of the squared-gradient average");
+    const betaInput = document.createElement("input");
+    betaInput.id = "c-betas";
+    betaInput.value = betas.join(", ");
+    add("betas", "Adam β₁, β₂", betaInput, "decays of the two moment averages");
+    const showParams = () => {
+      const chosen = this.value("optimizer");
+      for (const [name, key] of [["momentum", "momentum"], ["rho", "rmsprop"], ["betas", "adam"]] as const) {
+        const f = form.querySelector<HTMLElement>(`[data-control="${name}"]`);
+        if (f !== null) f.hidden = hidden.has(name) || hidden.has("optimizer") || chosen !== key;
+      }
+    };
+    this.inputs.get("optimizer")?.addEventListener("change", showParams);
     add("schedule", "Schedule", select("c-schedule", SCHEDULES, config.schedule.kind));
     add("batch_size", "Batch size", numberInput("c-batch", config.batch_size, 1, 100_000, "1"));
     add("epochs", "Epochs", numberInput("c-epochs", config.epochs, 1, 100_000, "1"));
@@ -297,6 +315,7 @@ export class Controls {
     convs.open = (config.model.conv ?? []).length > 0;
     convs.hidden = hidden.has("conv");
     form.append(more, convs);
+    showParams();
   }
 
   private value(name: ControlName): string {
@@ -349,7 +368,28 @@ export class Controls {
       ok = this.refuse("hidden", "give up to 16 layer widths, each a whole number from 1 to 16,384") ?? false;
     } else c.model.hidden = units;
     const optimizer = this.value("optimizer");
-    if (optimizer !== optimizerKey(this.base.optimizer)) c.optimizer = optimizerConfig(optimizer);
+    const o = optimizer !== optimizerKey(this.base.optimizer) ? optimizerConfig(optimizer) : structuredClone(this.base.optimizer);
+    const unit = (name: ControlName, what: string): number | null => {
+      const text = this.value(name);
+      const v = Number(text);
+      return text !== "" && Number.isFinite(v) && v >= 0 && v < 1 ? v : this.refuse(name, `${what} must be at least 0 and below 1`);
+    };
+    if (optimizer === "momentum") {
+      const m = unit("momentum", "momentum");
+      if (m === null || m === 0) ok = m === null ? false : (this.refuse("momentum", "momentum 0 is plain SGD: choose SGD instead") ?? false);
+      else o["momentum"] = m;
+    } else if (optimizer === "rmsprop") {
+      const rho = unit("rho", "ρ");
+      if (rho === null) ok = false;
+      else o["rho"] = rho;
+    } else if (optimizer === "adam") {
+      const parts = this.value("betas").split(/[\s,]+/).filter((p) => p !== "").map(Number);
+      const [b1, b2] = parts;
+      if (parts.length !== 2 || b1 === undefined || b2 === undefined || !parts.every((v) => Number.isFinite(v) && v >= 0 && v < 1)) {
+        ok = this.refuse("betas", "give two numbers, each at least 0 and below 1, e.g. 0.9, 0.999") ?? false;
+      } else o["betas"] = [b1, b2];
+    }
+    if (JSON.stringify(o) !== JSON.stringify(this.base.optimizer)) c.optimizer = o;
     c.schedule = scheduleConfig(this.value("schedule"), this.base.schedule);
     c.normalization = this.value("normalization");
     const activation = this.value("activation");
