@@ -431,9 +431,12 @@ test("convolution blocks are edited in the form: channels, kernel, stride, paddi
 test("the optimizer's own settings: momentum, ρ, Adam's β₁ and β₂, shown for the optimizer chosen", async () => {
   const { browser, page, errors } = await open([]);
   try {
-    await page.goto(`${server.base}#preset=ch4-xor`);
+    // A classroom link hides the seed: hidden means not displayed (CSS once overrode the attribute).
+    await page.goto(`${server.base}#preset=ch4-xor&hide=seed`);
     await ready(page);
-    const shown = (name) => page.$eval(`[data-control="${name}"]`, (f) => !f.hidden);
+    assert.equal(await page.isVisible("#c-seed"), false);
+    assert.equal(await page.isVisible("#c-epochs"), true);
+    const shown = (name) => page.isVisible(`[data-control="${name}"]`);
     await page.selectOption("#c-optimizer", "adam");
     assert.deepEqual([await shown("momentum"), await shown("rho"), await shown("betas")], [false, false, true]);
     await page.fill("#c-betas", "0.8, 0.99");
