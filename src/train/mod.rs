@@ -260,7 +260,7 @@ impl Session {
     /// After a GPU failure (a lost device, an out-of-memory, a kernel error): leaves the GPU without reading
     /// from it, restores the last epoch boundary's checkpoint on the CPU, and records why. The steps since
     /// that boundary are trained again, on the CPU.
-    fn recover_on_cpu(&mut self, cause: &LabError) -> Result<()> {
+    pub fn recover_on_cpu(&mut self, cause: &LabError) -> Result<()> {
         let Some(bytes) = self.recovery.take() else {
             return Err(LabError::Device(format!("{cause}; no checkpoint to go on from")));
         };

@@ -130,8 +130,14 @@ impl Trainer {
         if let Some(s) = self.session.as_mut()
             && s.to_device_async(Device::Cpu).await.is_err()
         {
-            // The GPU cannot give the weights back (a lost device): restart this run on the CPU.
-            self.session = None;
+            // The GPU cannot give the weights back (a lost device): go on from the checkpoint taken at the
+            // last epoch boundary, or, without one (the first epoch), restart this run on the CPU.
+            if let Err(e) = s.recover_on_cpu(&LabError::Device(why.clone())) {
+                web_sys::console::warn_1(&format!("restarting the run on the CPU: {e}").into());
+                self.session = None;
+            } else if let Some(said) = &s.fallback {
+                self.backend = format!("{} ({said})", BackendKind::Cpu.label(None));
+            }
         }
         Ok(self.backend.clone())
     }

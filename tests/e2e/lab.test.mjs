@@ -456,3 +456,42 @@ test("the optimizer's own settings: momentum, ρ, Adam's β₁ and β₂, shown 
     await browser.close();
   }
 });
+
+test("a GPU lost mid-run (device.destroy() in the worker) moves the run to the CPU, says why, and loses no epoch", async () => {
+  const { browser, page, errors } = await open(WEBGPU);
+  try {
+    const started = page.waitForEvent("worker");
+    const set = { epochs: 400 };
+    await page.goto(`${server.base}#preset=ch4-rings-mlp&backend=webgpu&set=${encodeURIComponent(JSON.stringify(set))}`);
+    const worker = await started;
+    // Keep a handle on the device the worker's module asks for, to destroy it from outside.
+    await worker.evaluate(() => {
+      const request = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await request.apply(this, args);
+        self.labDevice = device;
+        return device;
+      };
+    });
+    await ready(page);
+    await page.click("#train");
+    await page.waitForFunction(() => document.querySelectorAll("#epoch-log tbody tr").length >= 3, null, { timeout: 120_000 });
+    assert.match(await page.textContent("#run-backend"), /^Training on WebGPU/);
+    const before = (await epochLog(page)).length;
+    assert.equal(await worker.evaluate(() => { self.labDevice.destroy(); return true; }), true);
+    await page.waitForFunction(() => document.getElementById("run-backend").textContent.includes("training went on on the CPU"), null, { timeout: 60_000 })
+      .catch(async (e) => { throw new Error(`${e.message}: ${await page.textContent("#run-backend")} | ${await page.textContent("#progress")}`); });
+    await page.waitForFunction((n) => document.querySelectorAll("#epoch-log tbody tr").length >= n + 3, before, { timeout: 60_000 });
+    // Said in words: where it trains now, that the GPU failed and why, and from which epoch's end it went on.
+    assert.match(await page.textContent("#run-backend"),
+      /^Training on CPU: .*the GPU failed \(.+\); training went on on the CPU from the end of epoch \d+ \(step \d+\)/);
+    // Epochs run on, one after another: none skipped, none counted twice.
+    const epochs = (await epochLog(page)).map((r) => r[1]);
+    assert.deepEqual(epochs, epochs.map((_, i) => i + 1), JSON.stringify(epochs));
+    assert.ok((await epochLog(page)).every((r) => Number.isFinite(r[2]) && Number.isFinite(r[3])));
+    // The browser's own notices about the destroyed device are expected; nothing else.
+    assert.deepEqual(errors.filter((e) => !/destroy|lost|GPU|WebGPU/i.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -245,14 +245,27 @@ async function slice(budgetMs: number, maxSteps: number, forceFigures: boolean):
   // Saved at an epoch's end, at most every few seconds (a fast run finishes many epochs a second).
   if (status.newEpochs.length > 0 && !status.error && (status.done || performance.now() - lastSaved >= SAVE_EVERY_MS)) {
     lastSaved = performance.now();
-    await saveRun(t, status.epoch);
+    await onCpuIfGpuFails(t, () => saveRun(t, status.epoch));
   }
   const now = performance.now();
   if (forceFigures || status.done || now - lastFigures >= FIGURES_EVERY_MS) {
     lastFigures = now;
-    post({ type: "figures", figures: await t.figuresAsync() });
+    post({ type: "figures", figures: await onCpuIfGpuFails(t, () => t.figuresAsync()) });
   }
   return status.done;
+}
+
+/** Runs `f`; when the GPU fails in it (reading weights back for figures or a save, not only while
+ * training), moves the run to the CPU as a failed training step would, and runs `f` again there. */
+async function onCpuIfGpuFails<T>(t: Trainer, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    const why = describe(e);
+    if (!/GPU|WebGPU|device|memory|map a buffer/i.test(why)) throw e;
+    await t.fallBackToCpu(why);
+    return await f();
+  }
 }
 
 /** Reads a starter model file (served from `models/`) the first time it is asked for. */
