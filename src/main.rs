@@ -144,6 +144,12 @@ mod cli {
     }
 
     fn synth_cifar(dir: &std::path::Path, records: usize) -> ExitCode {
+        if !(1..=100_000).contains(&records) {
+            eprintln!(
+                "cvjourney: --records {records}: give 1 to 100000 records per batch (the real ones have 10000)"
+            );
+            return ExitCode::from(2);
+        }
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
             for (i, name) in cvjourney::train::CIFAR_FILES.iter().enumerate() {

@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
-use crate::backend::ops::Window;
 use crate::data::Normalization;
-use crate::nn::{Activation, Init, Padding};
+use crate::nn::{Activation, Init};
 use crate::optim::{OptimizerKind, Schedule};
-use crate::train::{DatasetSpec, EpochMetrics, Features, LossKind, ModelSpec, Pool, SessionConfig};
+use crate::train::{
+    DatasetSpec, EpochMetrics, Features, LossKind, ModelSpec, Pool, SessionConfig, conv_output_size,
+};
 
 /// One runnable experiment.
 #[derive(Debug, Clone, Serialize)]
@@ -364,24 +365,14 @@ impl Preset {
         if !self.needs_cifar() {
             return None;
         }
-        let swap = |c: &SessionConfig| {
+        Some(self.map_runs(|c| {
             let mut c = c.clone();
             if let DatasetSpec::Cifar10 { train_limit, test_limit } = c.dataset {
                 c.dataset = DatasetSpec::FashionMnist { train_limit, test_limit };
             }
             let mut side = 28usize;
             for b in &mut c.model.conv {
-                let pad = match b.padding {
-                    Padding::Valid => 0,
-                    Padding::Same => b.kernel.saturating_sub(1) / 2,
-                    Padding::Explicit(p) => p,
-                };
-                let win = Window {
-                    kernel: (b.kernel, b.kernel),
-                    stride: (b.stride, b.stride),
-                    padding: (pad, pad),
-                };
-                side = win.output_size(side, side).map_or(0, |(h, _)| h);
+                side = conv_output_size(side, b.kernel, b.stride, b.pad()).unwrap_or(0);
                 if b.pool != Pool::None {
                     if side < 2 {
                         b.pool = Pool::None;
@@ -391,15 +382,16 @@ impl Preset {
                 }
             }
             c
-        };
+        }))
+    }
+
+    /// This preset with `f` applied to its config and to every variant's.
+    fn map_runs(&self, f: impl Fn(&SessionConfig) -> SessionConfig) -> Preset {
         let mut p = self.clone();
-        p.config = swap(&self.config);
-        p.variants = self
-            .variants
-            .iter()
-            .map(|v| Variant { label: v.label.clone(), config: swap(&v.config) })
-            .collect();
-        Some(p)
+        p.config = f(&self.config);
+        p.variants =
+            self.variants.iter().map(|v| Variant { label: v.label.clone(), config: f(&v.config) }).collect();
+        p
     }
 
     /// The same experiment cut down to seconds: `epochs` epochs, and Fashion-MNIST limited to its first
@@ -416,14 +408,7 @@ impl Preset {
             }
             c
         };
-        let mut p = self.clone();
-        p.config = shrink(&self.config);
-        p.variants = self
-            .variants
-            .iter()
-            .map(|v| Variant { label: v.label.clone(), config: shrink(&v.config) })
-            .collect();
-        p
+        self.map_runs(shrink)
     }
 }
 

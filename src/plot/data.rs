@@ -336,25 +336,21 @@ fn histograms(session: &Session) -> Result<Vec<Figure>> {
             })
             .collect()
     };
-    let mut out = Vec::new();
-    if !acts.is_empty() {
-        out.push(Figure::Lines {
-            title: "Per layer: distribution of the activations".into(),
-            x_label: "value".into(),
+    let overlays = [
+        ("Per layer: distribution of the activations", "value", acts),
+        ("Per layer: distribution of the weight gradients (last step)", "gradient", grads),
+    ];
+    let out = overlays
+        .into_iter()
+        .filter(|(_, _, hs)| !hs.is_empty())
+        .map(|(title, x_label, hs)| Figure::Lines {
+            title: title.into(),
+            x_label: x_label.into(),
             y_label: "share of values".into(),
-            series: curves(&acts),
+            series: curves(&hs),
             guide: None,
-        });
-    }
-    if !grads.is_empty() {
-        out.push(Figure::Lines {
-            title: "Per layer: distribution of the weight gradients (last step)".into(),
-            x_label: "gradient".into(),
-            y_label: "share of values".into(),
-            series: curves(&grads),
-            guide: None,
-        });
-    }
+        })
+        .collect();
     Ok(out)
 }
 

@@ -66,7 +66,22 @@ fn time<T>(mut f: impl FnMut() -> Result<T>) -> Result<(f64, T)> {
 }
 
 /// The three ways timed (µs per epoch) as bars, for a session training a linear model on one target.
+/// Timed once the run has finished: during training the timing would take turns with the training it
+/// interrupts (some 60 ms at each figure update) and measure a busy machine.
 pub fn vectorize_figure(session: &Session) -> Result<Figure> {
+    let labels = vec![
+        "scalar loops, sample by sample".to_string(),
+        "tensor ops, sample by sample".into(),
+        "one batched matrix product".into(),
+    ];
+    if !session.finished() {
+        return Ok(Figure::Bars {
+            title: "Why vectorize: one epoch's gradient three ways, timed when the run ends".into(),
+            y_label: "µs per epoch".into(),
+            labels,
+            series: vec![],
+        });
+    }
     let Targets::Values { values: y, width: 1 } = &session.train.targets else {
         return Err(LabError::InvalidArgument(
             "the vectorization timing needs one real-valued target".into(),
@@ -110,11 +125,7 @@ pub fn vectorize_figure(session: &Session) -> Result<Figure> {
             us(batched_ms)
         ),
         y_label: "µs per epoch".into(),
-        labels: vec![
-            "scalar loops, sample by sample".into(),
-            "tensor ops, sample by sample".into(),
-            "one batched matrix product".into(),
-        ],
+        labels,
         series: vec![("µs per epoch".into(), vec![us(loops_ms), us(tensor_ms), us(batched_ms)])],
     })
 }

@@ -184,6 +184,17 @@ pub struct ConvBlock {
     pub pool: Pool,
 }
 
+impl ConvBlock {
+    /// Zero pixels added on each side: none for 'valid', (kernel − 1) / 2 for 'same', or the given number.
+    pub fn pad(&self) -> usize {
+        match self.padding {
+            Padding::Valid => 0,
+            Padding::Same => self.kernel.saturating_sub(1) / 2,
+            Padding::Explicit(p) => p,
+        }
+    }
+}
+
 fn one() -> usize {
     1
 }

@@ -721,11 +721,7 @@ fn build_model(feature_shape: &[usize], spec: &ModelSpec, outputs: usize) -> Res
         };
         let (mut c, mut h, mut w) = (c, h, w);
         for (i, b) in spec.conv.iter().enumerate() {
-            let pad = match b.padding {
-                Padding::Valid => 0,
-                Padding::Same => (b.kernel - 1) / 2,
-                Padding::Explicit(p) => p,
-            };
+            let pad = b.pad();
             let too_small = |what: String, h: usize, w: usize| {
                 LabError::InvalidArgument(format!(
                     "block {}: {what} does not fit the {h}x{w} image left at that point \

@@ -10,7 +10,7 @@ use super::{
 use crate::autograd;
 use crate::data::image::edge_feature_len;
 use crate::error::{LabError, Result};
-use crate::nn::{Padding, Sequential};
+use crate::nn::Sequential;
 use crate::tensor::Tensor;
 
 /// One row of the walk-through.
@@ -126,11 +126,7 @@ fn walk(config: &SessionConfig) -> Option<(u64, u64, u64)> {
     if !spec.conv.is_empty() || spec.conv_head {
         let [mut c, mut h, mut w] = input[..] else { return None };
         for b in &spec.conv {
-            let pad = match b.padding {
-                Padding::Valid => 0,
-                Padding::Same => b.kernel.saturating_sub(1) / 2,
-                Padding::Explicit(p) => p,
-            };
+            let pad = b.pad();
             let (nh, nw) = (
                 conv_output_size(h, b.kernel, b.stride, pad)?,
                 conv_output_size(w, b.kernel, b.stride, pad)?,

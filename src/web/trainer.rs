@@ -385,7 +385,19 @@ impl Trainer {
         let epochs = self.outcomes.iter().map(|o| o.history.len()).sum::<usize>() + session.history.len();
         let costly = self.preset.plots.iter().any(|k| {
             use chapters::PlotKind::*;
-            matches!(k, Confusion | Mistakes | DecisionRegions | LayerStats | Filters | EdgeFilters)
+            matches!(
+                k,
+                Confusion
+                    | Mistakes
+                    | DecisionRegions
+                    | LayerStats
+                    | Filters
+                    | EdgeFilters
+                    | Samples
+                    | FeatureMaps
+                    | Histograms
+                    | Vectorize
+            )
         });
         Some((self.current, epochs, if costly { 0 } else { session.steps() }))
     }

@@ -149,3 +149,21 @@ fn fuzz_runs_every_parser_without_a_crash() {
     }
     assert_eq!(cli(&["fuzz", "--parser", "png"]).0, 2);
 }
+
+/// `data synth-cifar` writes the six batches in CIFAR-10's format (read back by `data inspect` as
+/// CIFAR-10), and refuses a record count out of range with the reason.
+#[test]
+fn synth_cifar_writes_batches_the_parser_reads() {
+    let dir = std::env::temp_dir().join(format!("cvjourney-synth-{}", std::process::id()));
+    let (code, out, err) = cli(&["data", "synth-cifar", dir.to_str().unwrap(), "--records", "20"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("six generated CIFAR-10 batches of 20 records"), "{out}");
+    let batch = std::fs::read(dir.join("test_batch.bin")).unwrap();
+    assert_eq!(batch.len(), 20 * (1 + 3 * 32 * 32));
+    let (code, out, _) = inspect(&batch, "test_batch.bin");
+    assert!(code == 0 && out.contains("CIFAR-10") && out.contains("items:   20"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, _, err) = cli(&["data", "synth-cifar", "/tmp/unused", "--records", "0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--records 0: give 1 to 100000"), "{err}");
+}

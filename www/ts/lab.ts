@@ -328,7 +328,6 @@ export class LabPage {
     this.stoppedRuns = [];
     el("stopped-runs").textContent = "";
     el("figures").replaceChildren();
-    this.matrixCells.clear();
     el("cell-examples").hidden = true;
     el("cell-examples-said").textContent = "";
     el("epoch-log").querySelector("tbody")?.replaceChildren();
@@ -733,7 +732,7 @@ export class LabPage {
       };
       show.addEventListener("click", ask);
       canvas.addEventListener("click", (e) => {
-        const grid = this.matrixCells.get(canvas.id);
+        const grid = canvas.dataset.cells === undefined ? undefined : (JSON.parse(canvas.dataset.cells) as MatrixCells);
         const scale = canvas.width / Math.max(1, canvas.clientWidth);
         const hit = grid === undefined ? null : cellAt(grid, e.offsetX * scale, e.offsetY * scale);
         if (hit === null) return;
@@ -743,7 +742,7 @@ export class LabPage {
       });
       canvas.style.cursor = "pointer";
     }
-    this.matrixCells.set(canvas.id, cells);
+    // Where the cells are now: the click handler reads it (the e2e test too).
     canvas.dataset.cells = JSON.stringify(cells);
     for (const select of row.querySelectorAll<HTMLSelectElement>("select")) {
       if (select.options.length === labels.length) continue;
@@ -755,9 +754,6 @@ export class LabPage {
       }));
     }
   }
-
-  /** Where each drawn confusion matrix's cells are, by canvas id. */
-  private matrixCells = new Map<string, MatrixCells>();
 
   /** Draws a cell's test images (or says why there are none) in the box under the figures. */
   private showCellExamples(figure: Figure | null, error?: string): void {
