@@ -697,7 +697,9 @@ export class LabPage {
       canvas.setAttribute("aria-label", fig.title);
       try {
         const cells = this.bindings.drawFigure(id, this.stepper(canvas, fig, i));
-        const images = ["fashion-mnist", "mnist-sample", "cifar-10"].includes(this.controls?.read()?.dataset.name ?? "");
+        // Cells open their test images when the data are images (the preset's dataset says so; reading the
+        // form here would validate every control at every redraw).
+        const images = ["fashion-mnist", "mnist-sample", "cifar-10"].includes(this.preset?.config.dataset.name ?? "");
         if (cells !== null && cells !== undefined && images) this.cellPicker(canvas, fig, cells);
       } catch (e) {
         canvas.setAttribute("aria-label", `${fig.title}: could not be drawn (${e instanceof Error ? e.message : String(e)})`);
