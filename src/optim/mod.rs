@@ -199,6 +199,18 @@ impl Optimizer {
         if self.params.iter().any(|p| p.device() == Device::WebGpu) {
             return self.step_gpu();
         }
+        if self.gpu_state.iter().any(Option::is_some) {
+            // The parameters came back from the GPU: the host state is the truth from now on, provided it
+            // was read back after the last GPU step; stepping from a stale copy would be silently wrong.
+            if !self.host_fresh {
+                return Err(LabError::Device(
+                    "the optimizer's state is still on the GPU: move the run to the CPU with \
+                     Session::to_device first"
+                        .into(),
+                ));
+            }
+            self.gpu_state.iter_mut().for_each(|s| *s = None);
+        }
         let mut grads: Vec<Option<Vec<f32>>> =
             self.params.iter().map(|p| p.grad().map(|g| g.to_vec())).collect();
         self.clip_grads(&mut grads);

@@ -238,12 +238,29 @@ impl Session {
             for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
                 t.to_vec_async().await?;
             }
+            // The optimizer's state (momentum, Adam's moments) comes along: CPU steps go on from it.
+            self.optimizer.sync_state_async().await?;
+            self.optimizer.abandon_gpu();
         }
         if device == Device::WebGpu && (self.recovery.is_none() || self.cursor.is_none()) {
             self.recovery = Some(self.checkpoint_async().await?);
         }
         self.model.to_device(device)?;
         self.device = device;
+        Ok(())
+    }
+
+    /// Brings the model to the CPU to be read (figures, a confusion cell's images), not trained: the
+    /// optimizer's state stays on the GPU, so the run must go back with `to_device_async(WebGpu)` before its
+    /// next step (a CPU step before that is refused, see `Optimizer::step`). Cheaper than a full move by
+    /// the state's readback (twice the weights for Adam).
+    pub async fn to_cpu_for_reading_async(&mut self) -> Result<()> {
+        self.settle_async().await?;
+        for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
+            t.to_vec_async().await?;
+        }
+        self.model.to_device(Device::Cpu)?;
+        self.device = Device::Cpu;
         Ok(())
     }
 
@@ -385,7 +402,11 @@ impl Session {
             value = Some(v);
         }
         loss.backward()?;
-        self.optimizer.step().map_err(|_| self.diverged(self.steps, f32::INFINITY))?;
+        // A weight that became NaN is the divergence guard's to report; any other error is itself.
+        self.optimizer.step().map_err(|e| match e {
+            LabError::InvalidArgument(_) => self.diverged(self.steps, f32::INFINITY),
+            other => other,
+        })?;
         if self.device != Device::Cpu {
             // The whole step was recorded; submit it as one command buffer (and surface any GPU error).
             crate::backend::webgpu::current()?.flush()?;

@@ -127,17 +127,21 @@ impl Trainer {
     pub async fn fall_back_to_cpu(&mut self, why: String) -> Result<String, JsError> {
         self.device = Device::Cpu;
         self.backend = format!("{} (GPU unavailable: {why})", BackendKind::Cpu.label(None));
-        if let Some(s) = self.session.as_mut()
-            && s.to_device_async(Device::Cpu).await.is_err()
-        {
+        let Some(s) = self.session.as_mut() else { return Ok(self.backend.clone()) };
+        if s.to_device_async(Device::Cpu).await.is_ok() {
+            // Everything was read back (or already on the host): the run goes on from where it was.
+            self.backend = format!(
+                "{} (the GPU failed ({why}); training went on on the CPU from step {}, where it was)",
+                BackendKind::Cpu.label(None),
+                s.steps()
+            );
+        } else if let Err(e) = s.recover_on_cpu(&LabError::Device(why.clone())) {
             // The GPU cannot give the weights back (a lost device): go on from the checkpoint taken at the
             // last epoch boundary, or, without one (the first epoch), restart this run on the CPU.
-            if let Err(e) = s.recover_on_cpu(&LabError::Device(why.clone())) {
-                web_sys::console::warn_1(&format!("restarting the run on the CPU: {e}").into());
-                self.session = None;
-            } else if let Some(said) = &s.fallback {
-                self.backend = format!("{} ({said})", BackendKind::Cpu.label(None));
-            }
+            web_sys::console::warn_1(&format!("restarting the run on the CPU: {e}").into());
+            self.session = None;
+        } else if let Some(said) = &s.fallback {
+            self.backend = format!("{} ({said})", BackendKind::Cpu.label(None));
         }
         Ok(self.backend.clone())
     }
@@ -268,7 +272,7 @@ impl Trainer {
         let session = self.session.as_mut().ok_or_else(|| JsError::new("no run has started yet"))?;
         let on_gpu = session.device() == Device::WebGpu;
         if on_gpu {
-            session.to_device_async(Device::Cpu).await.map_err(|e| JsError::new(&e.to_string()))?;
+            session.to_cpu_for_reading_async().await.map_err(|e| JsError::new(&e.to_string()))?;
         }
         let figure = crate::plot::cell_examples(session, truth, predicted, 24);
         if on_gpu {
@@ -289,7 +293,7 @@ impl Trainer {
             return self.figures();
         }
         let session = self.session.as_mut().expect("checked above");
-        session.to_device_async(Device::Cpu).await.map_err(|e| JsError::new(&e.to_string()))?;
+        session.to_cpu_for_reading_async().await.map_err(|e| JsError::new(&e.to_string()))?;
         let figures = self.figures();
         if let Some(s) = self.session.as_mut() {
             s.to_device_async(Device::WebGpu).await.map_err(|e| JsError::new(&e.to_string()))?;

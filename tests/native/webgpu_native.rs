@@ -237,6 +237,55 @@ fn a_destroyed_device_mid_run_goes_on_on_the_cpu() {
     survives_gpu_failure(|rt| rt.ctx.device.destroy(), "device.destroy()", "GPU");
 }
 
+/// A run that leaves the GPU on purpose (no failure) goes on on the CPU with the optimizer's state as the
+/// GPU left it: Adam's moments and the momentum velocity live on the GPU during GPU steps, and a CPU step
+/// after the move must start from them, not from the host's stale copy. A figure's round trip (weights
+/// read to the CPU and back, no step between) is taken first, as the page does several times a second.
+#[test]
+fn leaving_the_gpu_mid_run_keeps_the_optimizer_state() {
+    use cvjourney::chapters::preset;
+    use cvjourney::optim::OptimizerKind;
+    use cvjourney::train::{MemorySource, Session};
+    for optimizer in
+        [OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 }, OptimizerKind::Sgd { momentum: 0.9 }]
+    {
+        let mut config = preset("ch4-rings-mlp").expect("preset").config;
+        (config.epochs, config.optimizer, config.lr) = (3, optimizer, 0.01);
+        let mut cpu = Session::new(config.clone(), &MemorySource::default()).unwrap();
+        let want: Vec<f32> = cpu.run().unwrap().iter().map(|m| m.test_loss).collect();
+
+        install();
+        let mut s = Session::new(config, &MemorySource::default()).unwrap();
+        s.to_device(Device::WebGpu).unwrap();
+        s.run_epoch().unwrap();
+        pollster::block_on(s.to_cpu_for_reading_async()).unwrap();
+        s.to_device(Device::WebGpu).unwrap();
+        // Mid-epoch: the epoch boundary's recovery checkpoint has read the state back; steps since have not.
+        let half = s.steps_per_epoch() / 2;
+        for _ in 0..half {
+            s.step().unwrap();
+        }
+        s.to_device(Device::Cpu).unwrap();
+        let got: Vec<f32> = s.run().unwrap().iter().map(|m| m.test_loss).collect();
+        assert_eq!(got.len(), 3);
+        for (g, c) in got.iter().zip(&want) {
+            assert!((g - c).abs() <= 1e-3 * c.abs().max(1.0), "{optimizer:?}: {got:?} vs {want:?}");
+        }
+        assert!(s.fallback.is_none());
+    }
+    // Brought to the CPU only to be read, a run refuses a CPU step rather than take it from stale state.
+    let mut config = preset("ch4-rings-mlp").expect("preset").config;
+    config.optimizer = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+    let mut s = Session::new(config, &MemorySource::default()).unwrap();
+    s.to_device(Device::WebGpu).unwrap();
+    for _ in 0..3 {
+        s.step().unwrap();
+    }
+    pollster::block_on(s.to_cpu_for_reading_async()).unwrap();
+    let refused = s.step().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("still on the GPU"), "{refused}");
+}
+
 /// The direct convolution kernel (measured against im2col + GEMM by `bench --gpu`) against the CPU's
 /// `conv2d`, with padding, strides and non-square kernels.
 #[test]
