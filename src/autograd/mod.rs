@@ -134,8 +134,45 @@ impl Op {
         }
     }
 
-    /// The gradient of each input, given the output gradient `g` (same order as `inputs`).
-    fn backward(&self, g: &Tensor) -> Result<Vec<Tensor>> {
+    /// The gradient of each input that requires one, given the output gradient `g` (same order as
+    /// `inputs`; `None` for an input without `requires_grad`). Products and convolutions skip the unwanted
+    /// side: the first layer's gradient with respect to a data batch is as large as the batch, and nothing
+    /// would read it (W5 spent a sixth of its time making it).
+    fn backward(&self, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let wanted = |t: &Tensor| t.requires_grad();
+        match self {
+            Op::MatMul(a, b, [ta, tb]) => {
+                // C = A'B' with A' = op(A), B' = op(B): dA' = g B'ᵀ and dB' = A'ᵀ g; a transposed operand
+                // takes the transpose of its gradient (dA = B' gᵀ, dB = gᵀ A'). No transpose is copied.
+                let ga = wanted(a)
+                    .then(|| if *ta { b.matmul_t(g, *tb, true) } else { g.matmul_t(b, false, !tb) })
+                    .map(|ga| ga?.sum_to(a.shape()))
+                    .transpose()?;
+                let gb = wanted(b)
+                    .then(|| if *tb { g.matmul_t(a, true, *ta) } else { a.matmul_t(g, !ta, false) })
+                    .map(|gb| gb?.sum_to(b.shape()))
+                    .transpose()?;
+                Ok(vec![ga, gb])
+            }
+            Op::Conv2d { x, w, win } => {
+                // y = W₂ · cols, permuted to (N, C_out, OH, OW): with g₂ the gradient in (C_out, N·OH·OW)
+                // order, dW₂ = g₂ colsᵀ and dcols = W₂ᵀ g₂, folded back onto x by col2im.
+                let c_out = w.dims()[0] as isize;
+                let g2 = g.permute(&[1, 0, 2, 3])?.reshape(&[c_out, -1])?;
+                let w2 = w.reshape(&[c_out, -1])?;
+                let dx =
+                    wanted(x).then(|| w2.matmul_t(&g2, true, false)?.col2im(x.shape(), *win)).transpose()?;
+                let dw = wanted(w)
+                    .then(|| g2.matmul_t(&x.im2col(*win)?, false, true)?.reshape_to(w.shape()))
+                    .transpose()?;
+                Ok(vec![dx, dw])
+            }
+            _ => Ok(self.backward_all(g)?.into_iter().map(Some).collect()),
+        }
+    }
+
+    /// Every input's gradient (the ops whose inputs' gradients cost little to make unasked).
+    fn backward_all(&self, g: &Tensor) -> Result<Vec<Tensor>> {
         use UnaryOp as U;
         Ok(match self {
             Op::Unary(op, x) => vec![match *op {
@@ -175,13 +212,6 @@ impl Op {
                 along[*axis] = n;
                 let positions = Tensor::arange(0.0, n as f32, 1.0)?.reshape_to(&Shape::new(&along))?;
                 vec![positions.eq(argmax)?.mul(g)?]
-            }
-            Op::MatMul(a, b, [ta, tb]) => {
-                // C = A'B' with A' = op(A), B' = op(B): dA' = g B'ᵀ and dB' = A'ᵀ g; a transposed operand
-                // takes the transpose of its gradient (dA = B' gᵀ, dB = gᵀ A'). No transpose is copied.
-                let ga = if *ta { b.matmul_t(g, *tb, true)? } else { g.matmul_t(b, false, !tb)? };
-                let gb = if *tb { g.matmul_t(a, true, *ta)? } else { a.matmul_t(g, !ta, false)? };
-                vec![ga.sum_to(a.shape())?, gb.sum_to(b.shape())?]
             }
             Op::Reshape(x) => vec![g.reshape_to(x.shape())?],
             Op::Permute { perm, .. } => {
@@ -233,17 +263,7 @@ impl Op {
             }
             Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
             Op::LogSoftmax { x, axis, y } => vec![g.log_softmax_backward_gpu(y, x.shape(), *axis)?],
-            Op::Conv2d { x, w, win } => {
-                // y = W₂ · cols, permuted to (N, C_out, OH, OW): with g₂ the gradient in (C_out, N·OH·OW)
-                // order, dW₂ = g₂ colsᵀ and dcols = W₂ᵀ g₂, folded back onto x by col2im.
-                let c_out = w.dims()[0] as isize;
-                let g2 = g.permute(&[1, 0, 2, 3])?.reshape(&[c_out, -1])?;
-                let w2 = w.reshape(&[c_out, -1])?;
-                let cols = x.im2col(*win)?;
-                let dw = g2.matmul_t(&cols, false, true)?.reshape_to(w.shape())?;
-                let dx = w2.matmul_t(&g2, true, false)?.col2im(x.shape(), *win)?;
-                vec![dx, dw]
-            }
+            Op::MatMul(..) | Op::Conv2d { .. } => unreachable!("handled by backward"),
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],
         })
     }
@@ -355,9 +375,7 @@ pub(crate) fn backward(root: &Tensor, seed: Tensor) -> Result<()> {
             }
             let Some(op) = t.op() else { continue };
             for (input, grad) in op.inputs().into_iter().zip(op.backward(&g)?) {
-                if !input.requires_grad() {
-                    continue;
-                }
+                let Some(grad) = grad.filter(|_| input.requires_grad()) else { continue };
                 let sum = match pending.remove(&input.id()) {
                     Some(prev) => prev.add(&grad)?,
                     None => grad,
