@@ -32,6 +32,12 @@ try {
       pad(r.crateGflops.toFixed(2), 10), pad(r.naiveGflops.toFixed(2), 10),
       pad(`${(r.fastGflops / r.naiveGflops).toFixed(1)}x`, 9), pad(r.maxRelDiff.toExponential(1), 9));
   }
+  console.log("\nproducts with a narrow side, one operand stored transposed: transpose + packed GEMM vs unpacked");
+  console.log(pad("shape", 28, true), pad("m x k x n", 16), pad("packed ms", 11), pad("narrow ms", 11), pad("speed-up", 8), pad("max rel", 9));
+  for (const r of await page.evaluate(() => window.wasmBindings.benchNarrow(600))) {
+    console.log(pad(r.name, 28, true), pad(`${r.m}x${r.k}x${r.n}`, 16), pad(r.packedMs.toFixed(3), 11),
+      pad(r.narrowMs.toFixed(3), 11), pad(`${(r.packedMs / r.narrowMs).toFixed(2)}x`, 8), pad(r.maxRelDiff.toExponential(1), 9));
+  }
   console.log("\nconv2d forward, 3x3 same, batch 32: im2col + GEMM (used) vs direct loop");
   for (const r of await page.evaluate(() => window.wasmBindings.benchConv())) {
     console.log(`${pad(r.name, 28, true)} im2col ${pad(r.im2colMs.toFixed(2), 8)} ms   direct ` +

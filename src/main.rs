@@ -236,7 +236,11 @@ mod cli {
                     "{}",
                     cvjourney::bench::format_table(&title, &cvjourney::bench::gemm_table(&now, budget_ms))
                 );
-                println!("\nconv2d forward, 3x3 same, batch 32: im2col + GEMM (used) vs direct loop");
+                println!(
+                    "\n{}",
+                    cvjourney::bench::format_narrow_table(&cvjourney::bench::narrow_table(&now, budget_ms))
+                );
+                println!("conv2d forward, 3x3 same, batch 32: im2col + GEMM (used) vs direct loop");
                 for r in cvjourney::bench::conv_table(&now) {
                     let (name, a, b, d) = (&r.name, r.im2col_ms, r.direct_ms, r.max_abs_diff);
                     println!("{name:<28} im2col {a:>8.2} ms   direct {b:>8.2} ms   max |diff| {d:.1e}");

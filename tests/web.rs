@@ -72,6 +72,7 @@ fn reduce_matches_reference() {
 #[wasm_bindgen_test]
 fn matmul_matches_reference() {
     parity::matmul_parity();
+    parity::narrow_matmul_parity();
 }
 
 /// Same seed, same numbers: the constants the native tests pin, reproduced in the browser.
@@ -338,6 +339,15 @@ browser_device_suite!(
     optimizers,
     dropout_masks
 );
+
+/// The same products and gradients on the browser's CPU path, which reads narrow transposed operands with
+/// its own unpacked kernels (`cpu::NARROW_KERNELS`, wasm32 only): `matmul_t` with every flag (narrow
+/// cases among them: n = 3, m = 5, m = 8 over k = 5000) against the plain product.
+#[wasm_bindgen_test]
+async fn cpu_transposed_products_in_wasm() {
+    const { assert!(cvjourney::backend::cpu::NARROW_KERNELS) };
+    parity::device::matmuls(cvjourney::Device::Cpu).await;
+}
 
 /// The page's figures go through `drawFigure` onto a real canvas: the heat map and its points arrive as
 /// one pixel image (`putImageData`), the labels are measured with the canvas's `measureText`. Reads the

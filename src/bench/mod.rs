@@ -148,6 +148,107 @@ pub struct ConvRow {
     pub max_abs_diff: f32,
 }
 
+/// A product with one operand transposed and a narrow side, timed two ways: transposing the operand
+/// (a copy) and packing it into the general GEMM (`cpu::matmul`), against the unpacked kernel that reads it
+/// as stored (`cpu::matmul_a_bt` for x Wᵀ, `cpu::matmul_at_b` for gᵀ x).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NarrowRow {
+    pub name: String,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Which operand is stored transposed: "b" (x Wᵀ) or "a" (gᵀ x).
+    pub transposed: &'static str,
+    pub packed_ms: f64,
+    pub narrow_ms: f64,
+    /// Largest |narrow − packed| relative to the largest |packed| value.
+    pub max_rel_diff: f64,
+}
+
+/// The classifier layers of W5 (batch 5,000), W1 (batch 128) and W2's last layer (64 → 10).
+pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> {
+    let shapes = [
+        ("W5 forward x·Wᵀ", 5000, 784, 10, "b"),
+        ("W5 weight grad gᵀ·x", 10, 5000, 784, "a"),
+        ("W1 forward x·Wᵀ", 128, 784, 10, "b"),
+        ("W1 weight grad gᵀ·x", 10, 128, 784, "a"),
+        ("W2 last layer x·Wᵀ", 128, 64, 10, "b"),
+        ("W2 last weight grad gᵀ·x", 10, 128, 64, "a"),
+    ];
+    shapes
+        .into_iter()
+        .map(|(name, m, k, n, transposed)| {
+            let mut rng = Rng::new(2);
+            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            // As stored: a transposed operand's buffer holds its transpose, row-major.
+            let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
+                (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
+            };
+            let (a_stored, b_stored) =
+                if transposed == "a" { (transpose(&a, m, k), b) } else { (a, transpose(&b, k, n)) };
+            let (mut packed, mut narrow) = (vec![0.0; m * n], vec![0.0; m * n]);
+            let time = |f: &mut dyn FnMut()| {
+                let mut run = async |reps: usize| {
+                    let t0 = now_ms();
+                    (0..reps).for_each(|_| f());
+                    Ok((now_ms() - t0) / reps as f64)
+                };
+                crate::train::now(median_of_samples(now_ms, budget_ms, &mut run)).unwrap_or(f64::NAN)
+            };
+            let packed_ms = time(&mut || {
+                // What the general path does: copy the transposed operand back to row-major, then GEMM.
+                if transposed == "a" {
+                    cpu::matmul(&transpose(&a_stored, k, m), &b_stored, m, k, n, &mut packed);
+                } else {
+                    cpu::matmul(&a_stored, &transpose(&b_stored, n, k), m, k, n, &mut packed);
+                }
+            });
+            let narrow_ms = time(&mut || {
+                if transposed == "a" {
+                    cpu::matmul_at_b(&a_stored, &b_stored, m, k, n, &mut narrow);
+                } else {
+                    cpu::matmul_a_bt(&a_stored, &b_stored, m, k, n, &mut narrow);
+                }
+            });
+            let scale = packed.iter().fold(0.0f32, |s, v| s.max(v.abs())).max(1e-30);
+            let diff = narrow.iter().zip(&packed).fold(0.0f32, |d, (x, y)| d.max((x - y).abs()));
+            NarrowRow {
+                name: name.into(),
+                m,
+                k,
+                n,
+                transposed,
+                packed_ms,
+                narrow_ms,
+                max_rel_diff: f64::from(diff / scale),
+            }
+        })
+        .collect()
+}
+
+/// The rows as a plain-text table.
+pub fn format_narrow_table(rows: &[NarrowRow]) -> String {
+    let mut out = format!(
+        "products with a narrow side, one operand stored transposed: transpose + packed GEMM vs unpacked\n\
+         {:<28} {:>16} {:>11} {:>11} {:>8} {:>9}\n",
+        "shape", "m x k x n", "packed ms", "narrow ms", "speed-up", "max rel"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<28} {:>16} {:>11.3} {:>11.3} {:>7.2}x {:>9.1e}\n",
+            r.name,
+            format!("{}x{}x{}", r.m, r.k, r.n),
+            r.packed_ms,
+            r.narrow_ms,
+            r.packed_ms / r.narrow_ms,
+            r.max_rel_diff
+        );
+    }
+    out
+}
+
 /// The W3 CNN's two convolutions (3x3 "same", batch 32 of 28x28 and 14x14 maps).
 pub fn conv_table(now_ms: &dyn Fn() -> f64) -> Vec<ConvRow> {
     [("conv1 1->16, 28x28", [32, 1, 28, 28], 16), ("conv2 16->32, 14x14", [32, 16, 14, 14], 32)]

@@ -39,6 +39,8 @@ impl Tensor {
         let out = if self.device() == Device::WebGpu || other.device() == Device::WebGpu {
             let (a, b) = Tensor::same_device(self, other)?;
             matmul_gpu(&a, &b, &batch, [m, k, n], [trans_a, trans_b])?
+        } else if let Some(out) = matmul_narrow(self, other, [m, k, n], [trans_a, trans_b]) {
+            out
         } else {
             // The CPU GEMM wants row-major operands: transpose first (values only, outside the graph).
             let op = |t: &Tensor, flag: bool| if flag { t.detach().transpose(-1, -2) } else { Ok(t.clone()) };
@@ -104,6 +106,23 @@ impl Tensor {
         let (outer, n, inner) = around(shape.dims(), axis);
         Ok(Tensor::make(gpu::log_softmax_backward(&g, y, outer, n, inner), shape.clone(), None))
     }
+}
+
+/// A 2-D product with a narrow side on the CPU, its transposed operand read as stored by the unpacked
+/// kernels (`cpu::matmul_a_bt`, `cpu::matmul_at_b`): a classifier layer's x Wᵀ and its weight gradient gᵀ x.
+/// Packing the wide operand (a 5000 x 784 batch) cost more than the product. `None`: the general path.
+fn matmul_narrow(a: &Tensor, b: &Tensor, [m, k, n]: [usize; 3], [ta, tb]: [bool; 2]) -> Option<Storage> {
+    if !cpu::NARROW_KERNELS || a.rank() != 2 || b.rank() != 2 {
+        return None;
+    }
+    let kernel = match (ta, tb) {
+        (false, true) if n <= cpu::NARROW => cpu::matmul_a_bt,
+        (true, false) if m <= cpu::NARROW => cpu::matmul_at_b,
+        _ => return None,
+    };
+    let mut out = vec![0.0; m * n];
+    kernel(&a.data(), &b.data(), m, k, n, &mut out);
+    Some(out.into())
 }
 
 /// (outer, n, inner) around `axis`.

@@ -162,6 +162,16 @@ pub async fn bench_workload(
     Ok(row.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
 }
 
+/// The narrow-product benchmark rows (transpose + packed GEMM vs the unpacked kernels), for `./lab bench`.
+#[wasm_bindgen(js_name = benchNarrow)]
+pub fn bench_narrow(budget_ms: f64) -> Result<JsValue, JsError> {
+    let performance = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new("benchNarrow: performance.now() is not available"))?;
+    let now = move || performance.now();
+    Ok(serde_wasm_bindgen::to_value(&crate::bench::narrow_table(&now, budget_ms))?)
+}
+
 /// The conv2d benchmark rows (im2col + GEMM vs a direct loop), for `./lab bench`.
 #[wasm_bindgen(js_name = benchConv)]
 pub fn bench_conv() -> Result<JsValue, JsError> {

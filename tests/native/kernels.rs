@@ -22,6 +22,7 @@ fn reduce_fast_equals_reference() {
 #[test]
 fn matmul_fast_equals_reference() {
     parity::matmul_parity();
+    parity::narrow_matmul_parity();
 }
 
 /// Known values (numpy / closed forms): softmax of large logits stays finite; log_softmax of −1e30 too.

@@ -157,6 +157,42 @@ pub fn matmul_parity() {
     }
 }
 
+/// The unpacked kernels for products with a narrow side (`cpu::matmul_a_bt`: a · bᵀ with b stored (n, k);
+/// `cpu::matmul_at_b`: aᵀ · b with a stored (k, m)) against the reference on the transposed-back operand,
+/// at the edges of their blocks: k and n around LANES (4), m around 2 and 8, k past the 256-row sweep.
+pub fn narrow_matmul_parity() {
+    let mut rng = Rng::new(5);
+    let shapes =
+        [(1, 1, 1), (2, 4, 4), (3, 5, 7), (5, 3, 10), (10, 257, 13), (16, 784, 10), (9, 600, 6), (4, 0, 3)];
+    let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
+        (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
+    };
+    for (x, y, z) in shapes {
+        for (m, k, n) in [(x, y, z), (z, y, x)] {
+            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            let mut reference = vec![0.0; m * n];
+            cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
+            let (mut abt, mut atb) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            cpu::matmul_a_bt(&a, &transpose(&b, k, n), m, k, n, &mut abt);
+            cpu::matmul_at_b(&transpose(&a, m, k), &b, m, k, n, &mut atb);
+            for (name, got) in [("matmul_a_bt", &abt), ("matmul_at_b", &atb)] {
+                for i in 0..m {
+                    for j in 0..n {
+                        let magnitude: f32 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum();
+                        let bound = 2.0 * k as f32 * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
+                        let (f, r) = (got[i * n + j], reference[i * n + j]);
+                        assert!(
+                            (f - r).abs() <= bound,
+                            "{name} {m}x{k}x{n} at ({i}, {j}): {f} vs reference {r}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// First outputs of `Rng::new(42)`, pinned so native and wasm32 are held to the same stream.
 pub const RNG_42_FIRST: u32 = 1_898_997_482;
 pub const NORMAL_42_FIRST_BITS: u32 = 1_038_219_708;

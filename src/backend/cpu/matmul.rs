@@ -69,3 +69,147 @@ pub fn matmul_crate(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mu
         );
     }
 }
+
+/// Products with a side of at most this many rows or columns take the unpacked kernels below, where they
+/// are used (`NARROW_KERNELS`).
+pub const NARROW: usize = 16;
+
+/// Whether `Tensor::matmul_t` sends narrow transposed products to the unpacked kernels. Measured by
+/// `./lab bench` (the "narrow side" table): in the browser (SIMD128) they beat transposing + our packed
+/// kernel by 1.3-2.3x on W5's, W1's and W2's classifier layers; natively `matrixmultiply`'s AVX2/FMA
+/// kernel stays 1.5-2x faster than these (compiled for baseline x86-64), so native builds keep it.
+pub const NARROW_KERNELS: bool = cfg!(target_arch = "wasm32");
+
+/// Lanes per accumulator: one SIMD128 (or SSE) register; LLVM vectorizes the `[f32; LANES]` arithmetic.
+const LANES: usize = 4;
+
+/// out (m, n) = a (m, k) · bᵀ, with b stored (n, k) row-major: a Linear layer's forward pass (x Wᵀ with W
+/// as stored). Every output is a dot product along k, contiguous in both operands, so nothing is packed
+/// or transposed; meant for narrow n (a classifier's 10 outputs), where packing the m x k operand costs
+/// more than the product. Summation order: LANES interleaved partial sums over k, then the tail.
+pub fn matmul_a_bt(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= n * k && out.len() >= m * n, "matmul_a_bt: buffers too small");
+    let mut i = 0;
+    while i < m {
+        let two = m - i >= 2;
+        let mut j = 0;
+        while j < n {
+            let four = n - j >= 4;
+            match (two, four) {
+                (true, true) => dot_block::<2, 4>(a, b, k, n, i, j, out),
+                (true, false) => dot_block::<2, 1>(a, b, k, n, i, j, out),
+                (false, true) => dot_block::<1, 4>(a, b, k, n, i, j, out),
+                (false, false) => dot_block::<1, 1>(a, b, k, n, i, j, out),
+            }
+            j += if four { 4 } else { 1 };
+        }
+        i += if two { 2 } else { 1 };
+    }
+}
+
+/// out[i..i+R, j..j+C] of [`matmul_a_bt`]: R x C dot products, each LANES partial sums held in registers.
+#[inline(always)]
+fn dot_block<const R: usize, const C: usize>(
+    a: &[f32],
+    b: &[f32],
+    k: usize,
+    n: usize,
+    i: usize,
+    j: usize,
+    out: &mut [f32],
+) {
+    let rows: [&[f32]; R] = std::array::from_fn(|r| &a[(i + r) * k..(i + r + 1) * k]);
+    let cols: [&[f32]; C] = std::array::from_fn(|c| &b[(j + c) * k..(j + c + 1) * k]);
+    let mut acc = [[[0.0f32; LANES]; C]; R];
+    let body = k - k % LANES;
+    for p in (0..body).step_by(LANES) {
+        let x: [[f32; LANES]; R] = std::array::from_fn(|r| rows[r][p..p + LANES].try_into().expect("LANES"));
+        let w: [[f32; LANES]; C] = std::array::from_fn(|c| cols[c][p..p + LANES].try_into().expect("LANES"));
+        for r in 0..R {
+            for c in 0..C {
+                for l in 0..LANES {
+                    acc[r][c][l] += x[r][l] * w[c][l];
+                }
+            }
+        }
+    }
+    for r in 0..R {
+        for c in 0..C {
+            let lanes = &acc[r][c];
+            let mut sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+            for p in body..k {
+                sum += rows[r][p] * cols[c][p];
+            }
+            out[(i + r) * n + j + c] = sum;
+        }
+    }
+}
+
+/// Rows of b swept per block in [`matmul_at_b`]: a LANES-wide column strip of this many rows (4 KB) stays
+/// in L1 while the strips beside it reuse its cache lines.
+const AT_B_ROWS: usize = 256;
+
+/// out (m, n) = aᵀ · b, with a stored (k, m) and b (k, n) row-major: a weight gradient (gᵀ x, the batch
+/// summed over) without transposing g or packing x. out[j, :] accumulates a[p, j] · b[p, :] over p, up to
+/// eight rows of out at a time in registers, for narrow m (a classifier's 10 outputs).
+pub fn matmul_at_b(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
+    assert!(a.len() >= k * m && b.len() >= k * n && out.len() >= m * n, "matmul_at_b: buffers too small");
+    out[..m * n].fill(0.0);
+    for p0 in (0..k).step_by(AT_B_ROWS) {
+        let p1 = (p0 + AT_B_ROWS).min(k);
+        let mut j = 0;
+        while j < m {
+            let rows = match m - j {
+                8.. => 8,
+                4..=7 => 4,
+                2..=3 => 2,
+                _ => 1,
+            };
+            match rows {
+                8 => axpy_block::<8>(a, b, m, n, p0..p1, j, out),
+                4 => axpy_block::<4>(a, b, m, n, p0..p1, j, out),
+                2 => axpy_block::<2>(a, b, m, n, p0..p1, j, out),
+                _ => axpy_block::<1>(a, b, m, n, p0..p1, j, out),
+            }
+            j += rows;
+        }
+    }
+}
+
+/// Adds rows `ps` of the product to out[j..j+R, :] in [`matmul_at_b`], LANES columns at a time.
+#[inline(always)]
+fn axpy_block<const R: usize>(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    n: usize,
+    ps: std::ops::Range<usize>,
+    j: usize,
+    out: &mut [f32],
+) {
+    let body = n - n % LANES;
+    for c in (0..body).step_by(LANES) {
+        let mut acc = [[0.0f32; LANES]; R];
+        for p in ps.clone() {
+            let x: [f32; LANES] = b[p * n + c..p * n + c + LANES].try_into().expect("LANES");
+            let g: [f32; R] = a[p * m + j..p * m + j + R].try_into().expect("R wide");
+            for r in 0..R {
+                for l in 0..LANES {
+                    acc[r][l] += g[r] * x[l];
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let o = &mut out[(j + r) * n + c..(j + r) * n + c + LANES];
+            for l in 0..LANES {
+                o[l] += acc[l];
+            }
+        }
+    }
+    for c in body..n {
+        for r in 0..R {
+            let sum: f32 = ps.clone().map(|p| a[p * m + j + r] * b[p * n + c]).sum();
+            out[(j + r) * n + c] += sum;
+        }
+    }
+}
