@@ -36,13 +36,18 @@ pub enum Device {
 /// A tensor's numbers: a host vector, or a GPU buffer with an optional host copy (filled by a readback and
 /// kept until the buffer is written again).
 pub(crate) enum Storage {
-    Host(Vec<f32>),
-    Gpu { buf: Rc<GpuBuf>, host: Option<Vec<f32>> },
+    /// Shared by reshapes and detached copies (copy on write: `assign` copies a shared vector first), so
+    /// that a Flatten or a detach does not copy a whole batch.
+    Host(Rc<Vec<f32>>),
+    Gpu {
+        buf: Rc<GpuBuf>,
+        host: Option<Vec<f32>>,
+    },
 }
 
 impl From<Vec<f32>> for Storage {
     fn from(v: Vec<f32>) -> Storage {
-        Storage::Host(v)
+        Storage::Host(Rc::new(v))
     }
 }
 
@@ -213,7 +218,7 @@ impl Tensor {
     /// The values, row-major, without blocking: awaits the GPU's readback (immediate on the CPU).
     pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
         let pending = match &*self.0.data.borrow() {
-            Storage::Host(v) => return Ok(v.clone()),
+            Storage::Host(v) => return Ok(v.to_vec()),
             Storage::Gpu { host: Some(v), .. } => return Ok(v.clone()),
             Storage::Gpu { buf, host: None } => buf.clone(),
         };
@@ -241,7 +246,8 @@ impl Tensor {
     pub(crate) fn data(&self) -> Ref<'_, Vec<f32>> {
         self.fill_host_copy();
         Ref::map(self.0.data.borrow(), |s| match s {
-            Storage::Host(v) | Storage::Gpu { host: Some(v), .. } => v,
+            Storage::Host(v) => v.as_ref(),
+            Storage::Gpu { host: Some(v), .. } => v,
             Storage::Gpu { host: None, .. } => unreachable!("filled above"),
         })
     }
@@ -291,7 +297,7 @@ impl Tensor {
     pub fn into_device(self, device: Device) -> Result<Tensor> {
         if device == Device::WebGpu && Rc::strong_count(&self.0) == 1 && self.0.op.is_none() {
             let values = match &mut *self.0.data.borrow_mut() {
-                Storage::Host(v) => Some(std::mem::take(v)),
+                Storage::Host(v) => Some(Rc::unwrap_or_clone(std::mem::take(v))),
                 Storage::Gpu { .. } => None,
             };
             if let Some(values) = values {
@@ -308,7 +314,7 @@ impl Tensor {
 
     fn storage_on(&self, device: Device) -> Result<Storage> {
         Ok(match device {
-            Device::Cpu => Storage::Host(self.to_vec()),
+            Device::Cpu => self.to_vec().into(),
             Device::WebGpu => {
                 let rt = webgpu::current()?;
                 let values = self.data();
@@ -334,7 +340,7 @@ impl Tensor {
         let mut storage = self.0.data.borrow_mut();
         if let Storage::Gpu { host, .. } = &mut *storage {
             let values = host.take().unwrap_or_else(|| vec![0.0; self.numel()]);
-            *storage = Storage::Host(values);
+            *storage = values.into();
         }
         drop(storage);
         self.set_grad(None);
@@ -360,7 +366,7 @@ impl Tensor {
             )));
         }
         match &mut *self.0.data.borrow_mut() {
-            Storage::Host(v) => v.copy_from_slice(values),
+            Storage::Host(v) => Rc::make_mut(v).copy_from_slice(values),
             Storage::Gpu { buf, host } => {
                 buf.runtime().write(buf, bytemuck::cast_slice(values));
                 *host = Some(values.to_vec());
@@ -451,16 +457,17 @@ impl Tensor {
         Tensor::make(self.copied_storage(), self.shape().clone(), None)
     }
 
-    /// A copy of the values on the same device.
+    /// The values as new storage on the same device: on the host the vector is shared (copied only if
+    /// one of the holders assigns to it), on the GPU a copy.
     pub(crate) fn copied_storage(&self) -> Storage {
-        match self.gpu() {
-            Some(src) => {
-                let rt = src.runtime();
-                let out = rt.alloc(src.len());
-                rt.copy(&src, &out);
+        match &*self.0.data.borrow() {
+            Storage::Host(v) => Storage::Host(v.clone()),
+            Storage::Gpu { buf, .. } => {
+                let rt = buf.runtime();
+                let out = rt.alloc(buf.len());
+                rt.copy(buf, &out);
                 out.into()
             }
-            None => Storage::Host(self.to_vec()),
         }
     }
 

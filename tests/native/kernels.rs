@@ -107,3 +107,22 @@ fn binary_middle_broadcast_equals_reference() {
         }
     }
 }
+
+/// Reshapes and detached copies share the host values (a Flatten no longer copies the batch) but keep
+/// value semantics: assigning to one holder copies first, so the others keep what they had.
+#[test]
+fn reshape_and_detach_share_values_but_copy_on_assign() {
+    let x = Tensor::from_vec((0..6).map(|v| v as f32).collect(), [2, 3]).unwrap();
+    let flat = x.reshape(&[6]).unwrap();
+    let snapshot = x.detach();
+    x.assign(&[9.0; 6]).unwrap();
+    assert_eq!(x.to_vec(), vec![9.0; 6]);
+    assert_eq!(flat.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(snapshot.to_vec(), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    flat.assign(&[1.0; 6]).unwrap();
+    assert_eq!((x.to_vec()[0], snapshot.to_vec()[0], flat.to_vec()[0]), (9.0, 0.0, 1.0));
+    // Gradients still flow through a reshape of a shared vector.
+    let w = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]).unwrap().requires_grad_(true);
+    w.reshape(&[4]).unwrap().mul_scalar(3.0).sum(&[], false).unwrap().backward().unwrap();
+    assert_eq!(w.grad().unwrap().to_vec(), vec![3.0; 4]);
+}
