@@ -89,19 +89,31 @@ const LANES: usize = 4;
 /// more than the product. Summation order: LANES interleaved partial sums over k, then the tail.
 pub fn matmul_a_bt(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= n * k && out.len() >= m * n, "matmul_a_bt: buffers too small");
+    // Blocks of 2 rows x up to 5 columns: 10 accumulators, two rows of a and one of b in 13 registers;
+    // a classifier's 10 outputs are two blocks of 5.
     let mut i = 0;
     while i < m {
         let two = m - i >= 2;
         let mut j = 0;
         while j < n {
-            let four = n - j >= 4;
-            match (two, four) {
-                (true, true) => dot_block::<2, 4>(a, b, k, n, i, j, out),
-                (true, false) => dot_block::<2, 1>(a, b, k, n, i, j, out),
-                (false, true) => dot_block::<1, 4>(a, b, k, n, i, j, out),
-                (false, false) => dot_block::<1, 1>(a, b, k, n, i, j, out),
+            let cols = (n - j).min(5);
+            macro_rules! block {
+                ($r:literal) => {
+                    match cols {
+                        5 => dot_block::<$r, 5>(a, b, k, n, i, j, out),
+                        4 => dot_block::<$r, 4>(a, b, k, n, i, j, out),
+                        3 => dot_block::<$r, 3>(a, b, k, n, i, j, out),
+                        2 => dot_block::<$r, 2>(a, b, k, n, i, j, out),
+                        _ => dot_block::<$r, 1>(a, b, k, n, i, j, out),
+                    }
+                };
             }
-            j += if four { 4 } else { 1 };
+            if two {
+                block!(2)
+            } else {
+                block!(1)
+            }
+            j += cols;
         }
         i += if two { 2 } else { 1 };
     }
@@ -145,8 +157,8 @@ fn dot_block<const R: usize, const C: usize>(
     }
 }
 
-/// Rows of b swept per block in [`matmul_at_b`]: a LANES-wide column strip of this many rows (4 KB) stays
-/// in L1 while the strips beside it reuse its cache lines.
+/// Rows of b swept per block in [`matmul_at_b`]: a column strip of this many rows (one 64-byte line each,
+/// 16 KB) stays in L1 while every block of out's rows and the strip beside it use its lines.
 const AT_B_ROWS: usize = 256;
 
 /// out (m, n) = aᵀ · b, with a stored (k, m) and b (k, n) row-major: a weight gradient (gᵀ x, the batch
@@ -155,61 +167,78 @@ const AT_B_ROWS: usize = 256;
 pub fn matmul_at_b(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
     assert!(a.len() >= k * m && b.len() >= k * n && out.len() >= m * n, "matmul_at_b: buffers too small");
     out[..m * n].fill(0.0);
+    const W: usize = 2 * LANES;
+    let (wide, body) = (n - n % W, n - n % LANES);
     for p0 in (0..k).step_by(AT_B_ROWS) {
-        let p1 = (p0 + AT_B_ROWS).min(k);
-        let mut j = 0;
-        while j < m {
-            let rows = match m - j {
-                8.. => 8,
-                4..=7 => 4,
-                2..=3 => 2,
-                _ => 1,
-            };
-            match rows {
-                8 => axpy_block::<8>(a, b, m, n, p0..p1, j, out),
-                4 => axpy_block::<4>(a, b, m, n, p0..p1, j, out),
-                2 => axpy_block::<2>(a, b, m, n, p0..p1, j, out),
-                _ => axpy_block::<1>(a, b, m, n, p0..p1, j, out),
+        let ps = p0..(p0 + AT_B_ROWS).min(k);
+        // A strip of b's columns (AT_B_ROWS rows, in L1) serves every block of out's rows before the next:
+        // up to 5 rows of out at a time (10 outputs: two blocks of 5) over two LANES-wide vectors of
+        // columns, 10 accumulators, two loads of b and one broadcast of a in 13 registers.
+        for c in (0..wide).step_by(W) {
+            for_row_blocks(m, |j, rows| match rows {
+                5 => axpy_columns::<5, W>(a, b, m, n, ps.clone(), j, c, out),
+                4 => axpy_columns::<4, W>(a, b, m, n, ps.clone(), j, c, out),
+                3 => axpy_columns::<3, W>(a, b, m, n, ps.clone(), j, c, out),
+                2 => axpy_columns::<2, W>(a, b, m, n, ps.clone(), j, c, out),
+                _ => axpy_columns::<1, W>(a, b, m, n, ps.clone(), j, c, out),
+            });
+        }
+        for c in (wide..body).step_by(LANES) {
+            for_row_blocks(m, |j, rows| match rows {
+                5 => axpy_columns::<5, LANES>(a, b, m, n, ps.clone(), j, c, out),
+                4 => axpy_columns::<4, LANES>(a, b, m, n, ps.clone(), j, c, out),
+                3 => axpy_columns::<3, LANES>(a, b, m, n, ps.clone(), j, c, out),
+                2 => axpy_columns::<2, LANES>(a, b, m, n, ps.clone(), j, c, out),
+                _ => axpy_columns::<1, LANES>(a, b, m, n, ps.clone(), j, c, out),
+            });
+        }
+        for c in body..n {
+            for j in 0..m {
+                let sum: f32 = ps.clone().map(|p| a[p * m + j] * b[p * n + c]).sum();
+                out[j * n + c] += sum;
             }
-            j += rows;
         }
     }
 }
 
-/// Adds rows `ps` of the product to out[j..j+R, :] in [`matmul_at_b`], LANES columns at a time.
+/// Calls `f(j, rows)` for out's rows in blocks of at most 5.
 #[inline(always)]
-fn axpy_block<const R: usize>(
+fn for_row_blocks(m: usize, mut f: impl FnMut(usize, usize)) {
+    let mut j = 0;
+    while j < m {
+        let rows = (m - j).min(5);
+        f(j, rows);
+        j += rows;
+    }
+}
+
+/// out[j..j+R, c..c+W] += Σ over rows p in `ps` of a[p, j..j+R]ᵀ · b[p, c..c+W], in registers.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn axpy_columns<const R: usize, const W: usize>(
     a: &[f32],
     b: &[f32],
     m: usize,
     n: usize,
     ps: std::ops::Range<usize>,
     j: usize,
+    c: usize,
     out: &mut [f32],
 ) {
-    let body = n - n % LANES;
-    for c in (0..body).step_by(LANES) {
-        let mut acc = [[0.0f32; LANES]; R];
-        for p in ps.clone() {
-            let x: [f32; LANES] = b[p * n + c..p * n + c + LANES].try_into().expect("LANES");
-            let g: [f32; R] = a[p * m + j..p * m + j + R].try_into().expect("R wide");
-            for r in 0..R {
-                for l in 0..LANES {
-                    acc[r][l] += g[r] * x[l];
-                }
-            }
-        }
-        for (r, acc) in acc.iter().enumerate() {
-            let o = &mut out[(j + r) * n + c..(j + r) * n + c + LANES];
-            for l in 0..LANES {
-                o[l] += acc[l];
+    let mut acc = [[0.0f32; W]; R];
+    for p in ps {
+        let x: [f32; W] = b[p * n + c..p * n + c + W].try_into().expect("W wide");
+        let g: [f32; R] = a[p * m + j..p * m + j + R].try_into().expect("R wide");
+        for r in 0..R {
+            for l in 0..W {
+                acc[r][l] += g[r] * x[l];
             }
         }
     }
-    for c in body..n {
-        for r in 0..R {
-            let sum: f32 = ps.clone().map(|p| a[p * m + j + r] * b[p * n + c]).sum();
-            out[(j + r) * n + c] += sum;
+    for (r, acc) in acc.iter().enumerate() {
+        let o = &mut out[(j + r) * n + c..(j + r) * n + c + W];
+        for l in 0..W {
+            o[l] += acc[l];
         }
     }
 }
