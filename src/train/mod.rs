@@ -235,9 +235,7 @@ impl Session {
         self.settle_async().await?;
         if device == Device::Cpu {
             // Fill every host copy first, so the move itself reads nothing synchronously.
-            for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
-                t.to_vec_async().await?;
-            }
+            self.read_model_async().await?;
             // The optimizer's state (momentum, Adam's moments) comes along: CPU steps go on from it.
             self.optimizer.sync_state_async().await?;
             self.optimizer.abandon_gpu();
@@ -256,20 +254,24 @@ impl Session {
     /// the state's readback (twice the weights for Adam).
     pub async fn to_cpu_for_reading_async(&mut self) -> Result<()> {
         self.settle_async().await?;
+        self.read_model_async().await?;
+        self.model.to_device(Device::Cpu)?;
+        self.device = Device::Cpu;
+        Ok(())
+    }
+
+    /// Fills the host copy of every parameter and buffer (running statistics), awaiting the GPU's readbacks.
+    async fn read_model_async(&self) -> Result<()> {
         for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
             t.to_vec_async().await?;
         }
-        self.model.to_device(Device::Cpu)?;
-        self.device = Device::Cpu;
         Ok(())
     }
 
     /// `checkpoint`, reading a GPU run's weights and optimizer state back first (awaited).
     pub async fn checkpoint_async(&mut self) -> Result<Vec<u8>> {
         self.settle_async().await?;
-        for (_, t) in self.model.named_parameters().into_iter().chain(self.model.named_buffers()) {
-            t.to_vec_async().await?;
-        }
+        self.read_model_async().await?;
         self.optimizer.sync_state_async().await?;
         self.checkpoint()
     }

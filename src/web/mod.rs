@@ -74,14 +74,19 @@ pub fn draw_figure(canvas_id: &str, figure: JsValue) -> Result<JsValue, JsError>
     Ok(cells.serialize(&serializer)?)
 }
 
+/// The page's `performance.now()` as a benchmark clock (milliseconds); `who` names the caller in the error.
+fn page_clock(who: &str) -> Result<impl Fn() -> f64, JsError> {
+    let performance = web_sys::window()
+        .and_then(|w| w.performance())
+        .ok_or_else(|| JsError::new(&format!("{who}: performance.now() is not available")))?;
+    Ok(move || performance.now())
+}
+
 /// Runs the CPU GEMM benchmark (see `bench`) with `performance.now()` as the clock; returns its rows.
 /// Blocks the thread it runs on for a few seconds: `./lab bench` calls it, the page never does.
 #[wasm_bindgen(js_name = benchGemm)]
 pub fn bench_gemm(budget_ms: f64) -> Result<JsValue, JsError> {
-    let performance = web_sys::window()
-        .and_then(|w| w.performance())
-        .ok_or_else(|| JsError::new("benchGemm: performance.now() is not available"))?;
-    let now = move || performance.now();
+    let now = page_clock("benchGemm")?;
     Ok(serde_wasm_bindgen::to_value(&crate::bench::gemm_table(&now, budget_ms))?)
 }
 
@@ -134,10 +139,7 @@ pub async fn bench_workload(
     files: Vec<js_sys::Uint8Array>,
 ) -> Result<JsValue, JsError> {
     use crate::tensor::Device;
-    let performance = web_sys::window()
-        .and_then(|w| w.performance())
-        .ok_or_else(|| JsError::new("benchWorkload: performance.now() is not available"))?;
-    let now = move || performance.now();
+    let now = page_clock("benchWorkload")?;
     let (device, engine, backend) = if gpu {
         let ctx =
             crate::backend::webgpu::GpuContext::new().await.map_err(|e| JsError::new(&e.to_string()))?;
@@ -165,20 +167,14 @@ pub async fn bench_workload(
 /// The narrow-product benchmark rows (transpose + packed GEMM vs the unpacked kernels), for `./lab bench`.
 #[wasm_bindgen(js_name = benchNarrow)]
 pub fn bench_narrow(budget_ms: f64) -> Result<JsValue, JsError> {
-    let performance = web_sys::window()
-        .and_then(|w| w.performance())
-        .ok_or_else(|| JsError::new("benchNarrow: performance.now() is not available"))?;
-    let now = move || performance.now();
+    let now = page_clock("benchNarrow")?;
     Ok(serde_wasm_bindgen::to_value(&crate::bench::narrow_table(&now, budget_ms))?)
 }
 
 /// The conv2d benchmark rows (im2col + GEMM vs a direct loop), for `./lab bench`.
 #[wasm_bindgen(js_name = benchConv)]
 pub fn bench_conv() -> Result<JsValue, JsError> {
-    let performance = web_sys::window()
-        .and_then(|w| w.performance())
-        .ok_or_else(|| JsError::new("benchConv: performance.now() is not available"))?;
-    let now = move || performance.now();
+    let now = page_clock("benchConv")?;
     Ok(serde_wasm_bindgen::to_value(&crate::bench::conv_table(&now))?)
 }
 

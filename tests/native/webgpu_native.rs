@@ -206,8 +206,7 @@ fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str, nam
     let p = preset("ch4-rings-mlp").expect("preset");
     let mut config = p.config.clone();
     config.epochs = 3;
-    let mut cpu = Session::new(config.clone(), &MemorySource::default()).unwrap();
-    let want: Vec<f32> = cpu.run().unwrap().iter().map(|m| m.test_loss).collect();
+    let want = cpu_test_losses(&config);
 
     install();
     let mut s = Session::new(config, &MemorySource::default()).unwrap();
@@ -222,7 +221,20 @@ fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str, nam
     assert!(why.contains("the GPU failed") && why.contains("end of epoch 1"), "{what}: {why}");
     assert!(why.contains(named) && !why.contains('\n'), "{what}: one line naming the cause: {why}");
     assert_eq!(got.len(), 3, "{what}: every epoch, none lost or repeated");
-    for (g, c) in got.iter().zip(&want) {
+    same_losses(&got, &want, what);
+}
+
+/// Each epoch's test loss of `config` trained on the CPU only: the run a GPU run that left the GPU
+/// (by failure or on purpose) must match.
+fn cpu_test_losses(config: &cvjourney::train::SessionConfig) -> Vec<f32> {
+    use cvjourney::train::{MemorySource, Session};
+    let mut cpu = Session::new(config.clone(), &MemorySource::default()).unwrap();
+    cpu.run().unwrap().iter().map(|m| m.test_loss).collect()
+}
+
+/// Equal within the GPU's rounding (1e-3 relative), epoch by epoch.
+fn same_losses(got: &[f32], want: &[f32], what: &str) {
+    for (g, c) in got.iter().zip(want) {
         assert!((g - c).abs() <= 1e-3 * c.abs().max(1.0), "{what}: {got:?} vs {want:?}");
     }
 }
@@ -251,8 +263,7 @@ fn leaving_the_gpu_mid_run_keeps_the_optimizer_state() {
     {
         let mut config = preset("ch4-rings-mlp").expect("preset").config;
         (config.epochs, config.optimizer, config.lr) = (3, optimizer, 0.01);
-        let mut cpu = Session::new(config.clone(), &MemorySource::default()).unwrap();
-        let want: Vec<f32> = cpu.run().unwrap().iter().map(|m| m.test_loss).collect();
+        let want = cpu_test_losses(&config);
 
         install();
         let mut s = Session::new(config, &MemorySource::default()).unwrap();
@@ -268,9 +279,7 @@ fn leaving_the_gpu_mid_run_keeps_the_optimizer_state() {
         s.to_device(Device::Cpu).unwrap();
         let got: Vec<f32> = s.run().unwrap().iter().map(|m| m.test_loss).collect();
         assert_eq!(got.len(), 3);
-        for (g, c) in got.iter().zip(&want) {
-            assert!((g - c).abs() <= 1e-3 * c.abs().max(1.0), "{optimizer:?}: {got:?} vs {want:?}");
-        }
+        same_losses(&got, &want, &format!("{optimizer:?}"));
         assert!(s.fallback.is_none());
     }
     // Brought to the CPU only to be read, a run refuses a CPU step rather than take it from stale state.

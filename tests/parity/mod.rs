@@ -141,18 +141,20 @@ pub fn matmul_parity() {
         let (mut fast, mut reference) = (vec![f32::NAN; m * n], vec![0.0; m * n]);
         cpu::matmul(&a, &b, m, k, n, &mut fast);
         cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
-        // Summation order differs (blocked, vectorised), so the bound is the classic one for a dot product
-        // of length k in f32: |error| ≤ k·ε·Σ|a||b| for each (twice, as both results carry error).
-        for i in 0..m {
-            for j in 0..n {
-                let magnitude: f32 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum();
-                let bound = 2.0 * k as f32 * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
-                let (f, r) = (fast[i * n + j], reference[i * n + j]);
-                assert!(
-                    (f - r).abs() <= bound,
-                    "matmul {m}x{k}x{n} at ({i}, {j}): fast {f} vs reference {r}"
-                );
-            }
+        within_dot_bound("matmul", &a, &b, [m, k, n], &fast, &reference);
+    }
+}
+
+/// `got` equals the reference product of a (m, k) and b (k, n) up to summation order (blocked,
+/// vectorised): the classic bound for a dot product of length k in f32, |error| ≤ k·ε·Σ|a||b| for each
+/// output (twice, as both results carry error).
+fn within_dot_bound(name: &str, a: &[f32], b: &[f32], [m, k, n]: [usize; 3], got: &[f32], reference: &[f32]) {
+    for i in 0..m {
+        for j in 0..n {
+            let magnitude: f32 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum();
+            let bound = 2.0 * k as f32 * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
+            let (f, r) = (got[i * n + j], reference[i * n + j]);
+            assert!((f - r).abs() <= bound, "{name} {m}x{k}x{n} at ({i}, {j}): {f} vs reference {r}");
         }
     }
 }
@@ -177,17 +179,7 @@ pub fn narrow_matmul_parity() {
             cpu::matmul_a_bt(&a, &transpose(&b, k, n), m, k, n, &mut abt);
             cpu::matmul_at_b(&transpose(&a, m, k), &b, m, k, n, &mut atb);
             for (name, got) in [("matmul_a_bt", &abt), ("matmul_at_b", &atb)] {
-                for i in 0..m {
-                    for j in 0..n {
-                        let magnitude: f32 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum();
-                        let bound = 2.0 * k as f32 * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
-                        let (f, r) = (got[i * n + j], reference[i * n + j]);
-                        assert!(
-                            (f - r).abs() <= bound,
-                            "{name} {m}x{k}x{n} at ({i}, {j}): {f} vs reference {r}"
-                        );
-                    }
-                }
+                within_dot_bound(name, &a, &b, [m, k, n], got, &reference);
             }
         }
     }

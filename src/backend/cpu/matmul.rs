@@ -175,22 +175,10 @@ pub fn matmul_at_b(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut
         // up to 5 rows of out at a time (10 outputs: two blocks of 5) over two LANES-wide vectors of
         // columns, 10 accumulators, two loads of b and one broadcast of a in 13 registers.
         for c in (0..wide).step_by(W) {
-            for_row_blocks(m, |j, rows| match rows {
-                5 => axpy_columns::<5, W>(a, b, m, n, ps.clone(), j, c, out),
-                4 => axpy_columns::<4, W>(a, b, m, n, ps.clone(), j, c, out),
-                3 => axpy_columns::<3, W>(a, b, m, n, ps.clone(), j, c, out),
-                2 => axpy_columns::<2, W>(a, b, m, n, ps.clone(), j, c, out),
-                _ => axpy_columns::<1, W>(a, b, m, n, ps.clone(), j, c, out),
-            });
+            column_strip::<W>(a, b, m, n, ps.clone(), c, out);
         }
         for c in (wide..body).step_by(LANES) {
-            for_row_blocks(m, |j, rows| match rows {
-                5 => axpy_columns::<5, LANES>(a, b, m, n, ps.clone(), j, c, out),
-                4 => axpy_columns::<4, LANES>(a, b, m, n, ps.clone(), j, c, out),
-                3 => axpy_columns::<3, LANES>(a, b, m, n, ps.clone(), j, c, out),
-                2 => axpy_columns::<2, LANES>(a, b, m, n, ps.clone(), j, c, out),
-                _ => axpy_columns::<1, LANES>(a, b, m, n, ps.clone(), j, c, out),
-            });
+            column_strip::<LANES>(a, b, m, n, ps.clone(), c, out);
         }
         for c in body..n {
             for j in 0..m {
@@ -201,13 +189,27 @@ pub fn matmul_at_b(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut
     }
 }
 
-/// Calls `f(j, rows)` for out's rows in blocks of at most 5.
+/// Columns c..c+W of out, rows `ps` of the product, for every block of at most 5 of out's rows.
 #[inline(always)]
-fn for_row_blocks(m: usize, mut f: impl FnMut(usize, usize)) {
+fn column_strip<const W: usize>(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    n: usize,
+    ps: std::ops::Range<usize>,
+    c: usize,
+    out: &mut [f32],
+) {
     let mut j = 0;
     while j < m {
         let rows = (m - j).min(5);
-        f(j, rows);
+        match rows {
+            5 => axpy_columns::<5, W>(a, b, m, n, ps.clone(), j, c, out),
+            4 => axpy_columns::<4, W>(a, b, m, n, ps.clone(), j, c, out),
+            3 => axpy_columns::<3, W>(a, b, m, n, ps.clone(), j, c, out),
+            2 => axpy_columns::<2, W>(a, b, m, n, ps.clone(), j, c, out),
+            _ => axpy_columns::<1, W>(a, b, m, n, ps.clone(), j, c, out),
+        }
         j += rows;
     }
 }
