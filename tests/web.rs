@@ -57,6 +57,7 @@ fn simd128_add_matches_reference() {
 #[wasm_bindgen_test]
 fn simd128_unary_matches_reference() {
     parity::unary_parity();
+    parity::exp_sweep();
 }
 
 #[wasm_bindgen_test]
@@ -73,6 +74,11 @@ fn reduce_matches_reference() {
 fn matmul_matches_reference() {
     parity::matmul_parity();
     parity::narrow_matmul_parity();
+}
+
+#[wasm_bindgen_test]
+fn batches_drawn_as_rows_compute_what_copies_do() {
+    parity::batch_rows_parity();
 }
 
 /// Same seed, same numbers: the constants the native tests pin, reproduced in the browser.

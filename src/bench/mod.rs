@@ -207,9 +207,9 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
             });
             let narrow_ms = time(&mut || {
                 if transposed == "a" {
-                    cpu::matmul_at_b(&a_stored, &b_stored, m, k, n, &mut narrow);
+                    cpu::matmul_at_b(&a_stored, cpu::Rows::dense(&b_stored, n), m, k, n, &mut narrow);
                 } else {
-                    cpu::matmul_a_bt(&a_stored, &b_stored, m, k, n, &mut narrow);
+                    cpu::matmul_a_bt(cpu::Rows::dense(&a_stored, k), &b_stored, m, k, n, &mut narrow);
                 }
             });
             let scale = packed.iter().fold(0.0f32, |s, v| s.max(v.abs())).max(1e-30);

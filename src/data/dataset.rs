@@ -1,10 +1,12 @@
 //! `Dataset`: features as f32 rows plus class labels or regression targets; seeded (stratified) splits and
 //! a batcher that fills one buffer per batch.
 
+use std::rc::Rc;
+
 use super::synthetic::Points;
 use super::{LabeledImages, Table};
 use crate::error::{LabError, Result};
-use crate::tensor::{Rng, Shape, Tensor};
+use crate::tensor::{Rng, Tensor};
 
 /// What a dataset predicts.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +20,9 @@ pub enum Targets {
 /// Items with features of one shape each, and their targets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// (len, feature_shape...) row-major.
-    pub features: Vec<f32>,
+    /// (len, feature_shape...) row-major. Shared with the batches drawn from it (`make_batch` indexes its
+    /// rows instead of copying them) and with clones; normalizing copies it first when it is shared.
+    pub features: Rc<Vec<f32>>,
     pub feature_shape: Vec<usize>,
     pub targets: Targets,
     /// Class names in label order (empty for regression).
@@ -46,7 +49,7 @@ impl Dataset {
     /// Images as (C, H, W) features with raw pixel values 0..255 (normalization comes later).
     pub fn from_images(d: &LabeledImages, class_names: &[&str]) -> Dataset {
         Dataset {
-            features: d.images.pixels.iter().map(|&p| f32::from(p)).collect(),
+            features: Rc::new(d.images.pixels.iter().map(|&p| f32::from(p)).collect()),
             feature_shape: vec![d.images.channels, d.images.rows, d.images.cols],
             targets: Targets::Classes {
                 labels: d.labels.iter().map(|&l| usize::from(l)).collect(),
@@ -59,7 +62,7 @@ impl Dataset {
     /// Chosen columns of a table as features and one column as a real-valued target.
     pub fn regression(t: &Table, features: &[&str], target: &str) -> Result<Dataset> {
         Ok(Dataset {
-            features: t.select(features)?,
+            features: t.select(features)?.into(),
             feature_shape: vec![features.len()],
             targets: Targets::Values { values: t.column(target)?, width: 1 },
             class_names: Vec::new(),
@@ -90,7 +93,7 @@ impl Dataset {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Dataset {
-            features: t.select(features)?,
+            features: t.select(features)?.into(),
             feature_shape: vec![features.len()],
             targets: Targets::Classes { labels, classes: class_names.len() },
             class_names: class_names.iter().map(|s| s.to_string()).collect(),
@@ -99,7 +102,7 @@ impl Dataset {
 
     pub fn from_points(p: &Points) -> Dataset {
         Dataset {
-            features: p.x.clone(),
+            features: p.x.clone().into(),
             feature_shape: vec![2],
             targets: Targets::Classes { labels: p.labels.clone(), classes: p.classes },
             class_names: (0..p.classes).map(|c| format!("class {c}")).collect(),
@@ -109,8 +112,9 @@ impl Dataset {
     /// The items at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let f = self.feature_len();
-        let features =
-            indices.iter().flat_map(|&i| self.features[i * f..(i + 1) * f].iter().copied()).collect();
+        let features = Rc::new(
+            indices.iter().flat_map(|&i| self.features[i * f..(i + 1) * f].iter().copied()).collect(),
+        );
         let targets = match &self.targets {
             Targets::Classes { labels, classes } => {
                 Targets::Classes { labels: indices.iter().map(|&i| labels[i]).collect(), classes: *classes }
@@ -213,13 +217,8 @@ impl Batcher {
 
 /// The items at `idx` gathered into one batch.
 pub fn make_batch(data: &Dataset, idx: &[usize]) -> Result<Batch> {
-    let f = data.feature_len();
-    let mut x = Vec::with_capacity(idx.len() * f);
-    for &i in idx {
-        x.extend_from_slice(&data.features[i * f..(i + 1) * f]);
-    }
-    let mut shape = vec![idx.len()];
-    shape.extend_from_slice(&data.feature_shape);
+    // The rows stay in the dataset until an op needs them copied out (`Tensor::from_rows`).
+    let x = Tensor::from_rows(&data.features, idx, &data.feature_shape)?;
     let (y, labels) = match &data.targets {
         Targets::Classes { labels, .. } => {
             let l: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
@@ -230,5 +229,5 @@ pub fn make_batch(data: &Dataset, idx: &[usize]) -> Result<Batch> {
             (Tensor::from_vec(v, [idx.len(), *width])?, Vec::new())
         }
     };
-    Ok(Batch { x: Tensor::from_vec(x, Shape::new(&shape))?, y, labels })
+    Ok(Batch { x, y, labels })
 }

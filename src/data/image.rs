@@ -233,7 +233,7 @@ pub fn edge_features(d: &super::Dataset) -> Result<super::Dataset> {
         Ok(())
     })?;
     Ok(super::Dataset {
-        features,
+        features: features.into(),
         feature_shape: vec![len],
         targets: d.targets.clone(),
         class_names: d.class_names.clone(),

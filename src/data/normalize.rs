@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::rc::Rc;
+
 use super::Dataset;
 use crate::error::{LabError, Result};
 
@@ -74,7 +76,7 @@ impl NormStats {
     /// Normalizes a whole dataset in place (the training split and, with the same statistics, the test split).
     pub fn apply_to(&self, data: &mut Dataset) {
         let item_len = data.feature_len();
-        self.apply(&mut data.features, item_len);
+        self.apply(Rc::<Vec<f32>>::make_mut(&mut data.features), item_len);
     }
 
     /// Transforms features of items laid out as (C, ...) blocks of `item_len` values, in place.

@@ -98,7 +98,7 @@ pub fn vectorize_figure(session: &Session) -> Result<Figure> {
         return Err(LabError::InvalidArgument("the vectorization timing needs a linear model".into()));
     }
     let (xt, yt, wt) = (
-        Tensor::from_vec(x.clone(), [n, d])?,
+        Tensor::from_slice(x, [n, d])?,
         Tensor::from_vec(y.clone(), [n, 1])?,
         Tensor::from_vec(w.clone(), [d, 1])?,
     );

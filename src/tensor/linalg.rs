@@ -115,14 +115,26 @@ fn matmul_narrow(a: &Tensor, b: &Tensor, [m, k, n]: [usize; 3], [ta, tb]: [bool;
     if !cpu::NARROW_KERNELS || a.rank() != 2 || b.rank() != 2 {
         return None;
     }
-    let kernel = match (ta, tb) {
-        (false, true) if n <= cpu::NARROW => cpu::matmul_a_bt,
-        (true, false) if m <= cpu::NARROW => cpu::matmul_at_b,
-        _ => return None,
-    };
     let mut out = vec![0.0; m * n];
-    kernel(&a.data(), &b.data(), m, k, n, &mut out);
+    match (ta, tb) {
+        (false, true) if n <= cpu::NARROW => {
+            as_rows(a, k, |a| cpu::matmul_a_bt(a, &b.data(), m, k, n, &mut out));
+        }
+        (true, false) if m <= cpu::NARROW => {
+            as_rows(b, n, |b| cpu::matmul_at_b(&a.data(), b, m, k, n, &mut out));
+        }
+        _ => return None,
+    }
     Some(out.into())
+}
+
+/// `t`'s values as rows of `len`, read where they lie when `t` is a batch drawn from a dataset
+/// (`Tensor::from_rows`) whose items are those rows; otherwise its values as one vector.
+fn as_rows<R>(t: &Tensor, len: usize, f: impl FnOnce(cpu::Rows<'_>) -> R) -> R {
+    match t.row_view() {
+        Some(view) if view.row_len() == len => f(view.rows()),
+        _ => f(cpu::Rows::dense(&t.data(), len)),
+    }
 }
 
 /// (outer, n, inner) around `axis`.

@@ -11,7 +11,7 @@ mod reduce;
 mod rng;
 mod shape;
 
-use std::cell::{Cell, Ref, RefCell};
+use std::cell::{Cell, OnceCell, Ref, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,10 +39,57 @@ pub(crate) enum Storage {
     /// Shared by reshapes and detached copies (copy on write: `assign` copies a shared vector first), so
     /// that a Flatten or a detach does not copy a whole batch.
     Host(Rc<Vec<f32>>),
+    /// Rows of a dataset, not yet copied out (`Tensor::from_rows`: a training batch).
+    Rows(RowView),
     Gpu {
         buf: Rc<GpuBuf>,
         host: Option<Vec<f32>>,
     },
+}
+
+/// Rows `index` of `base` (each `row_len` values), in that order: a batch drawn from a dataset without
+/// copying it. The narrow products (`cpu::matmul_a_bt`, `cpu::matmul_at_b`) read the rows in place; anything
+/// else gathers them once into a vector, which clones (reshapes, detached copies) share.
+#[derive(Clone)]
+pub(crate) struct RowView {
+    base: Rc<Vec<f32>>,
+    index: Rc<[usize]>,
+    row_len: usize,
+    gathered: Rc<OnceCell<Vec<f32>>>,
+}
+
+impl RowView {
+    fn values(&self) -> &Vec<f32> {
+        self.gathered.get_or_init(|| self.gather())
+    }
+
+    fn gather(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.index.len() * self.row_len);
+        for &i in self.index.iter() {
+            out.extend_from_slice(&self.base[i * self.row_len..(i + 1) * self.row_len]);
+        }
+        out
+    }
+
+    /// The gathered values, moved out when no clone shares them (the view is being consumed).
+    fn take_values(&mut self) -> Vec<f32> {
+        if let Some(values) = Rc::get_mut(&mut self.gathered).and_then(OnceCell::take) {
+            return values;
+        }
+        self.gathered.get().cloned().unwrap_or_else(|| self.gather())
+    }
+
+    pub(crate) fn row_len(&self) -> usize {
+        self.row_len
+    }
+
+    /// The rows as `cpu::Rows`, read in place (or the gathered copy, when one was made).
+    pub(crate) fn rows(&self) -> crate::backend::cpu::Rows<'_> {
+        match self.gathered.get() {
+            Some(values) => crate::backend::cpu::Rows::dense(values, self.row_len),
+            None => crate::backend::cpu::Rows::indexed(&self.base, &self.index, self.row_len),
+        }
+    }
 }
 
 impl From<Vec<f32>> for Storage {
@@ -84,8 +131,12 @@ impl Tensor {
     /// Builds a tensor from parts; every constructor and op ends here.
     pub(crate) fn make(data: impl Into<Storage>, shape: Shape, op: Option<Op>) -> Tensor {
         let data = data.into();
-        if let Storage::Host(v) = &data {
-            debug_assert_eq!(v.len(), shape.numel(), "tensor data and shape disagree");
+        match &data {
+            Storage::Host(v) => debug_assert_eq!(v.len(), shape.numel(), "tensor data and shape disagree"),
+            Storage::Rows(r) => {
+                debug_assert_eq!(r.index.len() * r.row_len, shape.numel(), "tensor rows and shape disagree")
+            }
+            Storage::Gpu { .. } => {}
         }
         let requires_grad = op.is_some();
         Tensor(Rc::new(Inner {
@@ -121,6 +172,34 @@ impl Tensor {
             )));
         }
         Ok(Tensor::make(data, shape, None))
+    }
+
+    /// Rows `index` of `base` (row-major items of shape `item`), stacked: shape (index.len(), item...).
+    /// Nothing is copied until an op needs the values as one vector (a batch drawn from a dataset: the
+    /// narrow products of a classifier's first layer read its rows in place).
+    pub fn from_rows(base: &Rc<Vec<f32>>, index: &[usize], item: &[usize]) -> Result<Tensor> {
+        let row_len: usize = item.iter().product();
+        let rows = base.len().checked_div(row_len).unwrap_or(usize::MAX);
+        if let Some(&bad) = index.iter().find(|&&i| i >= rows) {
+            return Err(LabError::InvalidArgument(format!("from_rows: row {bad} of {rows}")));
+        }
+        let shape = Shape::new(&[&[index.len()], item].concat());
+        let view = RowView { base: base.clone(), index: index.into(), row_len, gathered: Rc::default() };
+        Ok(Tensor::make(Storage::Rows(view), shape, None))
+    }
+
+    /// Whether this tensor's values still lie in the dataset it was drawn from (`from_rows`), not copied
+    /// into a vector of its own: what the narrow products keep on the CPU path in the browser.
+    pub fn rows_in_place(&self) -> bool {
+        matches!(&*self.0.data.borrow(), Storage::Rows(r) if r.gathered.get().is_none())
+    }
+
+    /// The rows this tensor was drawn as (`from_rows`), when its values have not been copied out.
+    pub(crate) fn row_view(&self) -> Option<RowView> {
+        match &*self.0.data.borrow() {
+            Storage::Rows(r) => Some(r.clone()),
+            _ => None,
+        }
     }
 
     pub fn from_slice(data: &[f32], shape: impl Into<Shape>) -> Result<Tensor> {
@@ -199,7 +278,7 @@ impl Tensor {
 
     pub fn device(&self) -> Device {
         match &*self.0.data.borrow() {
-            Storage::Host(_) => Device::Cpu,
+            Storage::Host(_) | Storage::Rows(_) => Device::Cpu,
             Storage::Gpu { .. } => Device::WebGpu,
         }
     }
@@ -219,6 +298,7 @@ impl Tensor {
     pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
         let pending = match &*self.0.data.borrow() {
             Storage::Host(v) => return Ok(v.to_vec()),
+            Storage::Rows(r) => return Ok(r.values().clone()),
             Storage::Gpu { host: Some(v), .. } => return Ok(v.clone()),
             Storage::Gpu { buf, host: None } => buf.clone(),
         };
@@ -247,6 +327,7 @@ impl Tensor {
         self.fill_host_copy();
         Ref::map(self.0.data.borrow(), |s| match s {
             Storage::Host(v) => v.as_ref(),
+            Storage::Rows(r) => r.values(),
             Storage::Gpu { host: Some(v), .. } => v,
             Storage::Gpu { host: None, .. } => unreachable!("filled above"),
         })
@@ -280,7 +361,7 @@ impl Tensor {
     pub fn gpu(&self) -> Option<Rc<GpuBuf>> {
         match &*self.0.data.borrow() {
             Storage::Gpu { buf, .. } => Some(buf.clone()),
-            Storage::Host(_) => None,
+            Storage::Host(_) | Storage::Rows(_) => None,
         }
     }
 
@@ -298,6 +379,7 @@ impl Tensor {
         if device == Device::WebGpu && Rc::strong_count(&self.0) == 1 && self.0.op.is_none() {
             let values = match &mut *self.0.data.borrow_mut() {
                 Storage::Host(v) => Some(Rc::unwrap_or_clone(std::mem::take(v))),
+                Storage::Rows(r) => Some(r.take_values()),
                 Storage::Gpu { .. } => None,
             };
             if let Some(values) = values {
@@ -365,8 +447,14 @@ impl Tensor {
                 self.shape()
             )));
         }
-        match &mut *self.0.data.borrow_mut() {
+        let mut storage = self.0.data.borrow_mut();
+        if let Storage::Rows(_) = &*storage {
+            *storage = values.to_vec().into();
+            return Ok(());
+        }
+        match &mut *storage {
             Storage::Host(v) => Rc::make_mut(v).copy_from_slice(values),
+            Storage::Rows(_) => unreachable!("replaced above"),
             Storage::Gpu { buf, host } => {
                 buf.runtime().write(buf, bytemuck::cast_slice(values));
                 *host = Some(values.to_vec());
@@ -462,6 +550,7 @@ impl Tensor {
     pub(crate) fn copied_storage(&self) -> Storage {
         match &*self.0.data.borrow() {
             Storage::Host(v) => Storage::Host(v.clone()),
+            Storage::Rows(r) => Storage::Rows(r.clone()),
             Storage::Gpu { buf, .. } => {
                 let rt = buf.runtime();
                 let out = rt.alloc(buf.len());

@@ -266,7 +266,7 @@ fn load_dataset(spec: &DatasetSpec, seed: u64, source: &dyn DataSource) -> Resul
         }
         // One placeholder item: a toy run takes one step per epoch and reads no data.
         DatasetSpec::Toy { .. } => Dataset {
-            features: vec![0.0],
+            features: vec![0.0].into(),
             feature_shape: vec![1],
             targets: Targets::Values { values: vec![0.0], width: 1 },
             class_names: Vec::new(),

@@ -99,14 +99,14 @@ fn regression_tables_batch_their_targets() {
 fn normalization_uses_training_statistics_only() {
     let (train, test) = iris().split(0.2, 1).unwrap();
     let fit = |mode| NormStats::fit(mode, &train).unwrap();
-    let mut x = train.features.clone();
+    let mut x = train.features.to_vec();
     fit(Normalization::UnitRange).apply(&mut x, 4);
     let (lo, hi) = x.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     assert!(lo.abs() < 1e-6 && (hi - 1.0).abs() < 1e-6, "{lo}..{hi}");
-    let mut x = train.features.clone();
+    let mut x = train.features.to_vec();
     fit(Normalization::SymmetricRange).apply(&mut x, 4);
     assert!(x.iter().all(|v| (-1.0 - 1e-6..=1.0 + 1e-6).contains(v)));
-    let mut x = train.features.clone();
+    let mut x = train.features.to_vec();
     fit(Normalization::ZScore).apply(&mut x, 4);
     let n = x.len() as f32;
     let mean = x.iter().sum::<f32>() / n;
@@ -129,14 +129,14 @@ fn per_channel_z_score_standardises_each_channel() {
         })
         .collect();
     let d = Dataset {
-        features,
+        features: features.into(),
         feature_shape: vec![2, 2, 2],
         targets: Targets::Classes { labels: vec![0; 10], classes: 1 },
         class_names: vec!["x".into()],
     };
     let stats = NormStats::fit(Normalization::ZScorePerChannel, &d).unwrap();
     assert_eq!((stats.shift.len(), stats.scale.len()), (2, 2));
-    let mut x = d.features.clone();
+    let mut x = d.features.to_vec();
     stats.apply(&mut x, 8);
     for c in 0..2 {
         let v: Vec<f32> = x.chunks_exact(8).flat_map(|item| item[c * 4..c * 4 + 4].to_vec()).collect();

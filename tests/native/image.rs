@@ -127,7 +127,7 @@ fn edge_features_match_the_scalar_filters_pooled_over_cells() {
     let mut rng = cvjourney::tensor::Rng::new(7);
     let features: Vec<f32> = (0..n * c * h * w).map(|_| (rng.uniform() * 255.0).floor()).collect();
     let d = Dataset {
-        features: features.clone(),
+        features: features.clone().into(),
         feature_shape: vec![c, h, w],
         targets: Targets::Classes { labels: vec![0, 1, 0], classes: 2 },
         class_names: vec!["a".into(), "b".into()],
@@ -163,6 +163,6 @@ fn edge_features_match_the_scalar_filters_pooled_over_cells() {
     // Not images: refused with a reason, not a panic.
     let flat = Dataset { feature_shape: vec![c * h * w], ..d.clone() };
     assert!(edge_features(&flat).unwrap_err().to_string().contains("images"));
-    let tiny = Dataset { features: vec![0.0; n * 3 * 3], feature_shape: vec![1, 3, 3], ..d };
+    let tiny = Dataset { features: vec![0.0; n * 3 * 3].into(), feature_shape: vec![1, 3, 3], ..d };
     assert!(edge_features(&tiny).is_err());
 }

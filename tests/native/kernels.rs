@@ -7,6 +7,7 @@ use cvjourney::tensor::{Rng, Tensor, manual_seed};
 #[test]
 fn unary_fast_equals_reference() {
     parity::unary_parity();
+    parity::exp_sweep();
 }
 
 #[test]
@@ -23,6 +24,11 @@ fn reduce_fast_equals_reference() {
 fn matmul_fast_equals_reference() {
     parity::matmul_parity();
     parity::narrow_matmul_parity();
+}
+
+#[test]
+fn batches_drawn_as_rows_compute_what_copies_do() {
+    parity::batch_rows_parity();
 }
 
 /// Known values (numpy / closed forms): softmax of large logits stays finite; log_softmax of −1e30 too.

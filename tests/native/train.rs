@@ -429,7 +429,7 @@ fn the_guard_stops_at_the_step_a_nan_appears() {
     for _ in 0..3 {
         s.step().unwrap();
     }
-    s.train.features.iter_mut().for_each(|v| *v = f32::NAN);
+    std::rc::Rc::make_mut(&mut s.train.features).iter_mut().for_each(|v| *v = f32::NAN);
     let e = s.step().unwrap_err().to_string();
     assert!(e.starts_with("training diverged at step 4"), "{e}");
 

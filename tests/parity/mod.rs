@@ -64,6 +64,39 @@ pub fn unary_parity() {
     }
 }
 
+/// The fast exp (a polynomial in SIMD128 on wasm32) against the scalar `f32::exp` over its whole range, in
+/// steps of 1/1024 from −110 to 100 and at the edges: within 4 ulp where the result is a normal float;
+/// elsewhere 0 or a subnormal (both below 1.2e-38), +∞ past the top, and NaN, ±∞ and −0 as the scalar.
+pub fn exp_sweep() {
+    let mut x: Vec<f32> = (-110 * 1024..100 * 1024).map(|i| i as f32 / 1024.0).collect();
+    x.extend([
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -0.0,
+        88.722_83,
+        88.722_84,
+        -87.336_54,
+        -87.336_55,
+    ]);
+    x.extend([f32::MIN_POSITIVE, -f32::MIN_POSITIVE, 1e-7, -1e-7, 0.346_573_6, -0.346_573_6]);
+    let (mut fast, mut reference) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    cpu::unary(UnaryOp::Exp, &x, &mut fast);
+    cpu::unary_ref(UnaryOp::Exp, &x, &mut reference);
+    for ((&x, &f), &r) in x.iter().zip(&fast).zip(&reference) {
+        let ok = if r.is_nan() {
+            f.is_nan()
+        } else if r.is_infinite() || r == 0.0 {
+            f == r
+        } else if r >= f32::MIN_POSITIVE {
+            (f.to_bits() as i64 - r.to_bits() as i64).abs() <= 4
+        } else {
+            (0.0..f32::MIN_POSITIVE).contains(&f)
+        };
+        assert!(ok, "exp({x}): fast {f:e} vs reference {r:e}");
+    }
+}
+
 pub const BINARY: [BinaryOp; 12] = [
     BinaryOp::Add,
     BinaryOp::Sub,
@@ -161,11 +194,34 @@ fn within_dot_bound(name: &str, a: &[f32], b: &[f32], [m, k, n]: [usize; 3], got
 
 /// The unpacked kernels for products with a narrow side (`cpu::matmul_a_bt`: a · bᵀ with b stored (n, k);
 /// `cpu::matmul_at_b`: aᵀ · b with a stored (k, m)) against the reference on the transposed-back operand,
-/// at the edges of their blocks: k and n around LANES (4), m around 2 and 8, k past the 256-row sweep.
+/// at the edges of their blocks (n around 4, 8, 12, 16 and m past blocks of 3, 4, 6, 8 rows for a · bᵀ;
+/// k around the 8-row sweep and n around 4 and 8 for aᵀ · b), with the wide operand stored densely and
+/// picked through an index from a larger matrix whose other rows are NaN (a batch drawn from a dataset).
 pub fn narrow_matmul_parity() {
     let mut rng = Rng::new(5);
-    let shapes =
-        [(1, 1, 1), (2, 4, 4), (3, 5, 7), (5, 3, 10), (10, 257, 13), (16, 784, 10), (9, 600, 6), (4, 0, 3)];
+    let shapes = [
+        (1, 1, 1),
+        (2, 4, 4),
+        (3, 5, 7),
+        (5, 3, 10),
+        (10, 257, 13),
+        (16, 784, 10),
+        (9, 600, 6),
+        (4, 0, 3),
+        (7, 9, 16),
+        (13, 17, 12),
+        (11, 8, 5),
+        (15, 33, 9),
+    ];
+    // Rows `index` of the result hold `rows` (count rows of len); three more rows of NaN lie among them.
+    let scattered = |rows: &[f32], count: usize, len: usize| -> (Vec<f32>, Vec<usize>) {
+        let index: Vec<usize> = (0..count).map(|i| count + 2 - i).collect();
+        let mut base = vec![f32::NAN; (count + 3) * len];
+        for (i, &at) in index.iter().enumerate() {
+            base[at * len..(at + 1) * len].copy_from_slice(&rows[i * len..(i + 1) * len]);
+        }
+        (base, index)
+    };
     let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
         (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
     };
@@ -175,14 +231,66 @@ pub fn narrow_matmul_parity() {
             let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let mut reference = vec![0.0; m * n];
             cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
-            let (mut abt, mut atb) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
-            cpu::matmul_a_bt(&a, &transpose(&b, k, n), m, k, n, &mut abt);
-            cpu::matmul_at_b(&transpose(&a, m, k), &b, m, k, n, &mut atb);
-            for (name, got) in [("matmul_a_bt", &abt), ("matmul_at_b", &atb)] {
-                within_dot_bound(name, &a, &b, [m, k, n], got, &reference);
+            let (a_base, a_index) = scattered(&a, m, k);
+            let (b_base, b_index) = scattered(&b, k, n);
+            let (bt, at) = (transpose(&b, k, n), transpose(&a, m, k));
+            type Run<'a> = (&'a str, &'a dyn Fn(&mut [f32]));
+            let runs: [Run; 4] = [
+                ("matmul_a_bt", &|out| cpu::matmul_a_bt(cpu::Rows::dense(&a, k), &bt, m, k, n, out)),
+                ("matmul_a_bt, indexed rows", &|out| {
+                    cpu::matmul_a_bt(cpu::Rows::indexed(&a_base, &a_index, k), &bt, m, k, n, out)
+                }),
+                ("matmul_at_b", &|out| cpu::matmul_at_b(&at, cpu::Rows::dense(&b, n), m, k, n, out)),
+                ("matmul_at_b, indexed rows", &|out| {
+                    cpu::matmul_at_b(&at, cpu::Rows::indexed(&b_base, &b_index, n), m, k, n, out)
+                }),
+            ];
+            for (name, run) in runs {
+                let mut got = vec![f32::NAN; m * n];
+                run(&mut got);
+                within_dot_bound(name, &a, &b, [m, k, n], &got, &reference);
             }
         }
     }
+}
+
+/// A batch drawn from a dataset as rows read in place (`Tensor::from_rows`) computes what the same values
+/// copied into a tensor compute: a Linear layer's x Wᵀ after a Flatten, and its weight gradient, equal
+/// bit for bit. Where the narrow products take such rows (`cpu::NARROW_KERNELS`, wasm32) the batch is
+/// never copied out; elsewhere the general product copies it. Values, reshapes and `assign` behave as for
+/// any tensor, and a row outside the dataset is refused.
+pub fn batch_rows_parity() {
+    use cvjourney::tensor::Tensor;
+    use std::rc::Rc;
+    let mut rng = Rng::new(9);
+    let (items, item, picked) = (23, [1, 3, 5], [4, 17, 0, 22, 9, 4, 13, 1, 20, 6, 11]);
+    let len: usize = item.iter().product();
+    let base = Rc::new((0..items * len).map(|_| rng.uniform_range(-1.0, 1.0)).collect::<Vec<f32>>());
+    let copied: Vec<f32> = picked.iter().flat_map(|&i| base[i * len..(i + 1) * len].to_vec()).collect();
+    let w: Vec<f32> = (0..10 * len).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let r: Vec<f32> = (0..picked.len() * 10).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let run = |x: &Tensor| {
+        let w = Tensor::from_vec(w.clone(), [10, len]).unwrap().requires_grad_(true);
+        let flat = x.reshape(&[-1, len as isize]).unwrap();
+        let y = flat.matmul_t(&w, false, true).unwrap();
+        let r = Tensor::from_vec(r.clone(), [picked.len(), 10]).unwrap();
+        y.mul(&r).unwrap().sum(&[], false).unwrap().backward().unwrap();
+        (y.to_vec(), w.grad().unwrap().to_vec())
+    };
+    let original = base.to_vec();
+    let rows = Tensor::from_rows(&base, &picked, &item).unwrap();
+    assert_eq!(rows.dims(), &[picked.len(), 1, 3, 5]);
+    let dense = Tensor::from_vec(copied.clone(), [picked.len(), 1, 3, 5]).unwrap();
+    let (from_rows, from_copy) = (run(&rows), run(&dense));
+    assert!(from_rows == from_copy, "rows read in place: {from_rows:?}\ncopied: {from_copy:?}");
+    assert_eq!(rows.rows_in_place(), cpu::NARROW_KERNELS, "the batch was copied out (or not) unexpectedly");
+    assert_eq!(rows.to_vec(), copied);
+    let reshaped = rows.reshape(&[-1]).unwrap();
+    rows.assign(&vec![0.5; copied.len()]).unwrap();
+    assert!(!rows.rows_in_place() && rows.to_vec().iter().all(|&v| v == 0.5));
+    assert_eq!(reshaped.to_vec(), copied, "assign reached a reshape that shared the rows");
+    assert!(base.iter().zip(&original).all(|(a, b)| a == b), "assign wrote into the dataset");
+    assert!(Tensor::from_rows(&base, &[items], &item).is_err(), "a row past the dataset was accepted");
 }
 
 /// First outputs of `Rng::new(42)`, pinned so native and wasm32 are held to the same stream.

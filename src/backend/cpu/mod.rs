@@ -6,6 +6,7 @@ mod conv;
 mod elementwise;
 #[cfg(target_arch = "wasm32")]
 mod gemm_simd128;
+mod lanes;
 mod layout;
 mod matmul;
 mod reduce;
@@ -15,7 +16,7 @@ mod simd;
 pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d, max_pool2d_ref};
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
 pub use layout::copy_strided;
-pub use matmul::{NARROW, NARROW_KERNELS, matmul, matmul_a_bt, matmul_at_b, matmul_crate, matmul_ref};
+pub use matmul::{NARROW, NARROW_KERNELS, Rows, matmul, matmul_a_bt, matmul_at_b, matmul_crate, matmul_ref};
 pub use reduce::{reduce, reduce_ref};
 
 /// The name of the SIMD path this build uses, shown on the page.

@@ -1,0 +1,78 @@
+//! Four f32 lanes for the kernels that hold a block of results in registers (`matmul`'s narrow products):
+//! one SIMD128 vector on wasm32, where LLVM left the same loops written on arrays scalar once they were
+//! inlined into the release build; a plain array natively, which the compiler vectorises itself. Both do
+//! a multiply, then an add (WebAssembly has no fused multiply-add), so the two round alike.
+
+#[cfg(target_arch = "wasm32")]
+use core::arch::wasm32::*;
+
+pub const LANES: usize = 4;
+
+#[derive(Clone, Copy)]
+pub struct F32x4(#[cfg(target_arch = "wasm32")] v128, #[cfg(not(target_arch = "wasm32"))] [f32; LANES]);
+
+#[cfg(target_arch = "wasm32")]
+impl F32x4 {
+    #[inline(always)]
+    pub fn splat(x: f32) -> Self {
+        Self(f32x4_splat(x))
+    }
+
+    /// The first four values of `s` (panics when it is shorter).
+    #[inline(always)]
+    pub fn load(s: &[f32]) -> Self {
+        let s = &s[..LANES];
+        // SAFETY: `s` holds LANES floats (checked by the slice above); v128 loads accept unaligned pointers.
+        Self(unsafe { v128_load(s.as_ptr() as *const v128) })
+    }
+
+    /// self + a · b.
+    #[inline(always)]
+    pub fn mul_add(self, a: Self, b: Self) -> Self {
+        Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+    }
+
+    #[inline(always)]
+    pub fn add(self, other: Self) -> Self {
+        Self(f32x4_add(self.0, other.0))
+    }
+
+    /// Writes the four lanes to the first four values of `s` (panics when it is shorter).
+    #[inline(always)]
+    pub fn store(self, s: &mut [f32]) {
+        let s = &mut s[..LANES];
+        // SAFETY: as in `load`.
+        unsafe { v128_store(s.as_mut_ptr() as *mut v128, self.0) }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl F32x4 {
+    #[inline(always)]
+    pub fn splat(x: f32) -> Self {
+        Self([x; LANES])
+    }
+
+    /// The first four values of `s` (panics when it is shorter).
+    #[inline(always)]
+    pub fn load(s: &[f32]) -> Self {
+        Self(s[..LANES].try_into().expect("LANES values"))
+    }
+
+    /// self + a · b.
+    #[inline(always)]
+    pub fn mul_add(self, a: Self, b: Self) -> Self {
+        Self(std::array::from_fn(|l| self.0[l] + a.0[l] * b.0[l]))
+    }
+
+    #[inline(always)]
+    pub fn add(self, other: Self) -> Self {
+        Self(std::array::from_fn(|l| self.0[l] + other.0[l]))
+    }
+
+    /// Writes the four lanes to the first four values of `s` (panics when it is shorter).
+    #[inline(always)]
+    pub fn store(self, s: &mut [f32]) {
+        s[..LANES].copy_from_slice(&self.0);
+    }
+}
