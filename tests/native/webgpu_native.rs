@@ -295,6 +295,40 @@ fn leaving_the_gpu_mid_run_keeps_the_optimizer_state() {
     assert!(refused.contains("still on the GPU"), "{refused}");
 }
 
+/// A training step records the same launches on the same pooled buffers every time, so after the first
+/// steps its bind groups come from the runtime's cache (one fewer GPU object per launch), and the run's
+/// losses still equal a CPU run's: a cached bind group never points at the wrong buffer or parameters.
+#[test]
+fn repeated_steps_reuse_their_bind_groups() {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{MemorySource, Session};
+    let mut config = preset("ch4-rings-mlp").expect("preset").config;
+    config.epochs = 2;
+    let want = cpu_test_losses(&config);
+    install();
+    let rt = webgpu::current().unwrap();
+    let mut s = Session::new(config, &MemorySource::default()).unwrap();
+    s.to_device(Device::WebGpu).unwrap();
+    for _ in 0..3 {
+        s.step().unwrap();
+    }
+    let before = rt.stats();
+    let steps = 20.min(s.steps_per_epoch() - 4);
+    for _ in 0..steps {
+        s.step().unwrap();
+    }
+    let after = rt.stats();
+    let (launches, made) =
+        (after.dispatches - before.dispatches, after.bind_groups_made - before.bind_groups_made);
+    assert!(launches >= 20 * steps as u64, "{launches} launches in {steps} steps");
+    // At most the few launches that touch the step's loss: its buffer is a new one while the losses of
+    // earlier steps wait to be read back together.
+    assert!(made <= 4 * steps as u64, "{made} bind groups made for {launches} launches in {steps} steps");
+    let got: Vec<f32> = s.run().unwrap().iter().map(|m| m.test_loss).collect();
+    same_losses(&got, &want, "bind groups from the cache");
+    assert!(rt.take_error().is_none());
+}
+
 /// The direct convolution kernel (measured against im2col + GEMM by `bench --gpu`) against the CPU's
 /// `conv2d`, with padding, strides and non-square kernels.
 #[test]

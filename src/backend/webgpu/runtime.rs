@@ -10,7 +10,7 @@
 //! command, executed in recording order.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -35,6 +35,15 @@ const MAX_PENDING: usize = 4096;
 const DIRECT_WRITE_BYTES: usize = 1 << 20;
 /// Keep at most this many idle bytes in the pool; beyond it released buffers are destroyed.
 const POOL_CAP_BYTES: u64 = 1 << 30;
+/// Bind groups kept for reuse; past this many the cache starts again (a training step needs about 40).
+const MAX_BIND_GROUPS: usize = 4096;
+/// The arena buffer's smallest size; it grows to the next power of two a submit needs.
+const MIN_ARENA_BYTES: u64 = 64 << 10;
+
+/// What a dispatch binds: kernel, entry point, its parameters' place in the arena, and its buffers. A
+/// training step records the same launches on the same pooled buffers at the same arena offsets every
+/// time, so its bind groups are made once and looked up afterwards.
+type BindKey = (&'static str, &'static str, (u64, u64), Vec<wgpu::Buffer>);
 
 enum Cmd {
     Dispatch {
@@ -63,11 +72,18 @@ pub struct Runtime {
     pipelines: RefCell<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
     /// Sources compiled in place of a kernel's own (`replace_shader`), keyed by kernel name.
     overrides: RefCell<HashMap<&'static str, String>>,
-    pool: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
+    /// Idle buffers by size. Each request takes the lowest buffer id of its size, so that a training step,
+    /// starting from the same idle set every time, gets the same buffers in the same places (and its bind
+    /// groups are found in the cache).
+    pool: RefCell<HashMap<u64, BTreeSet<wgpu::Buffer>>>,
     pooled_bytes: Cell<u64>,
     live_buffers: Cell<usize>,
     cmds: RefCell<Vec<Cmd>>,
     arena: RefCell<Vec<u8>>,
+    /// The buffer the arena is written to at each submit (kept, so that bind groups can be reused).
+    arena_buf: RefCell<Option<wgpu::Buffer>>,
+    bind_groups: RefCell<HashMap<BindKey, wgpu::BindGroup>>,
+    bind_groups_made: Cell<u64>,
     submits: Cell<u64>,
     dispatches: Cell<u64>,
     /// Milliseconds spent encoding and submitting (host time), for the step profile.
@@ -127,6 +143,8 @@ pub struct RuntimeStats {
     pub pooled_bytes: u64,
     pub submits: u64,
     pub dispatches: u64,
+    /// Bind groups made (the rest of the dispatches found theirs in the cache).
+    pub bind_groups_made: u64,
     /// Host milliseconds spent encoding and submitting recorded commands.
     pub encode_ms: f64,
 }
@@ -143,6 +161,9 @@ impl Runtime {
             live_buffers: Cell::new(0),
             cmds: RefCell::default(),
             arena: RefCell::default(),
+            arena_buf: RefCell::default(),
+            bind_groups: RefCell::default(),
+            bind_groups_made: Cell::new(0),
             submits: Cell::new(0),
             dispatches: Cell::new(0),
             encode_ms: Cell::new(0.0),
@@ -157,6 +178,7 @@ impl Runtime {
             pooled_bytes: self.pooled_bytes.get(),
             submits: self.submits.get(),
             dispatches: self.dispatches.get(),
+            bind_groups_made: self.bind_groups_made.get(),
             encode_ms: self.encode_ms.get(),
         }
     }
@@ -173,6 +195,7 @@ impl Runtime {
     pub fn replace_shader(&self, name: &'static str, source: &str) {
         self.modules.borrow_mut().remove(name);
         self.pipelines.borrow_mut().retain(|(shader, _), _| *shader != name);
+        self.bind_groups.borrow_mut().retain(|(shader, ..), _| *shader != name);
         self.overrides.borrow_mut().insert(name, source.to_string());
     }
 
@@ -207,7 +230,7 @@ impl Runtime {
         } else {
             bytes
         };
-        let reused = self.pool.borrow_mut().get_mut(&bytes).and_then(Vec::pop);
+        let reused = self.pool.borrow_mut().get_mut(&bytes).and_then(BTreeSet::pop_first);
         let buffer = match reused {
             Some(b) => {
                 self.pooled_bytes.set(self.pooled_bytes.get() - bytes);
@@ -230,10 +253,13 @@ impl Runtime {
         self.live_buffers.set(self.live_buffers.get().saturating_sub(1));
         let bytes = buffer.size();
         if self.pooled_bytes.get() + bytes > POOL_CAP_BYTES {
-            return; // dropped: wgpu frees it once recorded commands no longer need it
+            // Dropped: wgpu frees it once recorded commands no longer need it, and no cached bind group
+            // may keep it alive.
+            self.bind_groups.borrow_mut().clear();
+            return;
         }
         self.pooled_bytes.set(self.pooled_bytes.get() + bytes);
-        self.pool.borrow_mut().entry(bytes).or_default().push(buffer);
+        self.pool.borrow_mut().entry(bytes).or_default().insert(buffer);
     }
 
     /// Appends bytes to the arena at the storage-offset alignment; returns (offset, length).
@@ -371,7 +397,7 @@ impl Runtime {
         }
         let started = web_time::Instant::now();
         let device = &self.ctx.device;
-        let arena_buf = self.arena_buffer(&arena);
+        let arena_buf = self.arena_buffer(arena);
         let mut encoder = device.create_command_encoder(&Default::default());
         // Consecutive dispatches share one compute pass (wgpu orders them by their buffer uses); a copy
         // ends the pass, since copies are recorded on the encoder.
@@ -391,23 +417,8 @@ impl Runtime {
                 Cmd::Dispatch { shader, entry, params, bufs, groups } => {
                     let Some(arena_buf) = &arena_buf else { continue };
                     let pipeline = self.pipeline(shader, entry);
-                    let mut entries = vec![wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: arena_buf,
-                            offset: params.0,
-                            size: wgpu::BufferSize::new(params.1),
-                        }),
-                    }];
-                    entries.extend(bufs.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
-                        binding: i as u32 + 1,
-                        resource: b.as_entire_binding(),
-                    }));
-                    let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some(entry),
-                        layout: &pipeline.get_bind_group_layout(0),
-                        entries: &entries,
-                    });
+                    let bind_group =
+                        self.bind_group(&pipeline, arena_buf, (shader.name, entry, params, bufs));
                     let pass = pass.get_or_insert_with(|| {
                         encoder.begin_compute_pass(&Default::default()).forget_lifetime()
                     });
@@ -427,30 +438,73 @@ impl Runtime {
         self.encode_ms.set(self.encode_ms.get() + started.elapsed().as_secs_f64() * 1e3);
     }
 
-    /// One buffer holding every op's parameters and uploaded values. Mapped by hand rather than through
-    /// `create_buffer_init`, which panics when the device is lost; here that is an error like any other.
-    fn arena_buffer(&self, arena: &[u8]) -> Option<wgpu::Buffer> {
+    /// The buffer holding every recorded op's parameters and uploaded values, written through the queue
+    /// (so it lands before this submit's commands and after the previous submit's, which read the old
+    /// contents). Kept from submit to submit, and grown when a submit needs more, so that the bind groups
+    /// pointing into it stay valid. On a lost device the write fails like any other GPU call: reported
+    /// through the device's error scope, never a panic.
+    fn arena_buffer(&self, mut arena: Vec<u8>) -> Option<wgpu::Buffer> {
         if arena.is_empty() {
             return None;
         }
-        let buf = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("arena"),
-            size: arena.len().next_multiple_of(4) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: true,
-        });
-        match buf.get_mapped_range_mut(..) {
-            Ok(mut view) => {
-                view.slice(..arena.len()).copy_from_slice(arena);
-                drop(view);
-                buf.unmap();
-                Some(buf)
-            }
-            Err(e) => {
-                self.fail(LabError::Device(format!("the GPU refused a buffer (lost?): {e}")));
-                None
-            }
+        arena.resize(arena.len().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT as usize), 0);
+        let needed = arena.len() as u64;
+        let mut slot = self.arena_buf.borrow_mut();
+        if slot.as_ref().is_none_or(|b| b.size() < needed) {
+            *slot = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("arena"),
+                size: needed.next_power_of_two().max(MIN_ARENA_BYTES),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+            // Every cached bind group points into the old buffer.
+            self.bind_groups.borrow_mut().clear();
         }
+        let buf = slot.clone()?;
+        self.ctx.queue.write_buffer(&buf, 0, &arena);
+        Some(buf)
+    }
+
+    /// The bind group for one dispatch: its parameters (a range of the arena) at binding 0, its buffers at
+    /// 1, 2, ... Made once per distinct key, then taken from the cache.
+    fn bind_group(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        arena: &wgpu::Buffer,
+        key: BindKey,
+    ) -> wgpu::BindGroup {
+        if let Some(group) = self.bind_groups.borrow().get(&key) {
+            return group.clone();
+        }
+        let (_, entry, (offset, size), bufs) = &key;
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: arena,
+                offset: *offset,
+                size: wgpu::BufferSize::new(*size),
+            }),
+        }];
+        entries.extend(
+            bufs.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            }),
+        );
+        let group = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(entry),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        self.bind_groups_made.set(self.bind_groups_made.get() + 1);
+        let mut cache = self.bind_groups.borrow_mut();
+        if cache.len() >= MAX_BIND_GROUPS {
+            cache.clear();
+        }
+        cache.insert(key, group.clone());
+        group
     }
 
     /// Submits everything recorded and reads `buf` back. Natively this waits on `device.poll`; in the
