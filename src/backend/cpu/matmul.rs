@@ -119,11 +119,12 @@ impl<'a> Rows<'a> {
 }
 
 /// out (m, n) = a (m, k) · bᵀ, with b stored (n, k) row-major: a Linear layer's forward pass (x Wᵀ with W
-/// as stored), for narrow n (a classifier's 10 outputs). a's rows may be picked from a dataset (`Rows`).
-/// bᵀ is copied once into k rows of n values padded to whole vectors (37 KB for 784 x 10); a is read as
-/// stored, never packed: each of its values is broadcast against a row of bᵀ, R rows of out at a time
-/// held in registers. (Dot products along k, the earlier form, ran at half the speed in Chromium: five
-/// rows of b streamed beside the two of a.) Summation order: k order, like [`matmul_ref`].
+/// as stored). Every output is a dot product along k, contiguous in both operands, so nothing is packed
+/// or transposed; meant for narrow n (a classifier's 10 outputs), where packing the m x k operand costs
+/// more than the product. a's rows may be picked from a dataset (`Rows`). Summation order: LANES
+/// interleaved partial sums over k, then the tail. (Broadcasting each value of a against a padded copy of
+/// bᵀ, 4 rows of out in registers, measured no faster on W5's shape and slower on W1's, where copying bᵀ
+/// is a sixth of the product.)
 pub fn matmul_a_bt(a: Rows<'_>, b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
     assert!(a.len == k && b.len() >= n * k && out.len() >= m * n, "matmul_a_bt: buffers too small");
     if k == 0 {
@@ -131,70 +132,70 @@ pub fn matmul_a_bt(a: Rows<'_>, b: &[f32], m: usize, k: usize, n: usize, out: &m
         return;
     }
     assert!(a.count() >= m, "matmul_a_bt: a has not {m} rows");
-    assert!(n <= NARROW, "matmul_a_bt: n = {n} is wider than {NARROW}");
-    // Up to 12 accumulators, the budget V8 keeps in registers (see gemm_simd128's note on spills).
-    match n.div_ceil(LANES) {
-        0 => {}
-        1 => broadcast_rows::<8, 1>(a, b, m, k, n, out),
-        2 => broadcast_rows::<6, 2>(a, b, m, k, n, out),
-        3 => broadcast_rows::<4, 3>(a, b, m, k, n, out),
-        _ => broadcast_rows::<3, 4>(a, b, m, k, n, out),
+    // Blocks of 2 rows x up to 5 columns: 10 accumulators, two rows of a and one of b in 13 registers;
+    // a classifier's 10 outputs are two blocks of 5.
+    let mut i = 0;
+    while i < m {
+        let two = m - i >= 2;
+        let mut j = 0;
+        while j < n {
+            let cols = (n - j).min(5);
+            macro_rules! block {
+                ($r:literal) => {
+                    match cols {
+                        5 => dot_block::<$r, 5>(a, b, k, n, i, j, out),
+                        4 => dot_block::<$r, 4>(a, b, k, n, i, j, out),
+                        3 => dot_block::<$r, 3>(a, b, k, n, i, j, out),
+                        2 => dot_block::<$r, 2>(a, b, k, n, i, j, out),
+                        _ => dot_block::<$r, 1>(a, b, k, n, i, j, out),
+                    }
+                };
+            }
+            if two {
+                block!(2)
+            } else {
+                block!(1)
+            }
+            j += cols;
+        }
+        i += if two { 2 } else { 1 };
     }
 }
 
-/// [`matmul_a_bt`] with n ≤ V·LANES: rows of out in blocks of R, V vectors each.
-fn broadcast_rows<const R: usize, const V: usize>(
+/// out[i..i+R, j..j+C] of [`matmul_a_bt`]: R x C dot products, each LANES partial sums held in registers.
+#[inline(always)]
+fn dot_block<const R: usize, const C: usize>(
     a: Rows<'_>,
     b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    out: &mut [f32],
-) {
-    let w = V * LANES;
-    let mut bt = vec![0.0f32; k * w];
-    for (c, row) in b.chunks_exact(k).take(n).enumerate() {
-        for (p, &v) in row.iter().enumerate() {
-            bt[p * w + c] = v;
-        }
-    }
-    let whole = m - m % R;
-    for i in (0..whole).step_by(R) {
-        broadcast_block::<R, V>(a, &bt, k, n, i, out);
-    }
-    // The last m % R rows (fewer than R), one at a time.
-    for i in whole..m {
-        broadcast_block::<1, V>(a, &bt, k, n, i, out);
-    }
-}
-
-/// out[i..i+R, ..n] = a[i..i+R, :] · bt, with bt (k, V·LANES) the padded transpose of b.
-#[inline(always)]
-fn broadcast_block<const R: usize, const V: usize>(
-    a: Rows<'_>,
-    bt: &[f32],
     k: usize,
     n: usize,
     i: usize,
+    j: usize,
     out: &mut [f32],
 ) {
     let rows: [&[f32]; R] = std::array::from_fn(|r| a.row(i + r));
-    let mut acc = [[F32x4::splat(0.0); V]; R];
-    for (p, bt_row) in bt.chunks_exact(V * LANES).take(k).enumerate() {
-        let w: [F32x4; V] = std::array::from_fn(|v| F32x4::load(&bt_row[v * LANES..]));
+    let cols: [&[f32]; C] = std::array::from_fn(|c| &b[(j + c) * k..(j + c + 1) * k]);
+    let mut acc = [[F32x4::splat(0.0); C]; R];
+    let body = k - k % LANES;
+    for p in (0..body).step_by(LANES) {
+        let x: [F32x4; R] = std::array::from_fn(|r| F32x4::load(&rows[r][p..]));
+        let w: [F32x4; C] = std::array::from_fn(|c| F32x4::load(&cols[c][p..]));
         for r in 0..R {
-            let x = F32x4::splat(rows[r][p]);
-            for v in 0..V {
-                acc[r][v] = acc[r][v].mul_add(x, w[v]);
+            for c in 0..C {
+                acc[r][c] = acc[r][c].mul_add(x[r], w[c]);
             }
         }
     }
-    for (r, acc) in acc.iter().enumerate() {
-        let mut row = [0.0f32; NARROW];
-        for (v, acc) in acc.iter().enumerate() {
-            acc.store(&mut row[v * LANES..]);
+    for r in 0..R {
+        for c in 0..C {
+            let mut lanes = [0.0f32; LANES];
+            acc[r][c].store(&mut lanes);
+            let mut sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+            for p in body..k {
+                sum += rows[r][p] * cols[c][p];
+            }
+            out[(i + r) * n + j + c] = sum;
         }
-        out[(i + r) * n..(i + r + 1) * n].copy_from_slice(&row[..n]);
     }
 }
 

@@ -50,6 +50,13 @@ pub fn reduce(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out
                 }
             }
         }
+        // Along the last axis (a softmax's max over each row of logits), row by row rather than through
+        // the reference's strided index: the same comparisons in the same order, so the same result.
+        ReduceOp::Max if inner == 1 && n > 0 => {
+            for (o, row) in out.iter_mut().zip(x.chunks_exact(n)) {
+                *o = row.iter().copied().fold(f32::NEG_INFINITY, nan_max);
+            }
+        }
         _ => reduce_ref(op, x, outer, n, inner, out),
     }
 }
