@@ -433,6 +433,31 @@ fn chapters_1_to_4_and_8_run_one_quick_epoch_on_the_gpu() {
     assert!(ran >= 18, "only {ran} presets ran");
 }
 
+/// Uploads under 1 MiB go through the arena, which is kept between submits; a submit that needs more than
+/// 16 MiB of it (25 uploads of 800 KB recorded without a read) gets a buffer of its own, so the kept arena
+/// stays small, and every upload and product still comes back right.
+#[test]
+fn a_huge_submit_gets_an_arena_of_its_own() {
+    install();
+    let rt = webgpu::current().unwrap();
+    let n = 200_000;
+    let inputs: Vec<Vec<f32>> =
+        (0..25).map(|j| (0..n).map(|i| ((i * 7 + j) % 1000) as f32).collect()).collect();
+    let doubled: Vec<Tensor> = inputs
+        .iter()
+        .map(|v| {
+            Tensor::from_vec(v.clone(), [n]).unwrap().into_device(Device::WebGpu).unwrap().mul_scalar(2.0)
+        })
+        .collect();
+    for (got, want) in doubled.iter().zip(&inputs) {
+        assert_eq!(got.to_vec(), want.iter().map(|v| v * 2.0).collect::<Vec<_>>());
+    }
+    assert!(rt.stats().arena_bytes <= 16 << 20, "kept arena of {} bytes", rt.stats().arena_bytes);
+    let small = Tensor::from_vec(vec![1.5; 1000], [1000]).unwrap().into_device(Device::WebGpu).unwrap();
+    assert_eq!(small.mul_scalar(2.0).to_vec(), vec![3.0; 1000]);
+    assert!(rt.take_error().is_none());
+}
+
 /// A large upload goes to the queue directly (not through the recorded arena) after the commands recorded
 /// before it are submitted. The hazard that ordering prevents: a pooled buffer freed by one batch and handed
 /// to the next while a recorded kernel still has to read the first batch from it. Each product here must

@@ -39,6 +39,9 @@ const POOL_CAP_BYTES: u64 = 1 << 30;
 const MAX_BIND_GROUPS: usize = 4096;
 /// The arena buffer's smallest size; it grows to the next power of two a submit needs.
 const MIN_ARENA_BYTES: u64 = 64 << 10;
+/// A submit needing more arena than this (many uploads recorded without a flush) gets a buffer of its own,
+/// dropped afterwards, so that one such submit does not hold its memory for the rest of the session.
+const MAX_KEPT_ARENA_BYTES: u64 = 16 << 20;
 
 /// What a dispatch binds: kernel, entry point, its parameters' place in the arena, and its buffers. A
 /// training step records the same launches on the same pooled buffers at the same arena offsets every
@@ -145,6 +148,8 @@ pub struct RuntimeStats {
     pub dispatches: u64,
     /// Bind groups made (the rest of the dispatches found theirs in the cache).
     pub bind_groups_made: u64,
+    /// Bytes of the arena buffer kept between submits.
+    pub arena_bytes: u64,
     /// Host milliseconds spent encoding and submitting recorded commands.
     pub encode_ms: f64,
 }
@@ -179,6 +184,7 @@ impl Runtime {
             submits: self.submits.get(),
             dispatches: self.dispatches.get(),
             bind_groups_made: self.bind_groups_made.get(),
+            arena_bytes: self.arena_buf.borrow().as_ref().map_or(0, wgpu::Buffer::size),
             encode_ms: self.encode_ms.get(),
         }
     }
@@ -449,20 +455,27 @@ impl Runtime {
         }
         arena.resize(arena.len().next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT as usize), 0);
         let needed = arena.len() as u64;
-        let mut slot = self.arena_buf.borrow_mut();
-        if slot.as_ref().is_none_or(|b| b.size() < needed) {
-            *slot = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        let make = |size: u64| {
+            self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("arena"),
-                size: needed.next_power_of_two().max(MIN_ARENA_BYTES),
+                size,
                 usage: wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
-            }));
-            // Every cached bind group points into the old buffer.
-            self.bind_groups.borrow_mut().clear();
-        }
-        let buf = slot.clone()?;
+            })
+        };
+        let buf = if needed > MAX_KEPT_ARENA_BYTES {
+            make(needed) // this submit's only (`bind_group` does not cache what points into it)
+        } else {
+            let mut slot = self.arena_buf.borrow_mut();
+            if slot.as_ref().is_none_or(|b| b.size() < needed) {
+                *slot = Some(make(needed.next_power_of_two().max(MIN_ARENA_BYTES)));
+                // Every cached bind group points into the old buffer.
+                self.bind_groups.borrow_mut().clear();
+            }
+            slot.clone()?
+        };
         self.ctx.queue.write_buffer(&buf, 0, &arena);
         Some(buf)
     }
@@ -499,6 +512,9 @@ impl Runtime {
             entries: &entries,
         });
         self.bind_groups_made.set(self.bind_groups_made.get() + 1);
+        if self.arena_buf.borrow().as_ref() != Some(arena) {
+            return group; // a one-off arena: caching would keep it alive
+        }
         let mut cache = self.bind_groups.borrow_mut();
         if cache.len() >= MAX_BIND_GROUPS {
             cache.clear();
