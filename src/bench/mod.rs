@@ -166,28 +166,41 @@ pub struct NarrowRow {
     pub max_rel_diff: f64,
 }
 
-/// The classifier layers of W5 (batch 5,000), W1 (batch 128) and W2's last layer (64 → 10).
+/// Rows of Fashion-MNIST's training set, from which W5's batches are drawn (the narrow table's "drawn" rows).
+const DATASET_ROWS: usize = 60_000;
+
+/// The classifier layers of W5 (batch 5,000), W1 (batch 128) and W2's last layer (64 → 10), and W5's two
+/// products once more as training runs them: the batch's rows drawn in shuffled order from 60,000 rows of
+/// 784 (read in place by the narrow kernels; gathered into a copy first on the packed path).
 pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> {
     let shapes = [
-        ("W5 forward x·Wᵀ", 5000, 784, 10, "b"),
-        ("W5 weight grad gᵀ·x", 10, 5000, 784, "a"),
-        ("W1 forward x·Wᵀ", 128, 784, 10, "b"),
-        ("W1 weight grad gᵀ·x", 10, 128, 784, "a"),
-        ("W2 last layer x·Wᵀ", 128, 64, 10, "b"),
-        ("W2 last weight grad gᵀ·x", 10, 128, 64, "a"),
+        ("W5 forward x·Wᵀ", 5000, 784, 10, "b", false),
+        ("W5 weight grad gᵀ·x", 10, 5000, 784, "a", false),
+        ("W5 x·Wᵀ, drawn rows", 5000, 784, 10, "b", true),
+        ("W5 gᵀ·x, drawn rows", 10, 5000, 784, "a", true),
+        ("W1 forward x·Wᵀ", 128, 784, 10, "b", false),
+        ("W1 weight grad gᵀ·x", 10, 128, 784, "a", false),
+        ("W2 last layer x·Wᵀ", 128, 64, 10, "b", false),
+        ("W2 last weight grad gᵀ·x", 10, 128, 64, "a", false),
     ];
     shapes
         .into_iter()
-        .map(|(name, m, k, n, transposed)| {
+        .map(|(name, m, k, n, transposed, drawn)| {
             let mut rng = Rng::new(2);
-            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-            // As stored: a transposed operand's buffer holds its transpose, row-major.
+            // The wide operand (x: m x k for x·Wᵀ, k x n for gᵀ·x), as rows of `len`.
+            let (count, len) = if transposed == "b" { (m, k) } else { (k, n) };
+            let base_rows = if drawn { DATASET_ROWS.max(count) } else { count };
+            let base: Vec<f32> = (0..base_rows * len).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+            let index: Vec<usize> =
+                if drawn { shuffled(base_rows, &mut rng)[..count].to_vec() } else { (0..count).collect() };
+            let rows =
+                if drawn { cpu::Rows::indexed(&base, &index, len) } else { cpu::Rows::dense(&base, len) };
+            let narrow_len = if transposed == "b" { n * k } else { k * m };
+            let small: Vec<f32> = (0..narrow_len).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
             let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
                 (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
             };
-            let (a_stored, b_stored) =
-                if transposed == "a" { (transpose(&a, m, k), b) } else { (a, transpose(&b, k, n)) };
+            let gather = || -> Vec<f32> { (0..count).flat_map(|i| rows.row(i).iter().copied()).collect() };
             let (mut packed, mut narrow) = (vec![0.0; m * n], vec![0.0; m * n]);
             let time = |f: &mut dyn FnMut()| {
                 let mut run = async |reps: usize| {
@@ -198,18 +211,20 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
                 crate::train::now(median_of_samples(now_ms, budget_ms, &mut run)).unwrap_or(f64::NAN)
             };
             let packed_ms = time(&mut || {
-                // What the general path does: copy the transposed operand back to row-major, then GEMM.
+                // What the general path does: gather drawn rows into a copy, copy the transposed operand
+                // back to row-major, then GEMM.
+                let wide = if drawn { gather() } else { base[..count * len].to_vec() };
                 if transposed == "a" {
-                    cpu::matmul(&transpose(&a_stored, k, m), &b_stored, m, k, n, &mut packed);
+                    cpu::matmul(&transpose(&small, k, m), &wide, m, k, n, &mut packed);
                 } else {
-                    cpu::matmul(&a_stored, &transpose(&b_stored, n, k), m, k, n, &mut packed);
+                    cpu::matmul(&wide, &transpose(&small, n, k), m, k, n, &mut packed);
                 }
             });
             let narrow_ms = time(&mut || {
                 if transposed == "a" {
-                    cpu::matmul_at_b(&a_stored, cpu::Rows::dense(&b_stored, n), m, k, n, &mut narrow);
+                    cpu::matmul_at_b(&small, rows, m, k, n, &mut narrow);
                 } else {
-                    cpu::matmul_a_bt(cpu::Rows::dense(&a_stored, k), &b_stored, m, k, n, &mut narrow);
+                    cpu::matmul_a_bt(rows, &small, m, k, n, &mut narrow);
                 }
             });
             let scale = packed.iter().fold(0.0f32, |s, v| s.max(v.abs())).max(1e-30);
@@ -226,6 +241,15 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
             }
         })
         .collect()
+}
+
+/// 0..n in a random order (Fisher-Yates).
+fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        v.swap(i, rng.below(i + 1));
+    }
+    v
 }
 
 /// The rows as a plain-text table.

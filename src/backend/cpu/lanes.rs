@@ -18,6 +18,27 @@ impl F32x4 {
         Self(f32x4_splat(x))
     }
 
+    /// Four values at `p`, with no bounds check: the narrow products' inner loops, where a checked slice
+    /// per load cost more than the multiply.
+    ///
+    /// # Safety
+    /// `p..p + LANES` must lie inside one live allocation of f32 (any alignment).
+    #[inline(always)]
+    pub unsafe fn load_ptr(p: *const f32) -> Self {
+        // SAFETY: the caller's contract; v128 loads accept unaligned pointers.
+        Self(unsafe { v128_load(p as *const v128) })
+    }
+
+    /// One value at `p` in every lane, with no bounds check.
+    ///
+    /// # Safety
+    /// `p` must point at a live f32.
+    #[inline(always)]
+    pub unsafe fn splat_ptr(p: *const f32) -> Self {
+        // SAFETY: the caller's contract.
+        Self(unsafe { v128_load32_splat(p as *const u32) })
+    }
+
     /// The first four values of `s` (panics when it is shorter).
     #[inline(always)]
     pub fn load(s: &[f32]) -> Self {
@@ -51,6 +72,26 @@ impl F32x4 {
     #[inline(always)]
     pub fn splat(x: f32) -> Self {
         Self([x; LANES])
+    }
+
+    /// Four values at `p`, with no bounds check (see the wasm32 twin).
+    ///
+    /// # Safety
+    /// `p..p + LANES` must lie inside one live allocation of f32 (any alignment).
+    #[inline(always)]
+    pub unsafe fn load_ptr(p: *const f32) -> Self {
+        // SAFETY: the caller's contract.
+        Self(unsafe { core::ptr::read_unaligned(p as *const [f32; LANES]) })
+    }
+
+    /// One value at `p` in every lane, with no bounds check.
+    ///
+    /// # Safety
+    /// `p` must point at a live f32.
+    #[inline(always)]
+    pub unsafe fn splat_ptr(p: *const f32) -> Self {
+        // SAFETY: the caller's contract.
+        Self([unsafe { *p }; LANES])
     }
 
     /// The first four values of `s` (panics when it is shorter).

@@ -9,6 +9,7 @@ mod gemm_simd128;
 mod lanes;
 mod layout;
 mod matmul;
+mod narrow;
 mod reduce;
 #[cfg(target_arch = "wasm32")]
 mod simd;
@@ -16,7 +17,8 @@ mod simd;
 pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d, max_pool2d_ref};
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
 pub use layout::copy_strided;
-pub use matmul::{NARROW, NARROW_KERNELS, Rows, matmul, matmul_a_bt, matmul_at_b, matmul_crate, matmul_ref};
+pub use matmul::{matmul, matmul_crate, matmul_ref};
+pub use narrow::{NARROW, NARROW_KERNELS, Rows, matmul_a_bt, matmul_at_b};
 pub use reduce::{reduce, reduce_ref};
 
 /// The name of the SIMD path this build uses, shown on the page.
