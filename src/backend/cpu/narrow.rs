@@ -143,16 +143,17 @@ fn dot_block<const R: usize, const C: usize>(
     assert!(rows.iter().all(|r| r.len() == k), "dot_block: rows of k values");
     let x_ptr: [*const f32; R] = std::array::from_fn(|r| rows[r].as_ptr());
     let mut w_ptr = panel.as_ptr();
-    let mut acc = [[F32x4::splat(0.0); C]; R];
+    // acc[c][r]: the partial sums of out[r·ldo + c].
+    let mut acc = [[F32x4::splat(0.0); R]; C];
     for p in (0..body).step_by(LANES) {
         // SAFETY: p + LANES <= body <= k, the length of every row (asserted); the panel holds C·LANES
         // values per chunk of LANES, C·body in all (asserted), and w_ptr advances by one chunk per step.
         unsafe {
             let x: [F32x4; R] = std::array::from_fn(|r| F32x4::load_ptr(x_ptr[r].add(p)));
-            for c in 0..C {
+            for (c, acc) in acc.iter_mut().enumerate() {
                 let w = F32x4::load_ptr(w_ptr.add(c * LANES));
-                for r in 0..R {
-                    acc[r][c] = acc[r][c].mul_add(x[r], w);
+                for (acc, x) in acc.iter_mut().zip(&x) {
+                    *acc = acc.mul_add(*x, w);
                 }
             }
             w_ptr = w_ptr.add(C * LANES);
@@ -161,7 +162,7 @@ fn dot_block<const R: usize, const C: usize>(
     for r in 0..R {
         for c in 0..C {
             let mut lanes = [0.0f32; LANES];
-            acc[r][c].store(&mut lanes);
+            acc[c][r].store(&mut lanes);
             let mut sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
             for p in body..k {
                 sum += rows[r][p] * cols_b[c * k + p];
@@ -269,10 +270,10 @@ impl<'a, 'b> Block<'a, 'b> {
             // a, since j + R <= m (asserted by `new` and `column_strip`, and by the callers' loop bounds).
             unsafe {
                 let x: [F32x4; V] = std::array::from_fn(|v| F32x4::load_ptr(row.as_ptr().add(c + v * LANES)));
-                for r in 0..R {
+                for (r, acc) in acc.iter_mut().enumerate() {
                     let g = F32x4::splat_ptr(g_ptr.add(q * self.m + j + r));
-                    for v in 0..V {
-                        acc[r][v] = acc[r][v].mul_add(g, x[v]);
+                    for (acc, x) in acc.iter_mut().zip(&x) {
+                        *acc = acc.mul_add(g, *x);
                     }
                 }
             }
