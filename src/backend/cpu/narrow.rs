@@ -4,8 +4,8 @@
 //! 5000 x 784 batch costs more than the product. The wide operand's rows may be picked from a dataset
 //! through an index (`Rows`: a shuffled batch read where it lies).
 //!
-//! The inner loops read through raw pointers, without a bounds check per load (W5 6-9 % faster in
-//! Chromium, `bench/results/w5-narrow-pointers-2026-12-03.md`). Every pointer is derived from a slice
+//! The inner loops read through raw pointers, without a bounds check per load (W5 in Chromium a few per
+//! cent faster at best, within noise: `bench/results/w5-narrow-pointers-2026-12-03.md`). Every pointer is derived from a slice
 //! whose length the entry points assert, and the loops stay inside those lengths; native tests run the
 //! same loops (`F32x4` is an array there).
 
