@@ -191,8 +191,11 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
             let (count, len) = if transposed == "b" { (m, k) } else { (k, n) };
             let base_rows = if drawn { DATASET_ROWS.max(count) } else { count };
             let base: Vec<f32> = (0..base_rows * len).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-            let index: Vec<usize> =
-                if drawn { shuffled(base_rows, &mut rng)[..count].to_vec() } else { (0..count).collect() };
+            let mut index: Vec<usize> = (0..base_rows).collect();
+            if drawn {
+                crate::data::shuffle(&mut index, &mut rng);
+            }
+            index.truncate(count);
             let rows =
                 if drawn { cpu::Rows::indexed(&base, &index, len) } else { cpu::Rows::dense(&base, len) };
             let narrow_len = if transposed == "b" { n * k } else { k * m };
@@ -200,7 +203,6 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
             let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
                 (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
             };
-            let gather = || -> Vec<f32> { (0..count).flat_map(|i| rows.row(i).iter().copied()).collect() };
             let (mut packed, mut narrow) = (vec![0.0; m * n], vec![0.0; m * n]);
             let time = |f: &mut dyn FnMut()| {
                 let mut run = async |reps: usize| {
@@ -213,7 +215,8 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
             let packed_ms = time(&mut || {
                 // What the general path does: gather drawn rows into a copy, copy the transposed operand
                 // back to row-major, then GEMM.
-                let wide = if drawn { gather() } else { base[..count * len].to_vec() };
+                let wide: std::borrow::Cow<[f32]> =
+                    if drawn { rows.to_vec().into() } else { base.as_slice().into() };
                 if transposed == "a" {
                     cpu::matmul(&transpose(&small, k, m), &wide, m, k, n, &mut packed);
                 } else {
@@ -241,15 +244,6 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
             }
         })
         .collect()
-}
-
-/// 0..n in a random order (Fisher-Yates).
-fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        v.swap(i, rng.below(i + 1));
-    }
-    v
 }
 
 /// The rows as a plain-text table.

@@ -64,11 +64,7 @@ impl RowView {
     }
 
     fn gather(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.index.len() * self.row_len);
-        for &i in self.index.iter() {
-            out.extend_from_slice(&self.base[i * self.row_len..(i + 1) * self.row_len]);
-        }
-        out
+        crate::backend::cpu::Rows::indexed(&self.base, &self.index, self.row_len).to_vec()
     }
 
     /// The gathered values, moved out when no clone shares them (the view is being consumed).

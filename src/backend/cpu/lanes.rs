@@ -18,8 +18,8 @@ impl F32x4 {
         Self(f32x4_splat(x))
     }
 
-    /// Four values at `p`, with no bounds check: the narrow products' inner loops, where a checked slice
-    /// per load cost more than the multiply.
+    /// Four values at `p`, with no bounds check: the narrow products' inner loops, which otherwise check
+    /// a slice per load.
     ///
     /// # Safety
     /// `p..p + LANES` must lie inside one live allocation of f32 (any alignment).

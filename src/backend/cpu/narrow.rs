@@ -49,6 +49,15 @@ impl<'a> Rows<'a> {
         }
     }
 
+    /// Every row, one after another: a copy (what the general path needs of a drawn batch).
+    pub fn to_vec(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.count() * self.len);
+        for i in 0..self.count() {
+            out.extend_from_slice(self.row(i));
+        }
+        out
+    }
+
     /// Row `i` (panics past the end, or when an index points past `values`).
     #[inline(always)]
     pub fn row(&self, i: usize) -> &'a [f32] {
