@@ -1,11 +1,12 @@
 // The browser half of `./lab bench`: serves a release build of the page, calls the wasm benchmark in
-// headless Chromium (single thread, WASM SIMD128) and prints the same table as the native CLI; then, in a
+// headless Chromium (single thread; the module build the training worker runs, CPU_BUILD=simd128 for the
+// plain one) and prints the same table as the native CLI; then, in a
 // second Chromium with WebGPU switched on, the GPU report `cvjourney bench --gpu` prints natively.
 // Here that adapter is SwiftShader, a CPU emulation: its numbers are recorded, not tuned for.
 // Usage: node bench/browser.mjs DIST_DIR [--only gemm,narrow,conv,gpu]   (every table by default)
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { serveStatic } from "./static.mjs";
+import { loadBenchModule, serveStatic } from "./static.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
 const TABLES = ["gemm", "narrow", "conv", "gpu"];
@@ -19,7 +20,7 @@ const WEBGPU = ["--enable-unsafe-webgpu", "--enable-features=Vulkan"];
 const open = async (browser) => {
   const page = await browser.newPage();
   await page.goto(`${server.base}/`);
-  await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  page.build = await loadBenchModule(page);
   return page;
 };
 let browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ARGS });
@@ -28,8 +29,8 @@ try {
   const page = await open(browser);
   const version = await page.evaluate(() => navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "Chromium");
   if (tables.includes("gemm")) {
-    const rows = await page.evaluate(() => window.wasmBindings.benchGemm(1500));
-    console.log(`CPU GEMM, wasm32 SIMD128 in headless ${version} (single thread)`);
+    const rows = await page.evaluate(() => window.bench.benchGemm(1500));
+    console.log(`CPU GEMM, wasm32 ${page.build} build in headless ${version} (single thread)`);
     console.log(pad("shape", 28, true), pad("m x k x n", 16), pad("fast GF/s", 10), pad("crate GF/s", 10),
       pad("naive GF/s", 10), pad("vs naive", 9), pad("max rel", 9));
     for (const r of rows) {
@@ -43,7 +44,7 @@ try {
       "transpose (and gather drawn rows) + packed GEMM vs unpacked");
     console.log(pad("shape", 28, true), pad("m x k x n", 16), pad("packed ms", 11), pad("narrow ms", 11),
       pad("speed-up", 8), pad("GFLOP/s", 8), pad("max rel", 9));
-    for (const r of await page.evaluate(() => window.wasmBindings.benchNarrow(600))) {
+    for (const r of await page.evaluate(() => window.bench.benchNarrow(600))) {
       const gflops = (2 * r.m * r.k * r.n) / (r.narrowMs * 1e6);
       console.log(pad(r.name, 28, true), pad(`${r.m}x${r.k}x${r.n}`, 16), pad(r.packedMs.toFixed(3), 11),
         pad(r.narrowMs.toFixed(3), 11), pad(`${(r.packedMs / r.narrowMs).toFixed(2)}x`, 8), pad(gflops.toFixed(1), 8),
@@ -52,7 +53,7 @@ try {
   }
   if (tables.includes("conv")) {
     console.log("\nconv2d forward, 3x3 same, batch 32: im2col + GEMM (used) vs direct loop");
-    for (const r of await page.evaluate(() => window.wasmBindings.benchConv())) {
+    for (const r of await page.evaluate(() => window.bench.benchConv())) {
       console.log(`${pad(r.name, 28, true)} im2col ${pad(r.im2colMs.toFixed(2), 8)} ms   direct ` +
         `${pad(r.directMs.toFixed(2), 8)} ms   max |diff| ${r.maxAbsDiff.toExponential(1)}`);
     }
@@ -65,7 +66,7 @@ try {
     const gpuPage = await open(browser);
     gpuPage.setDefaultTimeout(0);
     console.log(`\n${version}, WebGPU:`);
-    console.log(await gpuPage.evaluate(() => window.wasmBindings.benchGpu(300, 512, 5)));
+    console.log(await gpuPage.evaluate(() => window.bench.benchGpu(300, 512, 5)));
   }
 } finally {
   await browser.close();

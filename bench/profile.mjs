@@ -5,7 +5,7 @@
 // Usage: node bench/profile.mjs DIST_DIR [WORKLOAD=W5] [TOP=20]
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { serveStatic } from "./static.mjs";
+import { loadBenchModule, serveStatic } from "./static.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
 const workload = process.argv[3] ?? "W5";
@@ -17,9 +17,9 @@ try {
   const page = await browser.newPage();
   page.setDefaultTimeout(0);
   await page.goto(`${server.base}/`);
-  await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  await loadBenchModule(page);
   await page.evaluate(async (w) => {
-    const names = window.wasmBindings.benchWorkloadFiles(w);
+    const names = window.bench.benchWorkloadFiles(w);
     window.benchInputs = { names, files: await Promise.all(names.map(async (n) =>
       new Uint8Array(await (await fetch(`data/${n}`)).arrayBuffer()))) };
   }, workload);
@@ -28,7 +28,7 @@ try {
   await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
   await cdp.send("Profiler.start");
   const row = await page.evaluate((w) =>
-    window.wasmBindings.benchWorkload(w, false, window.benchInputs.names, window.benchInputs.files), workload);
+    window.bench.benchWorkload(w, false, window.benchInputs.names, window.benchInputs.files), workload);
   const { profile } = await cdp.send("Profiler.stop");
   console.log(`${workload}: ${row.seconds.toFixed(2)} s` +
     (row.accuracy == null ? "" : `, ${(row.accuracy * 100).toFixed(2)} %`));

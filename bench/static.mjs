@@ -25,3 +25,23 @@ export async function serveStatic(roots, headers = {}) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { base: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }
+
+/** Waits for the page's module, then loads the build the training worker would run (www/ts/wasm.ts) as
+ * `window.bench`: "auto" (relaxed SIMD where this Chromium has it), or "simd128" (the plain module). A page
+ * built before there were two builds (no wasm.js) runs its only module. Resolves to the build's name. */
+export async function loadBenchModule(page, wanted = process.env.CPU_BUILD ?? "auto") {
+  await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+  return page.evaluate(async (w) => {
+    let loader;
+    try {
+      loader = await import("./wasm.js");
+    } catch {
+      window.bench = window.wasmBindings;
+      return "simd128 (a build with one module)";
+    }
+    const loaded = await loader.loadModule(document.baseURI, w);
+    if (loaded.fallback !== undefined) throw new Error(`the relaxed-SIMD module did not load: ${loaded.fallback}`);
+    window.bench = loaded.module;
+    return loaded.build;
+  }, wanted);
+}

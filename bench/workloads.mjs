@@ -12,7 +12,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { serveStatic } from "./static.mjs";
+import { loadBenchModule, serveStatic } from "./static.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -52,9 +52,9 @@ async function runOnce(workload, engine, timeoutS) {
     let run;
     if (engine.startsWith("cvjourney")) {
       await page.goto(`${base}/`);
-      await page.waitForFunction(() => window.wasmBindings !== undefined, null, { timeout: 60_000 });
+      await loadBenchModule(page);
       run = page.evaluate(async ([id, gpu]) => {
-        const b = window.wasmBindings;
+        const b = window.bench;
         const names = id === "W4" ? [] : b.benchWorkloadFiles(id);
         const files = await Promise.all(names.map(async (n) => new Uint8Array(await (await fetch(`data/${n}`)).arrayBuffer())));
         return b.benchWorkload(id, gpu, names, files);

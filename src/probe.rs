@@ -88,3 +88,139 @@ pub async fn kernel_check(gpu: Option<&GpuContext>, n: usize) -> Result<KernelCh
     let sample = (0..n.min(64)).map(|i| [a[i], b[i], fast[i], reference[i]]).collect();
     Ok(KernelCheck { kind, kernel: "add", n, max_abs_diff, ok, sample })
 }
+
+/// One CPU product kernel on one shape, compared with `cpu::matmul_ref`: the fast path of the build that
+/// runs it (SIMD128, or relaxed SIMD with fused multiply-adds in the page's second module), so the page's
+/// tests can check the module the training worker loaded, not only the one the test harness built.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductCheck {
+    /// "matmul", "matmul_a_bt", "matmul_at_b", with ", indexed rows" where the wide operand's rows are
+    /// picked through an index from a larger matrix whose other rows are NaN.
+    pub kernel: &'static str,
+    /// m, k, n of the product (m, k) · (k, n).
+    pub shape: [usize; 3],
+    /// The largest |fast − reference| as a fraction of the output's bound (at most 1 passes; a NaN or an
+    /// infinity where the reference is finite counts as infinitely far).
+    pub worst: f32,
+    pub ok: bool,
+    /// The first output past its bound: row, column, fast value, reference value.
+    pub first_miss: Option<(usize, usize, f32, f32)>,
+}
+
+/// Every CPU product kernel against the scalar reference, at the edges of its blocks:
+/// - the packed GEMM (`cpu::matmul`): k past KC (256), m past MC (96), n past NC;
+/// - the narrow kernels (`cpu::matmul_a_bt`: a · bᵀ with b stored (n, k); `cpu::matmul_at_b`: aᵀ · b with
+///   a stored (k, m)): n around 4, 8, 12, 16 and m past blocks of 3, 4, 6, 8 rows for a · bᵀ; k around the
+///   8-row sweep and n around 4 and 8 for aᵀ · b, with the wide operand stored densely and drawn through
+///   an index (a batch read where it lies in a dataset).
+///
+/// Each output must lie within the classic bound of a length-k dot product in f32, |error| ≤ k·ε·Σ|a||b|,
+/// twice (both results carry error): any summation order and fused or unfused multiply-adds pass, a
+/// wrong element, a skipped tail or a stale NaN does not.
+pub fn product_checks() -> Vec<ProductCheck> {
+    let mut rng = crate::tensor::Rng::new(4);
+    let mut random = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.uniform_range(-1.0, 1.0)).collect() };
+    let mut checks = Vec::new();
+    let dense = [
+        (1, 1, 1),
+        (3, 5, 2),
+        (17, 33, 9),
+        (64, 64, 64),
+        (1, 300, 7),
+        (128, 7, 130),
+        (4, 0, 3),
+        (7, 520, 1030),
+    ];
+    for (m, k, n) in dense {
+        let (a, b) = (random(m * k), random(k * n));
+        let mut reference = vec![0.0; m * n];
+        cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
+        let mut got = vec![f32::NAN; m * n];
+        cpu::matmul(&a, &b, m, k, n, &mut got);
+        checks.push(product_check("matmul", &a, &b, [m, k, n], &got, &reference));
+    }
+    let narrow = [
+        (1, 1, 1),
+        (2, 4, 4),
+        (3, 5, 7),
+        (5, 3, 10),
+        (10, 257, 13),
+        (16, 784, 10),
+        (9, 600, 6),
+        (4, 0, 3),
+        (7, 9, 16),
+        (13, 17, 12),
+        (11, 8, 5),
+        (15, 33, 9),
+    ];
+    for (x, y, z) in narrow {
+        for (m, k, n) in [(x, y, z), (z, y, x)] {
+            let (a, b) = (random(m * k), random(k * n));
+            let mut reference = vec![0.0; m * n];
+            cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
+            let (a_base, a_index) = scattered(&a, m, k);
+            let (b_base, b_index) = scattered(&b, k, n);
+            let (bt, at) = (transpose(&b, k, n), transpose(&a, m, k));
+            type Run<'a> = (&'static str, &'a dyn Fn(&mut [f32]));
+            let runs: [Run; 4] = [
+                ("matmul_a_bt", &|out| cpu::matmul_a_bt(cpu::Rows::dense(&a, k), &bt, m, k, n, out)),
+                ("matmul_a_bt, indexed rows", &|out| {
+                    cpu::matmul_a_bt(cpu::Rows::indexed(&a_base, &a_index, k), &bt, m, k, n, out)
+                }),
+                ("matmul_at_b", &|out| cpu::matmul_at_b(&at, cpu::Rows::dense(&b, n), m, k, n, out)),
+                ("matmul_at_b, indexed rows", &|out| {
+                    cpu::matmul_at_b(&at, cpu::Rows::indexed(&b_base, &b_index, n), m, k, n, out)
+                }),
+            ];
+            for (kernel, run) in runs {
+                let mut got = vec![f32::NAN; m * n];
+                run(&mut got);
+                checks.push(product_check(kernel, &a, &b, [m, k, n], &got, &reference));
+            }
+        }
+    }
+    checks
+}
+
+/// `rows` (count rows of len) stored at rows `index` of a larger matrix, three rows of NaN among them.
+fn scattered(rows: &[f32], count: usize, len: usize) -> (Vec<f32>, Vec<usize>) {
+    let index: Vec<usize> = (0..count).map(|i| count + 2 - i).collect();
+    let mut base = vec![f32::NAN; (count + 3) * len];
+    for (i, &at) in index.iter().enumerate() {
+        base[at * len..(at + 1) * len].copy_from_slice(&rows[i * len..(i + 1) * len]);
+    }
+    (base, index)
+}
+
+fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
+}
+
+/// `got` against the reference product of a (m, k) and b (k, n), output by output, within the bound of
+/// [`product_checks`].
+fn product_check(
+    kernel: &'static str,
+    a: &[f32],
+    b: &[f32],
+    shape: [usize; 3],
+    got: &[f32],
+    reference: &[f32],
+) -> ProductCheck {
+    let [m, k, n] = shape;
+    let (mut worst, mut first_miss) = (0.0f32, None);
+    for i in 0..m {
+        for j in 0..n {
+            let magnitude: f32 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum();
+            let bound = 2.0 * k as f32 * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
+            let (f, r) = (got[i * n + j], reference[i * n + j]);
+            let off = (f - r).abs() / bound;
+            let off = if off.is_nan() { f32::INFINITY } else { off };
+            worst = worst.max(off);
+            if off > 1.0 && first_miss.is_none() {
+                first_miss = Some((i, j, f, r));
+            }
+        }
+    }
+    ProductCheck { kernel, shape, worst, ok: first_miss.is_none(), first_miss }
+}

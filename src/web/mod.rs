@@ -121,6 +121,21 @@ pub fn memory_stats() -> Result<JsValue, JsError> {
     Ok(Stats { wasm_bytes, gpu }.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
 }
 
+/// This module's CPU product kernels against the scalar reference (`probe::product_checks`), with the name
+/// of its SIMD path: the page's tests run it in both modules (plain SIMD128 and relaxed SIMD), the one
+/// Trunk loads and the one the training worker picks.
+#[wasm_bindgen(js_name = checkCpuProducts)]
+pub fn check_cpu_products() -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Report {
+        simd: &'static str,
+        checks: Vec<crate::probe::ProductCheck>,
+    }
+    let report = Report { simd: crate::backend::cpu::SIMD_NAME, checks: crate::probe::product_checks() };
+    Ok(report.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
+
 /// The data files a side-by-side workload (`bench::workloads`: W1, W2, W3-100, W3, W5) reads.
 #[wasm_bindgen(js_name = benchWorkloadFiles)]
 pub fn bench_workload_files(id: &str) -> Result<Vec<String>, JsError> {
@@ -147,7 +162,7 @@ pub async fn bench_workload(
         crate::backend::webgpu::install(ctx);
         (Device::WebGpu, "cvjourney webgpu", format!("WebGPU, {name}"))
     } else {
-        (Device::Cpu, "cvjourney cpu", "wasm32 SIMD128 (single thread)".to_string())
+        (Device::Cpu, "cvjourney cpu", format!("wasm32 {} (single thread)", crate::backend::cpu::SIMD_NAME))
     };
     let row = if id == "W4" {
         crate::bench::gemm_workload(device, (engine, &backend), &now).await

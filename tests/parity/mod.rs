@@ -159,102 +159,24 @@ pub fn reduce_parity() {
     }
 }
 
+/// The packed GEMM (`cpu::matmul`) against the reference, at the edges of every loop of the kernel
+/// (`probe::product_checks`, which the page's tests also run in the relaxed-SIMD module).
 pub fn matmul_parity() {
-    let mut rng = Rng::new(4);
-    // Edge blocks of every loop of the packed kernel: k past KC (256), m past MC (96), n past NC (1024).
-    let shapes = [
-        (1, 1, 1),
-        (3, 5, 2),
-        (17, 33, 9),
-        (64, 64, 64),
-        (1, 300, 7),
-        (128, 7, 130),
-        (4, 0, 3),
-        (7, 520, 1030),
-    ];
-    for (m, k, n) in shapes {
-        let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-        let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-        let (mut fast, mut reference) = (vec![f32::NAN; m * n], vec![0.0; m * n]);
-        cpu::matmul(&a, &b, m, k, n, &mut fast);
-        cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
-        within_dot_bound("matmul", &a, &b, [m, k, n], &fast, &reference);
-    }
+    assert_products(|kernel| kernel == "matmul");
 }
 
-/// `got` equals the reference product of a (m, k) and b (k, n) up to summation order (blocked,
-/// vectorised): the classic bound for a dot product of length k in f32, |error| ≤ k·ε·Σ|a||b| for each
-/// output (twice, as both results carry error).
-fn within_dot_bound(name: &str, a: &[f32], b: &[f32], [m, k, n]: [usize; 3], got: &[f32], reference: &[f32]) {
-    for i in 0..m {
-        for j in 0..n {
-            let magnitude: f32 = (0..k).map(|p| (a[i * k + p] * b[p * n + j]).abs()).sum();
-            let bound = 2.0 * k as f32 * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
-            let (f, r) = (got[i * n + j], reference[i * n + j]);
-            assert!((f - r).abs() <= bound, "{name} {m}x{k}x{n} at ({i}, {j}): {f} vs reference {r}");
-        }
-    }
-}
-
-/// The unpacked kernels for products with a narrow side (`cpu::matmul_a_bt`: a · bᵀ with b stored (n, k);
-/// `cpu::matmul_at_b`: aᵀ · b with a stored (k, m)) against the reference on the transposed-back operand,
-/// at the edges of their blocks (n around 4, 8, 12, 16 and m past blocks of 3, 4, 6, 8 rows for a · bᵀ;
-/// k around the 8-row sweep and n around 4 and 8 for aᵀ · b), with the wide operand stored densely and
-/// picked through an index from a larger matrix whose other rows are NaN (a batch drawn from a dataset).
+/// The unpacked kernels for products with a narrow side (`cpu::matmul_a_bt`, `cpu::matmul_at_b`) against
+/// the reference at the edges of their blocks, the wide operand stored densely and drawn through an index
+/// from a larger matrix whose other rows are NaN (`probe::product_checks`).
 pub fn narrow_matmul_parity() {
-    let mut rng = Rng::new(5);
-    let shapes = [
-        (1, 1, 1),
-        (2, 4, 4),
-        (3, 5, 7),
-        (5, 3, 10),
-        (10, 257, 13),
-        (16, 784, 10),
-        (9, 600, 6),
-        (4, 0, 3),
-        (7, 9, 16),
-        (13, 17, 12),
-        (11, 8, 5),
-        (15, 33, 9),
-    ];
-    // Rows `index` of the result hold `rows` (count rows of len); three more rows of NaN lie among them.
-    let scattered = |rows: &[f32], count: usize, len: usize| -> (Vec<f32>, Vec<usize>) {
-        let index: Vec<usize> = (0..count).map(|i| count + 2 - i).collect();
-        let mut base = vec![f32::NAN; (count + 3) * len];
-        for (i, &at) in index.iter().enumerate() {
-            base[at * len..(at + 1) * len].copy_from_slice(&rows[i * len..(i + 1) * len]);
-        }
-        (base, index)
-    };
-    let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
-        (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
-    };
-    for (x, y, z) in shapes {
-        for (m, k, n) in [(x, y, z), (z, y, x)] {
-            let a: Vec<f32> = (0..m * k).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-            let mut reference = vec![0.0; m * n];
-            cpu::matmul_ref(&a, &b, m, k, n, &mut reference);
-            let (a_base, a_index) = scattered(&a, m, k);
-            let (b_base, b_index) = scattered(&b, k, n);
-            let (bt, at) = (transpose(&b, k, n), transpose(&a, m, k));
-            type Run<'a> = (&'a str, &'a dyn Fn(&mut [f32]));
-            let runs: [Run; 4] = [
-                ("matmul_a_bt", &|out| cpu::matmul_a_bt(cpu::Rows::dense(&a, k), &bt, m, k, n, out)),
-                ("matmul_a_bt, indexed rows", &|out| {
-                    cpu::matmul_a_bt(cpu::Rows::indexed(&a_base, &a_index, k), &bt, m, k, n, out)
-                }),
-                ("matmul_at_b", &|out| cpu::matmul_at_b(&at, cpu::Rows::dense(&b, n), m, k, n, out)),
-                ("matmul_at_b, indexed rows", &|out| {
-                    cpu::matmul_at_b(&at, cpu::Rows::indexed(&b_base, &b_index, n), m, k, n, out)
-                }),
-            ];
-            for (name, run) in runs {
-                let mut got = vec![f32::NAN; m * n];
-                run(&mut got);
-                within_dot_bound(name, &a, &b, [m, k, n], &got, &reference);
-            }
-        }
+    assert_products(|kernel| kernel != "matmul");
+}
+
+fn assert_products(which: impl Fn(&str) -> bool) {
+    let checks: Vec<_> = cvjourney::probe::product_checks().into_iter().filter(|c| which(c.kernel)).collect();
+    assert!(!checks.is_empty(), "no product checks");
+    for c in &checks {
+        assert!(c.ok, "{} {:?}: {:?} (worst {} of the bound)", c.kernel, c.shape, c.first_miss, c.worst);
     }
 }
 

@@ -609,7 +609,11 @@ export class LabPage {
   /** A module worker for training and the pad, wired to this page. */
   private startWorker(): Worker {
     this.workerReady = false;
-    const worker = new Worker(new URL("./worker.js", document.baseURI), { type: "module" });
+    // `?cpu=simd128` on the page's address makes the worker load the plain SIMD128 module (www/ts/wasm.ts).
+    const url = new URL("./worker.js", document.baseURI);
+    const cpu = new URL(location.href).searchParams.get("cpu");
+    if (cpu !== null) url.searchParams.set("cpu", cpu);
+    const worker = new Worker(url, { type: "module" });
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.onWorker(e.data);
     worker.onerror = (e) => this.workerCrashed(e.message || "an error it did not name");
     // A fresh worker (after a crash) gets the visitor's files again: they were only in the old one.

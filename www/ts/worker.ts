@@ -5,6 +5,7 @@
 import type {
   Classified, FromWorker, PadModel, SavedRun, SessionConfig, ToWorker, TrainBackend, Trainer, WorkerModule,
 } from "./bindings.js";
+import { loadModule } from "./wasm.js";
 
 /** Milliseconds of training per slice: short enough to answer a pause at once, long enough to be efficient. */
 const SLICE_MS = 40;
@@ -108,13 +109,17 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The module, loaded once: the relaxed-SIMD build where the browser has it (www/ts/wasm.ts), unless the
+ * page asked for the plain one (`?cpu=simd128` on the page's address, passed on to this worker's). */
 async function load(): Promise<WorkerModule> {
   if (glue !== null) return glue;
   const base = scope.location.href;
-  const module = (await import(new URL("./cvjourney.js", base).href)) as WorkerModule;
-  await module.default({ module_or_path: new URL("./cvjourney_bg.wasm", base) });
-  glue = module;
-  return module;
+  const loaded = await loadModule<WorkerModule>(base, new URL(base).searchParams.get("cpu"));
+  if (loaded.fallback !== undefined) {
+    post({ type: "note", text: `The CPU path runs without fused multiply-adds: the relaxed-SIMD module did not load (${loaded.fallback}).` });
+  }
+  glue = loaded.module;
+  return glue;
 }
 
 /** Files the visitor gave the page (CIFAR-10), by the name a Trainer asks for. */

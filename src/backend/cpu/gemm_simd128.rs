@@ -1,11 +1,14 @@
 //! A packed, cache-blocked SGEMM for wasm32 SIMD128, after the GotoBLAS/BLIS scheme: B is packed into
 //! KC×NR panels, A into MR×KC panels, and a 4×8 micro-kernel keeps its block of C in eight v128
 //! registers (8 accumulators + 2 B vectors + 1 splat of A). A 6×8 kernel (15 live vectors) measured
-//! 30-40 % slower in Chromium: V8 keeps scratch registers of its own, so it spilled. WebAssembly has no
-//! fused multiply-add, so each step is a mul and an add.
+//! 30-40 % slower in Chromium: V8 keeps scratch registers of its own, so it spilled. Each step is a
+//! multiply-add (`lanes::madd`): a mul and an add in plain SIMD128, one relaxed (fused) madd in the
+//! relaxed-SIMD module.
 //! Twin of `matmul_ref` (same result up to summation order within KC blocks).
 
 use core::arch::wasm32::*;
+
+use super::lanes::madd;
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -99,8 +102,8 @@ fn micro_kernel(
             let b1 = v128_load(bp.add(p * NR + 4) as *const v128);
             for (r, row) in acc.iter_mut().enumerate() {
                 let ar = v128_load32_splat(ap.add(p * MR + r) as *const u32);
-                row[0] = f32x4_add(row[0], f32x4_mul(ar, b0));
-                row[1] = f32x4_add(row[1], f32x4_mul(ar, b1));
+                row[0] = madd(ar, b0, row[0]);
+                row[1] = madd(ar, b1, row[1]);
             }
         }
     }

@@ -1,12 +1,31 @@
 //! Four f32 lanes for the kernels that hold a block of results in registers (`matmul`'s narrow products):
 //! one SIMD128 vector on wasm32, where LLVM left the same loops written on arrays scalar once they were
-//! inlined into the release build; a plain array natively, which the compiler vectorises itself. Both do
-//! a multiply, then an add (WebAssembly has no fused multiply-add), so the two round alike.
+//! inlined into the release build; a plain array natively, which the compiler vectorises itself.
+//!
+//! Multiply-adds go through [`madd`]. Plain SIMD128 has no fused multiply-add: a multiply, then an add,
+//! rounded twice. The page's second module (`cvjourney_fma_bg.wasm`, built with relaxed SIMD by
+//! `www/fma.mjs`) uses f32x4.relaxed_madd, which the engine runs as one FMA where the CPU has it (rounded
+//! once) and as the two steps where it does not; both stay within the reference's summation-order bound.
 
 #[cfg(target_arch = "wasm32")]
 use core::arch::wasm32::*;
 
 pub const LANES: usize = 4;
+
+/// a · b + c, lane by lane: one fused multiply-add where the module is built with relaxed SIMD (the
+/// engine then picks FMA where the CPU has it), a multiply and an add in plain SIMD128.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+pub fn madd(a: v128, b: v128, c: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(a, b, c)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(c, f32x4_mul(a, b))
+    }
+}
 
 #[derive(Clone, Copy)]
 pub struct F32x4(#[cfg(target_arch = "wasm32")] v128, #[cfg(not(target_arch = "wasm32"))] [f32; LANES]);
@@ -50,7 +69,7 @@ impl F32x4 {
     /// self + a · b.
     #[inline(always)]
     pub fn mul_add(self, a: Self, b: Self) -> Self {
-        Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        Self(madd(a.0, b.0, self.0))
     }
 
     #[inline(always)]

@@ -22,8 +22,11 @@ pub use narrow::{NARROW, NARROW_KERNELS, Rows, matmul_a_bt, matmul_at_b};
 pub use reduce::{reduce, reduce_ref};
 
 /// The name of the SIMD path this build uses, shown on the page.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "relaxed-simd")))]
 pub const SIMD_NAME: &str = "WebAssembly SIMD";
+/// The name of the SIMD path this build uses, shown on the page: the relaxed-SIMD module (`www/fma.mjs`).
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub const SIMD_NAME: &str = "WebAssembly SIMD + FMA";
 /// The name of the SIMD path this build uses, shown on the page.
 #[cfg(not(target_arch = "wasm32"))]
 pub const SIMD_NAME: &str = "native SIMD";
