@@ -57,6 +57,20 @@ pub fn reduce(op: ReduceOp, x: &[f32], outer: usize, n: usize, inner: usize, out
                 *o = row.iter().copied().fold(f32::NEG_INFINITY, nan_max);
             }
         }
+        // Along the last axis (a classifier's predicted class for each row), row by row: the reference's
+        // comparisons in its order, so the first maximum (or the first NaN) wins as there.
+        ReduceOp::ArgMax if inner == 1 && n > 0 => {
+            for (o, row) in out.iter_mut().zip(x.chunks_exact(n)) {
+                let mut best = 0;
+                for (k, &v) in row.iter().enumerate().skip(1) {
+                    let b = row[best];
+                    if v > b || (v.is_nan() && !b.is_nan()) {
+                        best = k;
+                    }
+                }
+                *o = best as f32;
+            }
+        }
         _ => reduce_ref(op, x, outer, n, inner, out),
     }
 }
