@@ -72,8 +72,7 @@ fn reduce_matches_reference() {
 
 #[wasm_bindgen_test]
 fn matmul_matches_reference() {
-    parity::matmul_parity();
-    parity::narrow_matmul_parity();
+    parity::product_parity();
 }
 
 #[wasm_bindgen_test]

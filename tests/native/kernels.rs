@@ -22,8 +22,7 @@ fn reduce_fast_equals_reference() {
 
 #[test]
 fn matmul_fast_equals_reference() {
-    parity::matmul_parity();
-    parity::narrow_matmul_parity();
+    parity::product_parity();
 }
 
 #[test]

@@ -165,22 +165,16 @@ pub fn reduce_parity() {
     }
 }
 
-/// The packed GEMM (`cpu::matmul`) against the reference, at the edges of every loop of the kernel
-/// (`probe::product_checks`, which the page's tests also run in the relaxed-SIMD module).
-pub fn matmul_parity() {
-    assert_products(|kernel| kernel == "matmul");
-}
-
-/// The unpacked kernels for products with a narrow side (`cpu::matmul_a_bt`, `cpu::matmul_at_b`) against
-/// the reference at the edges of their blocks, the wide operand stored densely and drawn through an index
-/// from a larger matrix whose other rows are NaN (`probe::product_checks`).
-pub fn narrow_matmul_parity() {
-    assert_products(|kernel| kernel != "matmul");
-}
-
-fn assert_products(which: impl Fn(&str) -> bool) {
-    let checks: Vec<_> = cvjourney::probe::product_checks().into_iter().filter(|c| which(c.kernel)).collect();
-    assert!(!checks.is_empty(), "no product checks");
+/// Every CPU product kernel against the reference (`probe::product_checks`: the packed GEMM at the edges
+/// of every loop, the narrow kernels at the edges of their blocks with dense and indexed rows), one
+/// assertion per kernel and shape; the page's tests run the same checks in the relaxed-SIMD module.
+pub fn product_parity() {
+    let checks = cvjourney::probe::product_checks();
+    for kernel in
+        ["matmul", "matmul_a_bt", "matmul_a_bt, indexed rows", "matmul_at_b", "matmul_at_b, indexed rows"]
+    {
+        assert!(checks.iter().any(|c| c.kernel == kernel), "no {kernel} check");
+    }
     for c in &checks {
         assert!(c.ok, "{} {:?}: {:?} (worst {} of the bound)", c.kernel, c.shape, c.first_miss, c.worst);
     }
