@@ -95,8 +95,9 @@ pub async fn kernel_check(gpu: Option<&GpuContext>, n: usize) -> Result<KernelCh
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProductCheck {
-    /// "matmul", "matmul_a_bt", "matmul_at_b", with ", indexed rows" where the wide operand's rows are
-    /// picked through an index from a larger matrix whose other rows are NaN.
+    /// "matmul" (", a stored transposed" and the like for `matmul_t`), "matmul_a_bt", "matmul_at_b", with
+    /// ", indexed rows" where the wide operand's rows are picked through an index from a larger matrix
+    /// whose other rows are NaN.
     pub kernel: &'static str,
     /// m, k, n of the product (m, k) · (k, n).
     pub shape: [usize; 3],
@@ -109,7 +110,8 @@ pub struct ProductCheck {
 }
 
 /// Every CPU product kernel against the scalar reference, at the edges of its blocks:
-/// - the packed GEMM (`cpu::matmul`): k past KC (256), m past MC (96), n past NC;
+/// - the packed GEMM (`cpu::matmul`): k past KC (256), m past MC (96), n past NC; also with either or
+///   both operands stored transposed (`cpu::matmul_t`, which packs them from their rows);
 /// - the narrow kernels (`cpu::matmul_a_bt`: a · bᵀ with b stored (n, k); `cpu::matmul_at_b`: aᵀ · b with
 ///   a stored (k, m)): n around 4, 8, 12, 16 and m past blocks of 3, 4, 6, 8 rows for a · bᵀ; k around the
 ///   8-row sweep and n around 4 and 8 for aᵀ · b, with the wide operand stored densely and drawn through
@@ -139,6 +141,17 @@ pub fn product_checks() -> Vec<ProductCheck> {
         let mut got = vec![f32::NAN; m * n];
         cpu::matmul(&a, &b, m, k, n, &mut got);
         checks.push(product_check("matmul", &a, &b, [m, k, n], &got, &reference));
+        let (at, bt) = (transpose(&a, m, k), transpose(&b, k, n));
+        let stored = [
+            ("matmul, a stored transposed", [&at, &b], [true, false]),
+            ("matmul, b stored transposed", [&a, &bt], [false, true]),
+            ("matmul, both stored transposed", [&at, &bt], [true, true]),
+        ];
+        for (kernel, [a_stored, b_stored], trans) in stored {
+            let mut got = vec![f32::NAN; m * n];
+            cpu::matmul_t(a_stored, b_stored, m, k, n, trans, &mut got);
+            checks.push(product_check(kernel, &a, &b, [m, k, n], &got, &reference));
+        }
     }
     let narrow = [
         (1, 1, 1),

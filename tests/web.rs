@@ -76,6 +76,16 @@ fn matmul_matches_reference() {
 }
 
 #[wasm_bindgen_test]
+fn window_kernels_match_reference() {
+    parity::window_parity();
+}
+
+#[wasm_bindgen_test]
+fn layout_copy_matches_reference() {
+    parity::layout_parity();
+}
+
+#[wasm_bindgen_test]
 fn batches_drawn_as_rows_compute_what_copies_do() {
     parity::batch_rows_parity();
 }

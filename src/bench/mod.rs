@@ -48,6 +48,8 @@ pub fn gemm_shapes() -> Vec<(String, usize, usize, usize)> {
         ("MLP 784-128 weight grad".into(), 784, 128, 128),
         ("CNN conv1 3x3x16 (im2col)".into(), 16, 9, 128 * 28 * 28),
         ("CNN conv2 3x3x32 (im2col)".into(), 32, 144, 128 * 14 * 14),
+        ("CNN conv2 input grad".into(), 144, 32, 128 * 14 * 14),
+        ("CNN conv2 weight grad".into(), 32, 128 * 14 * 14, 144),
     ]);
     v
 }

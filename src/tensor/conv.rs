@@ -25,7 +25,7 @@ impl Tensor {
             Some(x) => gpu::im2col(&x, dims, win, (oh, ow)).into(),
             None => {
                 let mut cols = vec![0.0; rows * n * oh * ow];
-                cpu::im2col_ref(&self.data(), dims, win, &mut cols);
+                cpu::im2col(&self.data(), dims, win, &mut cols);
                 cols.into()
             }
         };
@@ -35,9 +35,7 @@ impl Tensor {
 
     /// The adjoint of `im2col` (overlaps summed), used by its backward. cols -> (N, C, H, W)
     pub(crate) fn col2im(&self, x_shape: &Shape, win: Window) -> Result<Tensor> {
-        self.adjoint_into(x_shape, win, "col2im", gpu::col2im, |g, dims, out| {
-            cpu::col2im_ref(g, dims, win, out)
-        })
+        self.adjoint_into(x_shape, win, "col2im", gpu::col2im, |g, dims, out| cpu::col2im(g, dims, win, out))
     }
 
     /// Runs a window op's adjoint kernel from this gradient into a new (N, C, H, W) tensor of `x_shape`.

@@ -42,36 +42,33 @@ impl Tensor {
         } else if let Some(out) = matmul_narrow(self, other, [m, k, n], [trans_a, trans_b]) {
             out
         } else {
-            // The CPU GEMM wants row-major operands: transpose first (values only, outside the graph).
-            let op = |t: &Tensor, flag: bool| if flag { t.detach().transpose(-1, -2) } else { Ok(t.clone()) };
-            op(self, trans_a)?.matmul_cpu(&op(other, trans_b)?, &batch, [m, k, n])
+            self.matmul_cpu(other, &batch, [m, k, n], [trans_a, trans_b])
         };
         Ok(Tensor::from_op(out, Shape::new(&dims), &[self, other], || {
             Op::MatMul(self.clone(), other.clone(), [trans_a, trans_b])
         }))
     }
 
-    /// The CPU product: one GEMM per batch entry.
-    fn matmul_cpu(&self, other: &Tensor, batch: &Shape, [m, k, n]: [usize; 3]) -> Storage {
-        let (ad, bd) = (self.dims(), other.dims());
-        let a_batch = Shape::new(&ad[..ad.len() - 2]);
-        let b_batch = Shape::new(&bd[..bd.len() - 2]);
+    /// The CPU product: one GEMM per batch entry, a transposed operand read as stored (`cpu::matmul_t`).
+    fn matmul_cpu(&self, other: &Tensor, batch: &Shape, [m, k, n]: [usize; 3], trans: [bool; 2]) -> Storage {
         // The operands are read in place (a copy of a 5000x784 batch per product was a third of W5's time);
         // broadcast batches are materialized only when the batch shapes differ (rare: (B, m, k) @ (k, n)).
-        let expanded = |t: &Tensor, own: &Shape, mat: [usize; 2]| -> Option<Vec<f32>> {
-            (own != batch).then(|| {
-                let dims: Vec<usize> = batch.dims().iter().copied().chain(mat).collect();
+        let expanded = |t: &Tensor| -> Option<Vec<f32>> {
+            let d = t.dims();
+            let (own, mat) = d.split_at(d.len() - 2);
+            (own != batch.dims()).then(|| {
+                let dims: Vec<usize> = batch.dims().iter().chain(mat).copied().collect();
                 t.expand_data(&Shape::new(&dims))
             })
         };
-        let (a_full, b_full) = (expanded(self, &a_batch, [m, k]), expanded(other, &b_batch, [k, n]));
+        let (a_full, b_full) = (expanded(self), expanded(other));
         let (a_own, b_own) = (self.data(), other.data());
         let a: &[f32] = a_full.as_deref().unwrap_or(&a_own);
         let b: &[f32] = b_full.as_deref().unwrap_or(&b_own);
         let mut out = vec![0.0; batch.numel() * m * n];
         for i in 0..batch.numel() {
             let (a_i, b_i) = (&a[i * m * k..(i + 1) * m * k], &b[i * k * n..(i + 1) * k * n]);
-            cpu::matmul(a_i, b_i, m, k, n, &mut out[i * m * n..(i + 1) * m * n]);
+            cpu::matmul_t(a_i, b_i, m, k, n, trans, &mut out[i * m * n..(i + 1) * m * n]);
         }
         out.into()
     }

@@ -25,6 +25,17 @@ fn matmul_fast_equals_reference() {
     parity::product_parity();
 }
 
+/// im2col, col2im and max pooling's fast twins (native build), also in the browser (`tests/web.rs`).
+#[test]
+fn window_fast_equals_reference() {
+    parity::window_parity();
+}
+
+#[test]
+fn layout_fast_equals_reference() {
+    parity::layout_parity();
+}
+
 #[test]
 fn batches_drawn_as_rows_compute_what_copies_do() {
     parity::batch_rows_parity();

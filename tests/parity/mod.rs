@@ -170,14 +170,121 @@ pub fn reduce_parity() {
 /// assertion per kernel and shape; the page's tests run the same checks in the relaxed-SIMD module.
 pub fn product_parity() {
     let checks = cvjourney::probe::product_checks();
-    for kernel in
-        ["matmul", "matmul_a_bt", "matmul_a_bt, indexed rows", "matmul_at_b", "matmul_at_b, indexed rows"]
-    {
+    for kernel in [
+        "matmul",
+        "matmul, a stored transposed",
+        "matmul, b stored transposed",
+        "matmul, both stored transposed",
+        "matmul_a_bt",
+        "matmul_a_bt, indexed rows",
+        "matmul_at_b",
+        "matmul_at_b, indexed rows",
+    ] {
         assert!(checks.iter().any(|c| c.kernel == kernel), "no {kernel} check");
     }
     for c in &checks {
         assert!(c.ok, "{} {:?}: {:?} (worst {} of the bound)", c.kernel, c.shape, c.first_miss, c.worst);
     }
+}
+
+/// The window kernels' fast twins (`im2col`, `col2im`, the 2x2 max pool) against their references, bit
+/// for bit: strides 1-3, padding up to past the kernel, kernels wider than the input (all padding), odd
+/// sizes, ties and a NaN for the pool (whose other windows fall through to the reference).
+pub fn window_parity() {
+    use cvjourney::backend::ops::Window;
+    let same_bits =
+        |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.to_bits() == q.to_bits());
+    let mut rng = Rng::new(11);
+    for (n, c, h, w) in [(2, 3, 5, 7), (1, 1, 1, 1), (3, 2, 8, 8), (1, 4, 2, 9), (2, 1, 28, 28)] {
+        let dims = [n, c, h, w];
+        let x = random(&mut rng, n * c * h * w);
+        for (kernel, stride, padding) in [
+            ((3, 3), (1, 1), (1, 1)),
+            ((3, 3), (1, 1), (0, 0)),
+            ((5, 3), (2, 1), (2, 1)),
+            ((2, 2), (2, 2), (0, 0)),
+            ((3, 3), (3, 2), (4, 2)),
+            ((1, 4), (1, 3), (0, 3)),
+            ((9, 9), (1, 1), (4, 4)),
+        ] {
+            let win = Window { kernel, stride, padding };
+            let Some((oh, ow)) = win.output_size(h, w) else { continue };
+            let len = c * kernel.0 * kernel.1 * n * oh * ow;
+            let (mut fast, mut reference) = (vec![f32::NAN; len], vec![0.0; len]);
+            cpu::im2col(&x, dims, win, &mut fast);
+            cpu::im2col_ref(&x, dims, win, &mut reference);
+            assert!(same_bits(&fast, &reference), "im2col {dims:?} {win:?}");
+            let g = random(&mut rng, len);
+            let (mut fast, mut reference) = (vec![f32::NAN; x.len()], vec![0.0; x.len()]);
+            cpu::col2im(&g, dims, win, &mut fast);
+            cpu::col2im_ref(&g, dims, win, &mut reference);
+            assert!(same_bits(&fast, &reference), "col2im {dims:?} {win:?}");
+        }
+    }
+    for (h, w) in [(4, 4), (5, 7), (28, 28), (1, 3), (2, 2)] {
+        let dims = [2, 3, h, w];
+        let mut x: Vec<f32> = (0..2 * 3 * h * w).map(|_| (rng.uniform() * 4.0).floor()).collect();
+        if x.len() > 5 {
+            x[5] = f32::NAN;
+        }
+        for win in [
+            Window { kernel: (2, 2), stride: (2, 2), padding: (0, 0) },
+            Window { kernel: (3, 3), stride: (1, 1), padding: (1, 1) },
+        ] {
+            let Some((oh, ow)) = win.output_size(h, w) else { continue };
+            let len = 2 * 3 * oh * ow;
+            let (mut a, mut ia, mut b, mut ib) = (vec![0.0; len], vec![0; len], vec![0.0; len], vec![0; len]);
+            cpu::max_pool2d(&x, dims, win, &mut a, &mut ia);
+            cpu::max_pool2d_ref(&x, dims, win, &mut b, &mut ib);
+            assert_eq!(ia, ib, "max pool argmax {h}x{w} {win:?}");
+            assert!(same_bits(&a, &b), "max pool {h}x{w} {win:?}");
+        }
+    }
+}
+
+/// The strided copy's fast twin (permutes and broadcasts) against the reference, value for value: every
+/// permutation of 4-D shapes with sizes 1, 0 and odd sizes, and broadcasts of each dimension.
+pub fn layout_parity() {
+    let mut rng = Rng::new(12);
+    let perms4: Vec<[usize; 4]> = (0..256)
+        .map(|i| [i % 4, i / 4 % 4, i / 16 % 4, i / 64])
+        .filter(|p| (0..4).all(|d| p.contains(&d)))
+        .collect();
+    assert_eq!(perms4.len(), 24);
+    for dims in [[2, 3, 4, 5], [1, 3, 1, 7], [4, 1, 6, 1], [2, 0, 3, 1], [1, 1, 1, 1], [3, 16, 14, 14]] {
+        let x = random(&mut rng, dims.iter().product());
+        let strides = Shape::new(&dims).strides();
+        let mut cases: Vec<(Vec<f32>, Vec<usize>, Vec<usize>)> = perms4
+            .iter()
+            .map(|p| {
+                (x.clone(), p.iter().map(|&d| dims[d]).collect(), p.iter().map(|&d| strides[d]).collect())
+            })
+            .collect();
+        // Broadcasts: dimension d of size 1 in the source stretched to 3 (stride 0).
+        for d in 0..4 {
+            let mut out_dims = dims.to_vec();
+            let mut src = dims.to_vec();
+            src[d] = 1;
+            out_dims[d] = 3;
+            let mut s = Shape::new(&src).strides();
+            s[d] = 0;
+            cases.push((random(&mut rng, src.iter().product()), out_dims, s));
+        }
+        for (x, out_dims, s) in cases {
+            let len = out_dims.iter().product();
+            let (mut fast, mut reference) = (vec![f32::NAN; len], vec![0.0; len]);
+            cpu::copy_strided(&x, &s, &out_dims, &mut fast);
+            cpu::copy_strided_ref(&x, &s, &out_dims, &mut reference);
+            assert!(
+                fast.iter().zip(&reference).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "copy_strided {dims:?} -> {out_dims:?} strides {s:?}"
+            );
+        }
+    }
+    let (mut one, mut want) = ([0.0f32], [0.0f32]);
+    cpu::copy_strided(&[2.5], &[], &[], &mut one);
+    cpu::copy_strided_ref(&[2.5], &[], &[], &mut want);
+    assert_eq!(one, want);
 }
 
 /// A batch drawn from a dataset as rows read in place (`Tensor::from_rows`) computes what the same values

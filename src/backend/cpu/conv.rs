@@ -1,6 +1,7 @@
 //! Window kernels for convolution (im2col / col2im, so the arithmetic is one GEMM) and pooling.
-//! Layout: x is (N, C, H, W) row-major. These are reference kernels; the convolution's time goes to the
-//! GEMM (`matmul`), which has the fast twin.
+//! Layout: x is (N, C, H, W) row-major. Each `_ref` kernel is the textbook loop; `im2col`, `col2im` and
+//! `max_pool2d` are its fast twins (the same values, bit for bit). Most of a convolution's time goes to
+//! the GEMM (`matmul`).
 
 use crate::backend::ops::Window;
 
@@ -56,6 +57,95 @@ pub fn col2im_ref(cols: &[f32], dims: [usize; 4], win: Window, x: &mut [f32]) {
                         for ox in 0..ow {
                             if let Some(ix) = source(ox, kj, sw, pw, w) {
                                 plane[iy * w + ix] += row[(ni * oh + oy) * ow + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output positions `o` in 0..len whose input coordinate `o·stride + k − pad` lies in 0..size: one
+/// range (the rest of 0..len reads the zero padding). Empty when no position does.
+#[inline]
+fn inside(len: usize, k: usize, stride: usize, pad: usize, size: usize) -> std::ops::Range<usize> {
+    let lo = pad.saturating_sub(k).div_ceil(stride).min(len);
+    let hi = (size + pad).checked_sub(k).map_or(0, |span| span.div_ceil(stride)).clamp(lo, len);
+    lo..hi
+}
+
+/// Fast twin of [`im2col_ref`]: the same columns, each output row's run of in-bounds positions copied at
+/// once (one slice copy at stride 1) and its padding zero-filled, without a bounds test per value.
+pub fn im2col(x: &[f32], dims: [usize; 4], win: Window, cols: &mut [f32]) {
+    let [n, c, h, w] = dims;
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    let width = n * oh * ow;
+    for ci in 0..c {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                let row = &mut cols[((ci * kh + ki) * kw + kj) * width..][..width];
+                let run = inside(ow, kj, sw, pw, w);
+                for ni in 0..n {
+                    let plane = &x[(ni * c + ci) * h * w..][..h * w];
+                    for oy in 0..oh {
+                        let dst = &mut row[(ni * oh + oy) * ow..][..ow];
+                        let Some(iy) = source(oy, ki, sh, ph, h) else {
+                            dst.fill(0.0);
+                            continue;
+                        };
+                        dst[..run.start].fill(0.0);
+                        dst[run.end..].fill(0.0);
+                        if run.is_empty() {
+                            continue;
+                        }
+                        // The first in-bounds position reads column run.start·sw + kj − pw of row iy.
+                        let src = &plane[iy * w + run.start * sw + kj - pw..];
+                        let dst = &mut dst[run.clone()];
+                        if sw == 1 {
+                            dst.copy_from_slice(&src[..dst.len()]);
+                        } else {
+                            for (d, s) in dst.iter_mut().zip(src.iter().step_by(sw)) {
+                                *d = *s;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Fast twin of [`col2im_ref`]: the same sums in the same order (each x value receives its windows'
+/// contributions in the reference's order, so the result is identical), over each row's in-bounds run.
+pub fn col2im(cols: &[f32], dims: [usize; 4], win: Window, x: &mut [f32]) {
+    let [n, c, h, w] = dims;
+    x.fill(0.0);
+    let Some((oh, ow)) = win.output_size(h, w) else { return };
+    let ((kh, kw), (sh, sw), (ph, pw)) = (win.kernel, win.stride, win.padding);
+    let width = n * oh * ow;
+    for ci in 0..c {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                let row = &cols[((ci * kh + ki) * kw + kj) * width..][..width];
+                let run = inside(ow, kj, sw, pw, w);
+                if run.is_empty() {
+                    continue;
+                }
+                for ni in 0..n {
+                    let plane = &mut x[(ni * c + ci) * h * w..][..h * w];
+                    for oy in 0..oh {
+                        let Some(iy) = source(oy, ki, sh, ph, h) else { continue };
+                        let src = &row[(ni * oh + oy) * ow..][run.clone()];
+                        let dst = &mut plane[iy * w + run.start * sw + kj - pw..];
+                        if sw == 1 {
+                            for (d, s) in dst[..src.len()].iter_mut().zip(src) {
+                                *d += *s;
+                            }
+                        } else {
+                            for (d, s) in dst.iter_mut().step_by(sw).zip(src) {
+                                *d += *s;
                             }
                         }
                     }

@@ -19,8 +19,10 @@ const MC: usize = 96;
 /// Columns of B packed at once (KC×NC·4 bytes = 512 KiB, an L2 on current x86 cores).
 const NC: usize = 512;
 
-/// a: (m, k), b: (k, n) -> out: (m, n), row-major; `out` is overwritten.
-pub fn sgemm(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
+/// a: (m, k), b: (k, n) -> out: (m, n), row-major; `out` is overwritten. `trans[0]`: a is stored as its
+/// transpose (k, m); `trans[1]`: b as (n, k). Only the packing reads the operands, so a transposed one
+/// costs nothing more (its panels are gathered from rows instead of columns).
+pub fn sgemm(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, trans: [bool; 2], out: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= k * n && out.len() >= m * n, "sgemm: buffers too small");
     // Sized to this product, not to the block limits: a small GEMM must not pay for a 1 MiB buffer.
     let (kc_max, nc_max, mc_max) = (KC.min(k), NC.min(n), MC.min(m));
@@ -30,10 +32,10 @@ pub fn sgemm(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]
         let nc = NC.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kc = KC.min(k - pc);
-            pack_b(b, n, pc, kc, jc, nc, &mut packed_b);
+            pack_b(b, (k, n), trans[1], (pc, kc), (jc, nc), &mut packed_b);
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(a, k, ic, mc, pc, kc, &mut packed_a);
+                pack_a(a, (m, k), trans[0], (ic, mc), (pc, kc), &mut packed_a);
                 for jr in (0..nc).step_by(NR) {
                     for ir in (0..mc).step_by(MR) {
                         let bp = &packed_b[jr * kc..][..kc * NR];
@@ -50,10 +52,25 @@ pub fn sgemm(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]
 }
 
 /// B[pc..pc+kc, jc..jc+nc] -> panels of NR columns, each kc rows of NR contiguous values (zero-padded).
-fn pack_b(b: &[f32], n: usize, pc: usize, kc: usize, jc: usize, nc: usize, dst: &mut [f32]) {
+/// B is (k, n), stored row-major, or as Bᵀ (n, k) when `t`.
+fn pack_b(b: &[f32], (k, n): (usize, usize), t: bool, (pc, kc): Span, (jc, nc): Span, dst: &mut [f32]) {
     for (panel, j0) in (0..nc).step_by(NR).enumerate() {
         let cols = NR.min(nc - j0);
         let out = &mut dst[panel * kc * NR..][..kc * NR];
+        if t {
+            // Column j of the panel is row jc + j0 + j of Bᵀ: read along it.
+            for j in 0..NR {
+                if j < cols {
+                    let src = &b[(jc + j0 + j) * k + pc..][..kc];
+                    for (p, &v) in src.iter().enumerate() {
+                        out[p * NR + j] = v;
+                    }
+                } else {
+                    (0..kc).for_each(|p| out[p * NR + j] = 0.0);
+                }
+            }
+            continue;
+        }
         for p in 0..kc {
             let src = &b[(pc + p) * n + jc + j0..][..cols];
             let row = &mut out[p * NR..][..NR];
@@ -64,18 +81,28 @@ fn pack_b(b: &[f32], n: usize, pc: usize, kc: usize, jc: usize, nc: usize, dst: 
 }
 
 /// A[ic..ic+mc, pc..pc+kc] -> panels of MR rows, each kc steps of MR contiguous values (zero-padded).
-fn pack_a(a: &[f32], k: usize, ic: usize, mc: usize, pc: usize, kc: usize, dst: &mut [f32]) {
+/// A is (m, k), stored row-major, or as Aᵀ (k, m) when `t`.
+fn pack_a(a: &[f32], (m, k): (usize, usize), t: bool, (ic, mc): Span, (pc, kc): Span, dst: &mut [f32]) {
     for (panel, i0) in (0..mc).step_by(MR).enumerate() {
         let rows = MR.min(mc - i0);
         let out = &mut dst[panel * kc * MR..][..kc * MR];
         for p in 0..kc {
             let step = &mut out[p * MR..][..MR];
+            if t {
+                // Step p of the panel is part of row pc + p of Aᵀ.
+                step[..rows].copy_from_slice(&a[(pc + p) * m + ic + i0..][..rows]);
+                step[rows..].fill(0.0);
+                continue;
+            }
             for r in 0..MR {
                 step[r] = if r < rows { a[(ic + i0 + r) * k + pc + p] } else { 0.0 };
             }
         }
     }
 }
+
+/// A range of rows or columns: (start, length).
+type Span = (usize, usize);
 
 /// C[0..rows, 0..cols] (+)= Ã·B̃ for one MR×NR block: `first` overwrites C, otherwise it accumulates.
 /// Full blocks go straight from registers to C.

@@ -14,10 +14,13 @@ mod reduce;
 #[cfg(target_arch = "wasm32")]
 mod simd;
 
-pub use conv::{avg_pool2d_backward_ref, avg_pool2d_ref, col2im_ref, im2col_ref, max_pool2d, max_pool2d_ref};
+pub use conv::{
+    avg_pool2d_backward_ref, avg_pool2d_ref, col2im, col2im_ref, im2col, im2col_ref, max_pool2d,
+    max_pool2d_ref,
+};
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
-pub use layout::copy_strided;
-pub use matmul::{matmul, matmul_crate, matmul_ref};
+pub use layout::{copy_strided, copy_strided_ref};
+pub use matmul::{matmul, matmul_crate, matmul_ref, matmul_t};
 pub use narrow::{NARROW, NARROW_KERNELS, Rows, matmul_a_bt, matmul_at_b};
 pub use reduce::{reduce, reduce_ref};
 
