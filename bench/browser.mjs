@@ -41,7 +41,7 @@ try {
   }
   if (tables.includes("narrow")) {
     console.log(`\nproducts with a narrow side, one operand stored transposed, in headless ${version}: ` +
-      "transpose (and gather drawn rows) + packed GEMM vs unpacked");
+      "packed GEMM, transposed operand packed as stored (drawn rows gathered first), vs unpacked");
     console.log(pad("shape", 28, true), pad("m x k x n", 16), pad("packed ms", 11), pad("narrow ms", 11),
       pad("speed-up", 8), pad("GFLOP/s", 8), pad("max rel", 9));
     for (const r of await page.evaluate(() => window.bench.benchNarrow(600))) {

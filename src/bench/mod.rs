@@ -150,9 +150,9 @@ pub struct ConvRow {
     pub max_abs_diff: f32,
 }
 
-/// A product with one operand transposed and a narrow side, timed two ways: transposing the operand
-/// (a copy) and packing it into the general GEMM (`cpu::matmul`), against the unpacked kernel that reads it
-/// as stored (`cpu::matmul_a_bt` for x Wᵀ, `cpu::matmul_at_b` for gᵀ x).
+/// A product with one operand transposed and a narrow side, timed two ways: the general GEMM, which packs
+/// the transposed operand as stored (`cpu::matmul_t`), against the unpacked kernel that reads it without
+/// packing (`cpu::matmul_a_bt` for x Wᵀ, `cpu::matmul_at_b` for gᵀ x).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NarrowRow {
@@ -202,9 +202,6 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
                 if drawn { cpu::Rows::indexed(&base, &index, len) } else { cpu::Rows::dense(&base, len) };
             let narrow_len = if transposed == "b" { n * k } else { k * m };
             let small: Vec<f32> = (0..narrow_len).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
-            let transpose = |v: &[f32], rows: usize, cols: usize| -> Vec<f32> {
-                (0..cols).flat_map(|c| (0..rows).map(move |r| v[r * cols + c])).collect()
-            };
             let (mut packed, mut narrow) = (vec![0.0; m * n], vec![0.0; m * n]);
             let time = |f: &mut dyn FnMut()| {
                 let mut run = async |reps: usize| {
@@ -215,14 +212,14 @@ pub fn narrow_table(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Vec<NarrowRow> 
                 crate::train::now(median_of_samples(now_ms, budget_ms, &mut run)).unwrap_or(f64::NAN)
             };
             let packed_ms = time(&mut || {
-                // What the general path does: gather drawn rows into a copy, copy the transposed operand
-                // back to row-major, then GEMM.
+                // What the general path does: gather drawn rows into a copy, then GEMM, packing the
+                // transposed operand as stored (`cpu::matmul_t`).
                 let wide: std::borrow::Cow<[f32]> =
                     if drawn { rows.to_vec().into() } else { base.as_slice().into() };
                 if transposed == "a" {
-                    cpu::matmul(&transpose(&small, k, m), &wide, m, k, n, &mut packed);
+                    cpu::matmul_t(&small, &wide, m, k, n, [true, false], &mut packed);
                 } else {
-                    cpu::matmul(&wide, &transpose(&small, n, k), m, k, n, &mut packed);
+                    cpu::matmul_t(&wide, &small, m, k, n, [false, true], &mut packed);
                 }
             });
             let narrow_ms = time(&mut || {

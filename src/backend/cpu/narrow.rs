@@ -16,8 +16,8 @@ use super::lanes::{F32x4, LANES};
 pub const NARROW: usize = 16;
 
 /// Whether `Tensor::matmul_t` sends narrow transposed products to the unpacked kernels. Measured by
-/// `./lab bench` (the "narrow side" table): in the browser (SIMD128) they beat transposing + our packed
-/// kernel on W5's, W1's and W2's classifier layers; natively `matrixmultiply`'s AVX2/FMA kernel stays
+/// `./lab bench` (the "narrow side" table): in the browser (SIMD128) they beat our packed kernel (which
+/// packs the transposed operand as stored) 1.5-3x on W5's, W1's and W2's classifier layers; natively `matrixmultiply`'s AVX2/FMA kernel stays
 /// faster than these (compiled for baseline x86-64), so native builds keep it.
 pub const NARROW_KERNELS: bool = cfg!(target_arch = "wasm32");
 
