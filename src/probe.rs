@@ -193,7 +193,82 @@ pub fn product_checks() -> Vec<ProductCheck> {
             }
         }
     }
+    checks.extend(head_checks());
     checks
+}
+
+/// The fused classifier head (`cpu::linear_cross_entropy`: logits x Wᵀ + b, softmax, cross-entropy and
+/// the gradients, block by block of x's rows) against its reference, with x's rows stored densely and
+/// drawn through an index: n across the 40- and 16-row blocks of k = 784 and 1568, more than `NARROW`
+/// classes (the general GEMM), no bias, one item. `shape` is (n, k, c). Every entry of dW (c, k) and db
+/// must lie within the bound of a length-(n + 16) dot product of |dz| and |x| (the 16 covers dz's own few
+/// ulp from the SIMD exp), the loss and each dz within 1e-5 of max(1, |value|) and of 1/n.
+fn head_checks() -> Vec<ProductCheck> {
+    let mut rng = crate::tensor::Rng::new(6);
+    let mut checks = Vec::new();
+    for (n, k, c, bias) in [
+        (1, 1, 1, true),
+        (7, 5, 3, true),
+        (41, 784, 10, true),
+        (300, 33, 10, false),
+        (9, 8, 17, true),
+        (37, 1568, 10, true),
+        (81, 784, 2, false),
+    ] {
+        let x: Vec<f32> = (0..n * k).map(|_| rng.uniform_range(-2.0, 2.0)).collect();
+        let w: Vec<f32> = (0..c * k).map(|_| rng.uniform_range(-0.5, 0.5)).collect();
+        let b: Vec<f32> = (0..c).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+        let targets: Vec<usize> = (0..n).map(|_| rng.below(c)).collect();
+        let b = bias.then_some(&b[..]);
+        let reference = cpu::linear_cross_entropy_ref(cpu::Rows::dense(&x, k), &w, b, &targets, c);
+        let (base, index) = scattered(&x, n, k);
+        let runs = [
+            ("linear_cross_entropy", cpu::linear_cross_entropy(cpu::Rows::dense(&x, k), &w, b, &targets, c)),
+            (
+                "linear_cross_entropy, indexed rows",
+                cpu::linear_cross_entropy(cpu::Rows::indexed(&base, &index, k), &w, b, &targets, c),
+            ),
+        ];
+        for (kernel, got) in runs {
+            checks.push(head_check(kernel, &x, [n, k, c], &got, &reference));
+        }
+    }
+    checks
+}
+
+/// One [`head_checks`] entry: `got` against `reference`; first_miss names (row, column) of dW, or row
+/// n (c for db, c + 1 for the loss, c + 2 + j for dz[j]'s worst row) when something else misses.
+fn head_check(
+    kernel: &'static str,
+    x: &[f32],
+    [n, k, c]: [usize; 3],
+    got: &cpu::Head,
+    reference: &cpu::Head,
+) -> ProductCheck {
+    let eps = (n + 16) as f32 * f32::EPSILON * 2.0;
+    let (mut worst, mut first_miss) = (0.0f32, None);
+    let mut judge = |at: (usize, usize), f: f32, r: f32, bound: f32| {
+        let off = (f - r).abs() / (bound + f32::MIN_POSITIVE);
+        let off = if off.is_nan() && !(f.is_nan() && r.is_nan()) { f32::INFINITY } else { off };
+        let off = if off.is_nan() { 0.0 } else { off };
+        worst = worst.max(off);
+        if off > 1.0 && first_miss.is_none() {
+            first_miss = Some((at.0, at.1, f, r));
+        }
+    };
+    for j in 0..c {
+        for p in 0..k {
+            let magnitude: f32 = (0..n).map(|i| (reference.dz[i * c + j] * x[i * k + p]).abs()).sum();
+            judge((j, p), got.dw[j * k + p], reference.dw[j * k + p], eps * magnitude);
+        }
+        let magnitude: f32 = (0..n).map(|i| reference.dz[i * c + j].abs()).sum();
+        judge((n, c), got.db[j], reference.db[j], eps * magnitude);
+        for i in 0..n {
+            judge((i, c + 2 + j), got.dz[i * c + j], reference.dz[i * c + j], 1e-5 / n as f32);
+        }
+    }
+    judge((n, c + 1), got.loss, reference.loss, 1e-5 * reference.loss.abs().max(1.0));
+    ProductCheck { kernel, shape: [n, k, c], worst, ok: first_miss.is_none(), first_miss }
 }
 
 /// `rows` (count rows of len) stored at rows `index` of a larger matrix, three rows of NaN among them.

@@ -37,7 +37,8 @@ test("both builds' CPU products match the scalar reference, and each says which 
     for (const name of ["auto", "simd128", "page"]) {
       const { checks } = reports[name];
       assert.ok(checks.length >= 100, `${name}: ${checks.length} checks`);
-      for (const kernel of ["matmul", "matmul, b stored transposed", "matmul_a_bt", "matmul_at_b, indexed rows"]) {
+      for (const kernel of ["matmul", "matmul, b stored transposed", "matmul_a_bt", "matmul_at_b, indexed rows",
+        "linear_cross_entropy, indexed rows"]) {
         assert.ok(checks.some((c) => c.kernel === kernel), `${name}: no ${kernel} check`);
       }
       const failed = checks.filter((c) => !c.ok);

@@ -179,6 +179,8 @@ pub fn product_parity() {
         "matmul_a_bt, indexed rows",
         "matmul_at_b",
         "matmul_at_b, indexed rows",
+        "linear_cross_entropy",
+        "linear_cross_entropy, indexed rows",
     ] {
         assert!(checks.iter().any(|c| c.kernel == kernel), "no {kernel} check");
     }

@@ -6,6 +6,7 @@ mod conv;
 mod elementwise;
 #[cfg(target_arch = "wasm32")]
 mod gemm_simd128;
+mod head;
 mod lanes;
 mod layout;
 mod matmul;
@@ -19,6 +20,7 @@ pub use conv::{
     max_pool2d_ref,
 };
 pub use elementwise::{binary, binary_ref, unary, unary_ref};
+pub use head::{Head, linear_cross_entropy, linear_cross_entropy_ref};
 pub use layout::{copy_strided, copy_strided_ref};
 pub use matmul::{matmul, matmul_crate, matmul_ref, matmul_t};
 pub use narrow::{NARROW, NARROW_KERNELS, Rows, matmul_a_bt, matmul_at_b};

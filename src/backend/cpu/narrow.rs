@@ -58,6 +58,24 @@ impl<'a> Rows<'a> {
         out
     }
 
+    /// Values per row.
+    pub fn row_len(&self) -> usize {
+        self.len
+    }
+
+    /// The rows as one slice, when they are stored one after another.
+    pub fn as_slice(&self) -> Option<&'a [f32]> {
+        self.index.is_none().then_some(self.values)
+    }
+
+    /// Rows start..end of these (panics past the end).
+    pub fn range(&self, start: usize, end: usize) -> Rows<'a> {
+        match self.index {
+            Some(index) => Rows { index: Some(&index[start..end]), ..*self },
+            None => Rows { values: &self.values[start * self.len..end * self.len], ..*self },
+        }
+    }
+
     /// Row `i` (panics past the end, or when an index points past `values`).
     #[inline(always)]
     pub fn row(&self, i: usize) -> &'a [f32] {
@@ -76,44 +94,69 @@ const A_BT_COLS: usize = 5;
 /// then the tail. (Broadcasting each value of a against a padded copy of bᵀ, 4 rows of out in
 /// registers, measured no faster on W5's shape and slower on W1's.)
 pub fn matmul_a_bt(a: Rows<'_>, b: &[f32], m: usize, k: usize, n: usize, out: &mut [f32]) {
-    assert!(a.len == k && b.len() >= n * k && out.len() >= m * n, "matmul_a_bt: buffers too small");
-    if k == 0 {
-        out[..m * n].fill(0.0);
-        return;
+    assert!(b.len() >= n * k, "matmul_a_bt: buffers too small");
+    Bt::new(&b[..n * k], n, k).times(a, m, out);
+}
+
+/// b (n, k), row-major, interleaved once for [`matmul_a_bt`]: a fused head (`head.rs`) multiplies block
+/// after block of rows by the same weights.
+pub struct Bt<'b> {
+    b: &'b [f32],
+    panels: Vec<f32>,
+    n: usize,
+    k: usize,
+}
+
+impl<'b> Bt<'b> {
+    /// b's n rows of k values, interleaved into panels.
+    pub fn new(b: &'b [f32], n: usize, k: usize) -> Self {
+        assert!(b.len() == n * k, "matmul_a_bt: b is not {n} x {k}");
+        let panels = interleave_columns(b, n, k, k - k % LANES);
+        Bt { b, panels, n, k }
     }
-    assert!(a.count() >= m, "matmul_a_bt: a has not {m} rows");
-    let body = k - k % LANES;
-    let panels = interleave_columns(b, n, k, body);
-    // Blocks of 2 rows x up to 5 columns: 10 accumulators, two rows of a and one vector of b in 13
-    // registers (V8 keeps xmm15 for itself). Each pair of a's rows stays in L1 for all of its blocks.
-    let mut i = 0;
-    while i < m {
-        let two = m - i >= 2;
-        let mut j = 0;
-        while j < n {
-            let cols = (n - j).min(A_BT_COLS);
-            let panel = &panels[j * body..(j + cols) * body];
-            macro_rules! block {
-                ($r:literal) => {{
-                    let rows: [&[f32]; $r] = std::array::from_fn(|r| a.row(i + r));
-                    let cols_b: &[f32] = &b[j * k..(j + cols) * k];
-                    match cols {
-                        5 => dot_block::<$r, 5>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
-                        4 => dot_block::<$r, 4>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
-                        3 => dot_block::<$r, 3>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
-                        2 => dot_block::<$r, 2>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
-                        _ => dot_block::<$r, 1>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
-                    }
-                }};
-            }
-            if two {
-                block!(2)
-            } else {
-                block!(1)
-            }
-            j += cols;
+
+    /// out (m, n) = a (m, k) · bᵀ.
+    pub fn times(&self, a: Rows<'_>, m: usize, out: &mut [f32]) {
+        let (b, n, k) = (self.b, self.n, self.k);
+        assert!(a.len == k && out.len() >= m * n, "matmul_a_bt: buffers too small");
+        if k == 0 {
+            out[..m * n].fill(0.0);
+            return;
         }
-        i += if two { 2 } else { 1 };
+        assert!(a.count() >= m, "matmul_a_bt: a has not {m} rows");
+        let body = k - k % LANES;
+        let panels = &self.panels;
+        // Blocks of 2 rows x up to 5 columns: 10 accumulators, two rows of a and one vector of b in 13
+        // registers (V8 keeps xmm15 for itself). Each pair of a's rows stays in L1 for all of its blocks.
+        let mut i = 0;
+        while i < m {
+            let two = m - i >= 2;
+            let mut j = 0;
+            while j < n {
+                let cols = (n - j).min(A_BT_COLS);
+                let panel = &panels[j * body..(j + cols) * body];
+                macro_rules! block {
+                    ($r:literal) => {{
+                        let rows: [&[f32]; $r] = std::array::from_fn(|r| a.row(i + r));
+                        let cols_b: &[f32] = &b[j * k..(j + cols) * k];
+                        match cols {
+                            5 => dot_block::<$r, 5>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
+                            4 => dot_block::<$r, 4>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
+                            3 => dot_block::<$r, 3>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
+                            2 => dot_block::<$r, 2>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
+                            _ => dot_block::<$r, 1>(rows, panel, cols_b, k, &mut out[i * n + j..], n),
+                        }
+                    }};
+                }
+                if two {
+                    block!(2)
+                } else {
+                    block!(1)
+                }
+                j += cols;
+            }
+            i += if two { 2 } else { 1 };
+        }
     }
 }
 
@@ -195,8 +238,15 @@ const AT_B_OUT_ROWS: usize = 4;
 /// AT_B_OUT_ROWS rows of out at a time in registers, for narrow m (a classifier's 10 outputs). b's rows
 /// may be picked from a dataset (`Rows`).
 pub fn matmul_at_b(a: &[f32], b: Rows<'_>, m: usize, k: usize, n: usize, out: &mut [f32]) {
-    assert!(b.len == n && a.len() >= k * m && out.len() >= m * n, "matmul_at_b: buffers too small");
+    assert!(out.len() >= m * n, "matmul_at_b: buffers too small");
     out[..m * n].fill(0.0);
+    matmul_at_b_add(a, b, m, k, n, out);
+}
+
+/// out (m, n) += aᵀ · b: [`matmul_at_b`] added to what out holds (a fused head sums a weight gradient over
+/// blocks of rows).
+pub fn matmul_at_b_add(a: &[f32], b: Rows<'_>, m: usize, k: usize, n: usize, out: &mut [f32]) {
+    assert!(b.len == n && a.len() >= k * m && out.len() >= m * n, "matmul_at_b: buffers too small");
     if n == 0 {
         return;
     }
