@@ -2,7 +2,7 @@
 //! them. Targets that are class indices are `&[usize]`.
 
 use crate::error::{LabError, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{Device, Tensor};
 
 /// Mean squared error: mean((pred − target)²).
 pub fn mse(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
@@ -28,13 +28,52 @@ pub fn binary_cross_entropy_with_logits(z: &Tensor, y: &Tensor) -> Result<Tensor
 /// Cross-entropy on logits (N, C) with class indices: −mean(log_softmax(z)[i, yᵢ]) (fused log-softmax).
 pub fn cross_entropy(logits: &Tensor, targets: &[usize]) -> Result<Tensor> {
     let (n, c) = batch_classes(logits, targets.len(), "cross_entropy")?;
-    if let Some(&bad) = targets.iter().find(|&&t| t >= c) {
-        return Err(LabError::InvalidArgument(format!(
-            "cross_entropy: target {bad} is not one of the {c} classes"
-        )));
-    }
+    check_targets(targets, c)?;
     let index = Tensor::from_vec(targets.iter().map(|&t| t as f32).collect(), [n, 1])?;
     logits.log_softmax(-1)?.gather(1, &index)?.mean(&[], false).map(|t| t.neg())
+}
+
+/// `cross_entropy(x Wᵀ + b, targets)`: a classifier's last `Linear` layer and its loss in one op. On the
+/// CPU the logits and the gradients are made block by block of x's rows, so x is read once per step
+/// instead of twice (`cpu::linear_cross_entropy`; Liger-Kernel's fused linear cross-entropy); on the GPU,
+/// and where no gradient is recorded, it is the composite. x (N, K), weight (C, K), bias (C).
+pub fn linear_cross_entropy(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    targets: &[usize],
+) -> Result<Tensor> {
+    let (n, c, k) = match (x.dims(), weight.dims(), bias.map(|b| b.dims())) {
+        (&[n, k], &[c, kw], None) if k == kw => (n, c, k),
+        (&[n, k], &[c, kw], Some(&[cb])) if k == kw && cb == c => (n, c, k),
+        _ => {
+            return Err(LabError::Shape {
+                op: "linear_cross_entropy",
+                left: x.dims().to_vec(),
+                right: weight.dims().to_vec(),
+            });
+        }
+    };
+    let inputs = || [Some(x), Some(weight), bias].into_iter().flatten();
+    let on_cpu = inputs().all(|t| t.device() == Device::Cpu);
+    // Without a gradient to record (no_grad, or nothing requires one) the forward pass alone is one pass.
+    let recorded = crate::autograd::is_grad_enabled() && inputs().any(|t| t.requires_grad());
+    if !on_cpu || !recorded || c == 0 || k == 0 {
+        let logits = x.matmul_t(weight, false, true)?;
+        let logits = match bias {
+            Some(b) => logits.add(b)?,
+            None => logits,
+        };
+        return cross_entropy(&logits, targets);
+    }
+    if n != targets.len() {
+        return Err(LabError::InvalidArgument(format!(
+            "linear_cross_entropy: x has {n} rows for {} targets",
+            targets.len()
+        )));
+    }
+    check_targets(targets, c)?;
+    Ok(x.linear_cross_entropy_cpu(weight, bias, targets))
 }
 
 /// Cross-entropy on logits (N, C) with one-hot (or soft) targets (N, C): −mean(Σ_c y·log_softmax(z)).
@@ -63,6 +102,16 @@ pub fn l2_penalty(params: &[Tensor], lambda: f32) -> Result<Tensor> {
         total = total.add(&p.pow(2.0).sum(&[], false)?)?;
     }
     Ok(total.mul_scalar(lambda / 2.0))
+}
+
+/// Every target names one of the c classes.
+fn check_targets(targets: &[usize], c: usize) -> Result<()> {
+    match targets.iter().find(|&&t| t >= c) {
+        Some(bad) => Err(LabError::InvalidArgument(format!(
+            "cross_entropy: target {bad} is not one of the {c} classes"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// (N, C) of a logits tensor, checked against the number of targets.

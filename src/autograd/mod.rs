@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::backend::ops::{BinaryOp, UnaryOp, Window};
 use crate::error::Result;
-use crate::tensor::{Shape, Tensor};
+use crate::tensor::{Device, Shape, Tensor};
 pub use gradcheck::{GradcheckOptions, gradcheck};
 pub use graph::{Graph, GraphEdge, GraphNode, Summary, backward_traced, graph};
 
@@ -70,6 +70,16 @@ pub(crate) enum Op {
         w: Tensor,
         win: crate::backend::ops::Window,
     },
+    /// The mean cross-entropy of softmax(x Wᵀ + b), fused on the CPU (`cpu::linear_cross_entropy`): its
+    /// gradients (of the loss, dz = ∂loss/∂logits) were computed with it; backward scales them.
+    LinearCrossEntropy {
+        x: Tensor,
+        w: Tensor,
+        b: Option<Tensor>,
+        dz: Tensor,
+        dw: Tensor,
+        db: Tensor,
+    },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
     /// Sum over one axis, keeping it with size 1.
@@ -103,6 +113,7 @@ impl Op {
         match self {
             Op::Unary(u, _) => u.name(),
             Op::LogSoftmax { .. } => "log_softmax",
+            Op::LinearCrossEntropy { .. } => "linear_cross_entropy",
             Op::Binary(b, ..) => b.name(),
             Op::Sum(_) => "sum",
             Op::Max { .. } => "max",
@@ -131,6 +142,7 @@ impl Op {
             Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b, _) | Op::Where { a, b, .. } => vec![a, b],
             Op::Conv2d { x, w, .. } => vec![x, w],
+            Op::LinearCrossEntropy { x, w, b, .. } => [x, w].into_iter().chain(b).collect(),
         }
     }
 
@@ -166,6 +178,18 @@ impl Op {
                     .then(|| g2.matmul_t(&x.im2col(*win)?, false, true)?.reshape_to(w.shape()))
                     .transpose()?;
                 Ok(vec![dx, dw])
+            }
+            Op::LinearCrossEntropy { x, w, b, dz, dw, db } => {
+                // g is the loss's gradient (a scalar): dx = g·dz W (made only when asked), dW = g·dW, db = g·db.
+                // The usual seed, 1 on the CPU, takes the saved gradients as they are (no pass over them).
+                let one = g.device() == Device::Cpu && g.numel() == 1 && g.to_vec()[0] == 1.0;
+                let scaled = |t: &Tensor| if one { Ok(t.clone()) } else { t.mul(g) };
+                let dx = wanted(x).then(|| scaled(dz)?.matmul_t(w, false, false)).transpose()?;
+                let mut grads = vec![dx, wanted(w).then(|| scaled(dw)).transpose()?];
+                if let Some(b) = b {
+                    grads.push(wanted(b).then(|| scaled(db)).transpose()?);
+                }
+                Ok(grads)
             }
             _ => Ok(self.backward_all(g)?.into_iter().map(Some).collect()),
         }
@@ -263,7 +287,9 @@ impl Op {
             }
             Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
             Op::LogSoftmax { x, axis, y } => vec![g.log_softmax_backward_gpu(y, x.shape(), *axis)?],
-            Op::MatMul(..) | Op::Conv2d { .. } => unreachable!("handled by backward"),
+            Op::MatMul(..) | Op::Conv2d { .. } | Op::LinearCrossEntropy { .. } => {
+                unreachable!("handled by backward")
+            }
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],
         })
     }

@@ -39,6 +39,9 @@ impl Module for Linear {
         let d = self.weight.dims();
         format!("Linear({} -> {})", d[1], d[0])
     }
+    fn as_linear(&self) -> Option<&Linear> {
+        Some(self)
+    }
 }
 
 /// Zero padding of a convolution.

@@ -34,6 +34,11 @@ pub trait Module {
     fn set_training(&self, _on: bool) {}
     /// A one-line description, e.g. "Linear(784 -> 128)".
     fn describe(&self) -> String;
+    /// This layer as a `Linear`, if it is one: the trainer fuses a classifier's last `Linear` with its
+    /// cross-entropy (`loss::linear_cross_entropy`).
+    fn as_linear(&self) -> Option<&Linear> {
+        None
+    }
 
     fn parameters(&self) -> Vec<Tensor> {
         self.named_parameters().into_iter().map(|(_, t)| t).collect()
@@ -62,6 +67,12 @@ pub struct Sequential {
 impl Sequential {
     pub fn new(layers: Vec<Box<dyn Module>>) -> Sequential {
         Sequential { layers }
+    }
+
+    /// The layers before a final `Linear`, and that layer (what the trainer fuses with the loss).
+    pub fn split_linear_head(&self) -> Option<(&[Box<dyn Module>], &Linear)> {
+        let (last, body) = self.layers.split_last()?;
+        Some((body, last.as_linear()?))
     }
 
     /// Appends a layer (builder style; `nn.Sequential.append` in PyTorch).

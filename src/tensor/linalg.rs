@@ -97,6 +97,34 @@ impl Tensor {
 }
 
 impl Tensor {
+    /// The mean cross-entropy of softmax(self Wᵀ + b) on the CPU in one pass over self (`cpu::
+    /// linear_cross_entropy`): self (n, k) as rows (a drawn batch read where it lies), w (c, k), b (c),
+    /// targets checked by the caller. The gradients are computed with the loss and scaled by the backward
+    /// pass (`Op::LinearCrossEntropy`); the caller takes this path only where they will be recorded.
+    pub(crate) fn linear_cross_entropy_cpu(
+        &self,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        targets: &[usize],
+    ) -> Tensor {
+        let (c, k) = (w.dims()[0], w.dims()[1]);
+        let bias = b.map(|b| b.data());
+        let head = as_rows(self, k, |x| {
+            cpu::linear_cross_entropy(x, &w.data(), bias.as_deref().map(|b| &b[..]), targets, c)
+        });
+        let inputs: Vec<&Tensor> = [self, w].into_iter().chain(b).collect();
+        let n = targets.len();
+        let grad = |v: Vec<f32>, dims: &[usize]| Tensor::make(v, Shape::new(dims), None);
+        Tensor::from_op(vec![head.loss], Shape::new(&[]), &inputs, || Op::LinearCrossEntropy {
+            x: self.clone(),
+            w: w.clone(),
+            b: b.cloned(),
+            dz: grad(head.dz, &[n, c]),
+            dw: grad(head.dw, &[c, k]),
+            db: grad(head.db, &[c]),
+        })
+    }
+
     /// The adjoint of the GPU's fused log_softmax: self is the output gradient, `y` the forward's output.
     pub(crate) fn log_softmax_backward_gpu(&self, y: &GpuBuf, shape: &Shape, axis: usize) -> Result<Tensor> {
         let g = self.to_device(Device::WebGpu)?.gpu().expect("on the GPU");

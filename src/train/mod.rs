@@ -325,7 +325,7 @@ impl Session {
         let n = probe.clamp(1, self.train.len().max(1)).min(self.train.len());
         let batch = make_batch(&self.train, &(0..n).collect::<Vec<_>>())?;
         self.optimizer.zero_grad();
-        self.loss(&self.model.forward(&batch.x)?, &batch)?.backward()?;
+        self.batch_loss(&batch)?.backward()?;
         self.initial_layers = Some(self.layer_stats(probe)?);
         self.optimizer.zero_grad();
         Ok(())
@@ -396,7 +396,7 @@ impl Session {
         self.model.train();
         self.optimizer.zero_grad();
         self.steps += 1;
-        let loss = self.loss(&self.model.forward(&batch.x)?, &batch)?;
+        let loss = self.batch_loss(&batch)?;
         let mut value = None;
         if self.device == Device::Cpu {
             let v = loss.item()?;
@@ -665,6 +665,25 @@ impl Session {
         self.cursor = None;
         self.pending.clear();
         Ok(())
+    }
+
+    /// The training loss of `batch`, ready for backward. A classifier whose last layer is `Linear`, trained
+    /// with cross-entropy, takes the fused head (`loss::linear_cross_entropy`: on the CPU one pass over
+    /// that layer's input instead of two); any other model runs forward, then `loss`.
+    fn batch_loss(&self, batch: &Batch) -> Result<Tensor> {
+        if let (LossKind::CrossEntropy, Some((body, head))) =
+            (self.config.loss, self.model.split_linear_head())
+        {
+            let mut h = batch.x.clone();
+            for layer in body {
+                h = layer.forward(&h)?;
+            }
+            if h.rank() == 2 {
+                return loss::linear_cross_entropy(&h, &head.weight, head.bias.as_ref(), &batch.labels);
+            }
+            return self.loss(&head.forward(&h)?, batch);
+        }
+        self.loss(&self.model.forward(&batch.x)?, batch)
     }
 
     pub(crate) fn loss(&self, out: &Tensor, batch: &Batch) -> Result<Tensor> {

@@ -200,6 +200,90 @@ fn losses_give_known_values_and_correct_gradients() {
     check("mse", mse, &[Tensor::normal([2, 2], 0.0, 1.0), Tensor::normal([2, 2], 0.0, 1.0)]);
 }
 
+/// The fused head (`loss::linear_cross_entropy`) against the layer and the loss it replaces: the loss and
+/// every gradient, with x a dense tensor that needs its gradient and a batch drawn from a dataset (read in
+/// place), across several of the kernel's blocks of rows, with and without a bias, and under a seed that is
+/// not 1 (the backward pass scales the gradients made with the loss).
+#[test]
+fn fused_head_equals_linear_then_cross_entropy() {
+    manual_seed(21);
+    let base = std::rc::Rc::new(Tensor::uniform([400, 784], -1.0, 1.0).to_vec());
+    let order: Vec<usize> = (0..130).map(|i| (i * 37) % 400).collect();
+    let targets: Vec<usize> = (0..130).map(|i| (i * 7) % 10).collect();
+    for (drawn, bias, seed) in [(true, true, 1.0), (false, true, 1.0), (false, false, 1.0), (true, true, 3.0)]
+    {
+        let mut layer = Linear::new(784, 10, Init::XavierUniform { fan_avg: true }, bias);
+        // A bias away from its zero initialisation, so that leaving it out would show.
+        layer.bias = layer.bias.map(|_| Tensor::uniform([10], -1.0, 1.0).requires_grad_(true));
+        let x = || {
+            let x = Tensor::from_rows(&base, &order, &[784]).unwrap();
+            if drawn { x } else { x.detach().requires_grad_(true) }
+        };
+        let run = |fused: bool| {
+            layer.parameters().iter().for_each(|p| p.zero_grad());
+            let x = x();
+            let loss = if fused {
+                loss::linear_cross_entropy(&x, &layer.weight, layer.bias.as_ref(), &targets).unwrap()
+            } else {
+                loss::cross_entropy(&layer.forward(&x).unwrap(), &targets).unwrap()
+            };
+            loss.mul_scalar(seed).backward().unwrap();
+            let mut grads: Vec<Vec<f32>> =
+                layer.parameters().iter().map(|p| p.grad().unwrap().to_vec()).collect();
+            grads.extend(x.grad().map(|g| g.to_vec()));
+            (loss.item().unwrap(), grads)
+        };
+        let ((want_loss, want), (got_loss, got)) = (run(false), run(true));
+        let what = format!("drawn {drawn}, bias {bias}, seed {seed}");
+        assert!(
+            (got_loss - want_loss).abs() <= 1e-5 * want_loss.abs(),
+            "{what}: loss {got_loss} vs {want_loss}"
+        );
+        assert_eq!(got.len(), want.len(), "{what}: gradients");
+        assert_eq!(got.len(), 1 + usize::from(bias) + usize::from(!drawn), "{what}: gradients");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let scale = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let worst = g.iter().zip(w).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst <= 1e-5 * scale, "{what}: gradient {i} off by {worst} (largest {scale})");
+        }
+    }
+}
+
+#[test]
+fn fused_head_gradients_match_finite_differences() {
+    manual_seed(22);
+    let f: F = |t| loss::linear_cross_entropy(&t[0], &t[1], Some(&t[2]), &[2, 0, 1, 2, 1]);
+    let inputs =
+        [Tensor::normal([5, 4], 0.0, 1.0), Tensor::normal([3, 4], 0.0, 1.0), Tensor::normal([3], 0.0, 1.0)];
+    check("linear_cross_entropy", f, &inputs);
+    let no_bias: F = |t| loss::linear_cross_entropy(&t[0], &t[1], None, &[1, 1, 0]);
+    check(
+        "linear_cross_entropy, no bias",
+        no_bias,
+        &[Tensor::normal([3, 6], 0.0, 1.0), Tensor::normal([2, 6], 0.0, 1.0)],
+    );
+}
+
+#[test]
+fn fused_head_rejects_bad_targets_and_shapes() {
+    // w needs its gradient, so these take the fused op (without one it is the composite).
+    let (x, w, b) = (Tensor::zeros([2, 3]), Tensor::zeros([4, 3]).requires_grad_(true), Tensor::zeros([4]));
+    let message = |r: Result<Tensor, LabError>| r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message(loss::linear_cross_entropy(&x, &w, Some(&b), &[0, 4]))
+            .contains("target 4 is not one of the 4")
+    );
+    assert!(message(loss::linear_cross_entropy(&x, &w, Some(&b), &[0])).contains("2 rows for 1 targets"));
+    assert!(
+        message(loss::linear_cross_entropy(&x, &Tensor::zeros([4, 2]), None, &[0, 1]))
+            .contains("linear_cross_entropy")
+    );
+    assert!(loss::linear_cross_entropy(&x, &w, Some(&Tensor::zeros([3])), &[0, 1]).is_err());
+    // Non-finite inputs give a non-finite loss (the trainer's divergence guard reports it), not a panic.
+    let nan = Tensor::from_vec(vec![f32::NAN, 0.0, 0.0, 1.0, 2.0, 3.0], [2, 3]).unwrap();
+    assert!(loss::linear_cross_entropy(&nan, &w, Some(&b), &[0, 1]).unwrap().item().unwrap().is_nan());
+}
+
 /// Scores whose hinge margins stay away from the kink at 0 (|margin| ≥ 0.3).
 fn t_spread() -> Tensor {
     t(&[0.1, 2.0, -1.0, 3.0, 0.5, 1.9], &[2, 3])

@@ -263,6 +263,27 @@ pub async fn gradients(device: Device) {
             assert_near(&values(&g).await, want, None, &format!("gradient {i} (max pool: {max})"));
         }
     }
+    // The fused head (one pass on the CPU, block by block) against the device's composite of the same ops.
+    let h = random(&mut rng, &[45, 50], -1.0, 1.0).requires_grad_(true);
+    let (hw, hb) = (random(&mut rng, &[10, 50], -0.3, 0.3), random(&mut rng, &[10], -0.1, 0.1));
+    let (hw, hb) = (hw.requires_grad_(true), hb.requires_grad_(true));
+    let labels: Vec<usize> = (0..45).map(|i| (i * 3) % 10).collect();
+    let head = |t: &[&Tensor]| cvjourney::loss::linear_cross_entropy(t[0], t[1], Some(t[2]), &labels);
+    let loss = head(&[&h, &hw, &hb]).unwrap();
+    loss.backward().unwrap();
+    let moved: Vec<Tensor> = [&h, &hw, &hb].iter().map(|p| on(p, device).requires_grad_(true)).collect();
+    let got_loss = head(&[&moved[0], &moved[1], &moved[2]]).unwrap();
+    same(&loss, &got_loss, "fused head loss").await;
+    got_loss.backward().unwrap();
+    for (i, (p, cpu)) in moved.iter().zip([&h, &hw, &hb]).enumerate() {
+        let g = p.grad().expect("gradient reached the input");
+        assert_near(
+            &values(&g).await,
+            &cpu.grad().unwrap().to_vec(),
+            None,
+            &format!("fused head gradient {i}"),
+        );
+    }
     // The GPU convolves directly and rebuilds im2col in the backward pass: strided and unpadded too.
     for (stride, pad) in [(2usize, 1usize), (1, 0), (2, 0)] {
         let f = |x: &Tensor, w: &Tensor| x.conv2d(w, (stride, stride), (pad, pad))?.tanh().sum(&[], false);
