@@ -3,13 +3,13 @@
 // plain one) and prints the same table as the native CLI; then, in a
 // second Chromium with WebGPU switched on, the GPU report `cvjourney bench --gpu` prints natively.
 // Here that adapter is SwiftShader, a CPU emulation: its numbers are recorded, not tuned for.
-// Usage: node bench/browser.mjs DIST_DIR [--only gemm,narrow,conv,gpu]   (every table by default)
+// Usage: node bench/browser.mjs DIST_DIR [--only gemm,narrow,head,conv,gpu]   (every table by default)
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { loadBenchModule, serveStatic } from "./static.mjs";
 
 const dist = path.resolve(process.argv[2] ?? "dist");
-const TABLES = ["gemm", "narrow", "conv", "gpu"];
+const TABLES = ["gemm", "narrow", "head", "conv", "gpu"];
 const onlyAt = process.argv.indexOf("--only");
 const tables = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : TABLES;
 for (const t of tables) if (!TABLES.includes(t)) throw new Error(`unknown table ${t} (${TABLES.join(", ")})`);
@@ -48,6 +48,17 @@ try {
       const gflops = (2 * r.m * r.k * r.n) / (r.narrowMs * 1e6);
       console.log(pad(r.name, 28, true), pad(`${r.m}x${r.k}x${r.n}`, 16), pad(r.packedMs.toFixed(3), 11),
         pad(r.narrowMs.toFixed(3), 11), pad(`${(r.packedMs / r.narrowMs).toFixed(2)}x`, 8), pad(gflops.toFixed(1), 8),
+        pad(r.maxRelDiff.toExponential(1), 9));
+    }
+  }
+  if (tables.includes("head")) {
+    console.log(`\nclassifier head, forward + backward, in headless ${version}: ` +
+      "cross_entropy(linear(x)) vs linear_cross_entropy (fused)");
+    console.log(pad("shape", 30, true), pad("n x k -> c", 16), pad("composite ms", 13), pad("fused ms", 9),
+      pad("speed-up", 8), pad("max rel", 9));
+    for (const r of await page.evaluate(() => window.bench.benchHead(600))) {
+      console.log(pad(r.name, 30, true), pad(`${r.n}x${r.k} -> ${r.c}`, 16), pad(r.compositeMs.toFixed(3), 13),
+        pad(r.fusedMs.toFixed(3), 9), pad(`${(r.compositeMs / r.fusedMs).toFixed(2)}x`, 8),
         pad(r.maxRelDiff.toExponential(1), 9));
     }
   }

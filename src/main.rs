@@ -240,6 +240,10 @@ mod cli {
                     "\n{}",
                     cvjourney::bench::format_narrow_table(&cvjourney::bench::narrow_table(&now, budget_ms))
                 );
+                println!(
+                    "{}",
+                    cvjourney::bench::format_head_table(&cvjourney::bench::head_table(&now, budget_ms))
+                );
                 println!("conv2d forward, 3x3 same, batch 32: im2col + GEMM (used) vs direct loop");
                 for r in cvjourney::bench::conv_table(&now) {
                     let (name, a, b, d) = (&r.name, r.im2col_ms, r.direct_ms, r.max_abs_diff);

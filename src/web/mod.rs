@@ -186,6 +186,13 @@ pub fn bench_narrow(budget_ms: f64) -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&crate::bench::narrow_table(&now, budget_ms))?)
 }
 
+/// The classifier-head benchmark rows (composite vs fused linear + cross-entropy), for `./lab bench`.
+#[wasm_bindgen(js_name = benchHead)]
+pub fn bench_head(budget_ms: f64) -> Result<JsValue, JsError> {
+    let now = page_clock("benchHead")?;
+    Ok(serde_wasm_bindgen::to_value(&crate::bench::head_table(&now, budget_ms))?)
+}
+
 /// The conv2d benchmark rows (im2col + GEMM vs a direct loop), for `./lab bench`.
 #[wasm_bindgen(js_name = benchConv)]
 pub fn bench_conv() -> Result<JsValue, JsError> {
