@@ -33,10 +33,12 @@ pub fn cross_entropy(logits: &Tensor, targets: &[usize]) -> Result<Tensor> {
     logits.log_softmax(-1)?.gather(1, &index)?.mean(&[], false).map(|t| t.neg())
 }
 
-/// `cross_entropy(x Wᵀ + b, targets)`: a classifier's last `Linear` layer and its loss in one op. On the
-/// CPU the logits and the gradients are made block by block of x's rows, so x is read once per step
-/// instead of twice (`cpu::linear_cross_entropy`; Liger-Kernel's fused linear cross-entropy); on the GPU,
-/// and where no gradient is recorded, it is the composite. x (N, K), weight (C, K), bias (C).
+/// `cross_entropy(x Wᵀ + b, targets)`: a classifier's last `Linear` layer and its loss in one op, its
+/// gradients made with the loss. On the CPU the logits and the gradients are made block by block of x's
+/// rows, so x is read once per step instead of twice (`cpu::linear_cross_entropy`; Liger-Kernel's fused
+/// linear cross-entropy); on the GPU the loss, dz, dW and db take five launches
+/// (`Tensor::linear_cross_entropy_gpu`). Where no gradient is recorded, or the inputs are on different
+/// devices, it is the composite. x (N, K), weight (C, K), bias (C).
 pub fn linear_cross_entropy(
     x: &Tensor,
     weight: &Tensor,
@@ -55,10 +57,11 @@ pub fn linear_cross_entropy(
         }
     };
     let inputs = || [Some(x), Some(weight), bias].into_iter().flatten();
-    let on_cpu = inputs().all(|t| t.device() == Device::Cpu);
+    let device = x.device();
+    let one_device = inputs().all(|t| t.device() == device);
     // Without a gradient to record (no_grad, or nothing requires one) the forward pass alone is one pass.
     let recorded = crate::autograd::is_grad_enabled() && inputs().any(|t| t.requires_grad());
-    if !on_cpu || !recorded || c == 0 || k == 0 {
+    if !one_device || !recorded || c == 0 || k == 0 {
         let logits = x.matmul_t(weight, false, true)?;
         let logits = match bias {
             Some(b) => logits.add(b)?,
@@ -73,7 +76,10 @@ pub fn linear_cross_entropy(
         )));
     }
     check_targets(targets, c)?;
-    Ok(x.linear_cross_entropy_cpu(weight, bias, targets))
+    Ok(match device {
+        Device::Cpu => x.linear_cross_entropy_cpu(weight, bias, targets),
+        Device::WebGpu => x.linear_cross_entropy_gpu(weight, bias, targets),
+    })
 }
 
 /// Cross-entropy on logits (N, C) with one-hot (or soft) targets (N, C): −mean(Σ_c y·log_softmax(z)).

@@ -351,6 +351,7 @@ browser_device_suite!(
     layout_and_indexing,
     windows,
     gradients,
+    fused_head,
     optimizers,
     dropout_masks
 );

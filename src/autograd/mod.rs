@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::backend::ops::{BinaryOp, UnaryOp, Window};
 use crate::error::Result;
-use crate::tensor::{Device, Shape, Tensor};
+use crate::tensor::{Shape, Tensor};
 pub use gradcheck::{GradcheckOptions, gradcheck};
 pub use graph::{Graph, GraphEdge, GraphNode, Summary, backward_traced, graph};
 
@@ -70,8 +70,9 @@ pub(crate) enum Op {
         w: Tensor,
         win: crate::backend::ops::Window,
     },
-    /// The mean cross-entropy of softmax(x Wᵀ + b), fused on the CPU (`cpu::linear_cross_entropy`): its
-    /// gradients (of the loss, dz = ∂loss/∂logits) were computed with it; backward scales them.
+    /// The mean cross-entropy of softmax(x Wᵀ + b), fused (`cpu::linear_cross_entropy` on the CPU, five
+    /// launches on the GPU): its gradients (of the loss, dz = ∂loss/∂logits) were computed with it;
+    /// backward scales them.
     LinearCrossEntropy {
         x: Tensor,
         w: Tensor,
@@ -181,8 +182,9 @@ impl Op {
             }
             Op::LinearCrossEntropy { x, w, b, dz, dw, db } => {
                 // g is the loss's gradient (a scalar): dx = g·dz W (made only when asked), dW = g·dW, db = g·db.
-                // The usual seed, 1 on the CPU, takes the saved gradients as they are (no pass over them).
-                let one = g.device() == Device::Cpu && g.numel() == 1 && g.to_vec()[0] == 1.0;
+                // The usual seed, 1 (known on the host on either device), takes the saved gradients as they
+                // are: no pass over them, and on the GPU no launch.
+                let one = g.host_scalar() == Some(1.0);
                 let scaled = |t: &Tensor| if one { Ok(t.clone()) } else { t.mul(g) };
                 let dx = wanted(x).then(|| scaled(dz)?.matmul_t(w, false, false)).transpose()?;
                 let mut grads = vec![dx, wanted(w).then(|| scaled(dw)).transpose()?];

@@ -208,6 +208,8 @@ pub struct GpuStepRow {
     pub dispatches_per_step: f64,
     /// The same step on the CPU, for comparison.
     pub cpu_ms: f64,
+    /// The launches of the last step by kernel ("shader/entry", count), most frequent first.
+    pub kernels: Vec<(String, usize)>,
 }
 
 /// The W2 MLP (784-128-64-10) and a small CNN (8 7x7 filters, max pooling, dense 64) with Adam at batch
@@ -251,6 +253,7 @@ pub async fn gpu_step_table(steps: usize) -> Result<Vec<GpuStepRow>> {
         let mut phases = [0.0f64; 3];
         let mut dispatches = 0.0;
         let mut cpu_ms = 0.0;
+        let mut kernels = Vec::new();
         for device in [Device::WebGpu, Device::Cpu] {
             let model = build();
             model.to_device(device)?;
@@ -261,8 +264,15 @@ pub async fn gpu_step_table(steps: usize) -> Result<Vec<GpuStepRow>> {
                 let before = rt.stats();
                 opt.zero_grad();
                 let xb = x.to_device(device)?;
-                crate::loss::cross_entropy(&model.forward(&xb)?, &labels)?.backward()?;
+                let traced = device == Device::WebGpu && i == 2 + steps;
+                if traced {
+                    rt.start_trace();
+                }
+                model.cross_entropy(&xb, &labels)?.backward()?;
                 opt.step()?;
+                if traced {
+                    kernels = launch_counts(rt.take_trace());
+                }
                 let t1 = Instant::now();
                 if device == Device::WebGpu {
                     rt.flush()?;
@@ -295,6 +305,7 @@ pub async fn gpu_step_table(steps: usize) -> Result<Vec<GpuStepRow>> {
             wait_ms: phases[2] / n,
             dispatches_per_step: dispatches / n,
             cpu_ms: cpu_ms / n,
+            kernels,
         });
     }
     Ok(rows)
@@ -319,7 +330,22 @@ pub fn format_step_table(title: &str, rows: &[GpuStepRow]) -> String {
             r.cpu_ms
         );
     }
+    for r in rows {
+        let kernels: Vec<String> = r.kernels.iter().map(|(k, n)| format!("{k} x{n}")).collect();
+        out += &format!("  {} (one step's launches): {}\n", r.name, kernels.join(", "));
+    }
     out
+}
+
+/// A launch trace counted by kernel, most frequent first (ties by name).
+pub fn launch_counts(trace: Vec<String>) -> Vec<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for k in trace {
+        *counts.entry(k).or_insert(0) += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
 }
 
 /// Microseconds per launch of the kernels a CNN and an MLP training step use, at their training shapes

@@ -10,7 +10,7 @@ mod head;
 mod workloads;
 pub use gpu::{
     GpuConvRow, GpuGemmRow, GpuStepRow, format_gpu_conv_table, format_gpu_table, format_step_table,
-    gpu_conv_table, gpu_gemm_table, gpu_kernel_table, gpu_report, gpu_step_table,
+    gpu_conv_table, gpu_gemm_table, gpu_kernel_table, gpu_report, gpu_step_table, launch_counts,
 };
 pub use head::{HeadRow, format_head_table, head_table};
 pub use workloads::{

@@ -75,6 +75,24 @@ impl Sequential {
         Some((body, last.as_linear()?))
     }
 
+    /// The mean cross-entropy of this model's logits for `x` against class indices: forward, then
+    /// `loss::cross_entropy`, except that a final `Linear` whose input is a batch of vectors is fused with
+    /// the loss (`loss::linear_cross_entropy`: one pass over that input on the CPU, five launches on the
+    /// GPU). What the trainer's classifier steps and the GPU step profile compute.
+    pub fn cross_entropy(&self, x: &Tensor, targets: &[usize]) -> Result<Tensor> {
+        let Some((body, head)) = self.split_linear_head() else {
+            return crate::loss::cross_entropy(&self.forward(x)?, targets);
+        };
+        let mut h = x.clone();
+        for layer in body {
+            h = layer.forward(&h)?;
+        }
+        if h.rank() == 2 {
+            return crate::loss::linear_cross_entropy(&h, &head.weight, head.bias.as_ref(), targets);
+        }
+        crate::loss::cross_entropy(&head.forward(&h)?, targets)
+    }
+
     /// Appends a layer (builder style; `nn.Sequential.append` in PyTorch).
     pub fn append(mut self, layer: impl Module + 'static) -> Sequential {
         self.layers.push(Box::new(layer));

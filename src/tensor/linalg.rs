@@ -125,6 +125,40 @@ impl Tensor {
         })
     }
 
+    /// `linear_cross_entropy_cpu`'s twin on the GPU, all four products and reductions recorded at once:
+    /// the logits x Wᵀ (one GEMM), the loss rows and dz with the bias added (`cross_entropy_rows`, one
+    /// launch), their sum (the loss), dW = dzᵀ x (one GEMM reading dz transposed in place) and db (a column
+    /// sum): five launches where the composite takes about sixteen (bias, log-softmax, gather, mean and
+    /// their adjoints). All inputs on the GPU; targets checked by the caller.
+    pub(crate) fn linear_cross_entropy_gpu(
+        &self,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        targets: &[usize],
+    ) -> Tensor {
+        use crate::backend::ops::ReduceOp;
+        let (c, k) = (w.dims()[0], w.dims()[1]);
+        let n = targets.len();
+        let on_gpu = |t: &Tensor| t.gpu().expect("linear_cross_entropy_gpu: an input is not on the GPU");
+        let (x, wb) = (on_gpu(self), on_gpu(w));
+        let bias = b.map(on_gpu);
+        let logits = gpu::matmul((&x, 0), (&wb, 0), 1, [n, k, c], [false, true]);
+        let (dz, rows) = gpu::cross_entropy_rows(&logits, bias.as_deref(), targets, c);
+        let loss = gpu::reduce(ReduceOp::Sum, &rows, 1, n, 1);
+        let dw = gpu::matmul((&dz, 0), (&x, 0), 1, [c, n, k], [true, false]);
+        let db = gpu::reduce(ReduceOp::Sum, &dz, 1, n, c);
+        let inputs: Vec<&Tensor> = [self, w].into_iter().chain(b).collect();
+        let grad = |buf: GpuBuf, dims: &[usize]| Tensor::make(buf, Shape::new(dims), None);
+        Tensor::from_op(loss, Shape::new(&[]), &inputs, || Op::LinearCrossEntropy {
+            x: self.clone(),
+            w: w.clone(),
+            b: b.cloned(),
+            dz: grad(dz, &[n, c]),
+            dw: grad(dw, &[c, k]),
+            db: grad(db, &[c]),
+        })
+    }
+
     /// The adjoint of the GPU's fused log_softmax: self is the output gradient, `y` the forward's output.
     pub(crate) fn log_softmax_backward_gpu(&self, y: &GpuBuf, shape: &Shape, axis: usize) -> Result<Tensor> {
         let g = self.to_device(Device::WebGpu)?.gpu().expect("on the GPU");

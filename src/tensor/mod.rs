@@ -318,6 +318,17 @@ impl Tensor {
         }
     }
 
+    /// The value of a one-element tensor when the host knows it without asking the GPU (a host tensor, or a
+    /// GPU tensor with its host copy, as `backward`'s uploaded seed has): how the fused head's backward
+    /// recognizes the unit seed on either device.
+    pub(crate) fn host_scalar(&self) -> Option<f32> {
+        match &*self.0.data.borrow() {
+            Storage::Host(v) if v.len() == 1 => Some(v[0]),
+            Storage::Gpu { host: Some(v), .. } if v.len() == 1 => Some(v[0]),
+            _ => None,
+        }
+    }
+
     /// The values on the host (read back from the GPU, and kept, when the tensor lives there).
     pub(crate) fn data(&self) -> Ref<'_, Vec<f32>> {
         self.fill_host_copy();

@@ -36,6 +36,7 @@ device_suite!(
     layout_and_indexing,
     windows,
     gradients,
+    fused_head,
     optimizers,
     dropout_masks
 );
@@ -481,3 +482,56 @@ fn large_uploads_keep_the_recorded_order() {
     assert_eq!(b.to_device(Device::Cpu).unwrap().to_vec(), second);
     assert!(rt.take_error().is_none());
 }
+
+/// The launches of one Adam step of W2's MLP (784-128-64-10, batch 128) on the GPU, by kernel: the fused
+/// head (`Sequential::cross_entropy`, what the trainer runs) against the composite forward + cross-entropy.
+/// Per-launch cost bounds small steps on a real GPU (~10-15 µs each on an H200), so the count is the figure
+/// to keep down; it is exact, so a change that adds launches to the step fails here.
+#[test]
+fn an_mlp_step_launches_few_kernels() {
+    use cvjourney::bench::launch_counts;
+    use cvjourney::nn::{Activation, Flatten, Init, Linear, Module, Sequential};
+    use cvjourney::optim::{Optimizer, OptimizerKind};
+    install();
+    let rt = webgpu::current().unwrap();
+    let init = Init::Uniform { low: -0.05, high: 0.05 };
+    let model = Sequential::default()
+        .append(Flatten)
+        .append(Linear::new(784, 128, init, true))
+        .append(Activation::ReLU)
+        .append(Linear::new(128, 64, init, true))
+        .append(Activation::ReLU)
+        .append(Linear::new(64, 10, init, true));
+    model.to_device(Device::WebGpu).unwrap();
+    let kind = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+    let mut opt = Optimizer::new(kind, model.parameters(), 1e-3).unwrap();
+    let x = Tensor::uniform([128, 1, 28, 28], -1.0, 1.0);
+    let labels: Vec<usize> = (0..128).map(|i| i % 10).collect();
+    let mut step = |fused: bool| {
+        opt.zero_grad();
+        let xb = x.to_device(Device::WebGpu).unwrap();
+        rt.start_trace();
+        let loss = if fused {
+            model.cross_entropy(&xb, &labels)
+        } else {
+            cvjourney::loss::cross_entropy(&model.forward(&xb).unwrap(), &labels)
+        };
+        loss.unwrap().backward().unwrap();
+        opt.step().unwrap();
+        let trace = rt.take_trace();
+        rt.flush().unwrap();
+        trace
+    };
+    let (composite, fused) = (step(false), step(true));
+    let counts = launch_counts(fused.clone());
+    eprintln!("composite: {} launches {:?}", composite.len(), launch_counts(composite.clone()));
+    eprintln!("fused: {} launches {counts:?}", fused.len());
+    assert!(fused.iter().any(|k| k == "softmax/cross_entropy_rows"), "the fused head ran: {counts:?}");
+    assert!(!fused.iter().any(|k| k.starts_with("index/")), "no gather or scatter left: {counts:?}");
+    assert!(fused.len() + 10 <= composite.len(), "fused {} vs composite {}", fused.len(), composite.len());
+    assert!(fused.len() <= FUSED_MLP_STEP_LAUNCHES, "{} launches: {counts:?}", fused.len());
+    assert!(rt.take_error().is_none());
+}
+
+/// The fused MLP step's launches as counted on 2026-12-04 (the composite's: 38).
+const FUSED_MLP_STEP_LAUNCHES: usize = 28;

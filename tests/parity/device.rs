@@ -233,6 +233,50 @@ pub async fn windows(device: Device) {
     }
 }
 
+/// The fused classifier head (`loss::linear_cross_entropy`: the CPU's one pass block by block, the
+/// device's five launches) on both devices: the loss and the gradients of x, W and b. Shapes: one row, one
+/// class, no bias, a batch past the reduction's tree threshold (1,024 rows); seeds 1 (the saved gradients
+/// as they are) and 2.5 (scaled in backward); x with and without a gradient (dx only when asked).
+pub async fn fused_head(device: Device) {
+    let mut rng = Rng::new(23);
+    for (n, k, c, bias, seed, x_grad) in [
+        (45, 50, 10, true, 1.0, true),
+        (1, 7, 3, true, 1.0, true),
+        (6, 9, 1, false, 1.0, true),
+        (37, 784, 10, false, 2.5, true),
+        (1100, 20, 10, true, 1.0, false),
+        (300, 64, 10, true, 2.5, false),
+    ] {
+        let what = format!("fused head n {n} k {k} c {c} bias {bias} seed {seed}");
+        let x = random(&mut rng, &[n, k], -1.0, 1.0).requires_grad_(x_grad);
+        let w = random(&mut rng, &[c, k], -0.3, 0.3).requires_grad_(true);
+        let b = random(&mut rng, &[c], -0.2, 0.2).requires_grad_(true);
+        let labels: Vec<usize> = (0..n).map(|i| (i * 7 + 3) % c).collect();
+        let head = |t: &[Tensor]| {
+            let loss = cvjourney::loss::linear_cross_entropy(&t[0], &t[1], bias.then_some(&t[2]), &labels)?;
+            loss.mul_scalar(seed).backward()?;
+            Ok::<_, cvjourney::LabError>(loss)
+        };
+        let cpu = [x.clone(), w.clone(), b.clone()];
+        let want = head(&cpu).unwrap();
+        let moved: Vec<Tensor> =
+            cpu.iter().map(|p| on(p, device).requires_grad_(p.requires_grad())).collect();
+        let got = head(&moved).unwrap();
+        assert_eq!(got.grad_fn(), Some("linear_cross_entropy"), "{what}: the fused op ran");
+        same(&want, &got, &format!("{what}: loss")).await;
+        for (i, (p, cpu)) in moved.iter().zip(&cpu).enumerate() {
+            let Some(want) = cpu.grad() else {
+                assert!(p.grad().is_none(), "{what}: gradient {i} made though not asked for");
+                continue;
+            };
+            let g = p.grad().unwrap_or_else(|| panic!("{what}: gradient {i} reached its input"));
+            assert_eq!(g.device(), device, "{what}: gradient {i} stays on the device");
+            // Sums of n terms each at most (1 + |x|) / n in size: scale 1 (the tolerance's floor) covers them.
+            assert_near(&values(&g).await, &want.to_vec(), None, &format!("{what}: gradient {i}"));
+        }
+    }
+}
+
 /// A small CNN's loss and every gradient, on both devices (col2im, pooling adjoints, scatter, sum_to...).
 pub async fn gradients(device: Device) {
     let mut rng = Rng::new(17);
@@ -262,27 +306,6 @@ pub async fn gradients(device: Device) {
             assert_eq!(g.device(), device, "gradient {i} stays on the device");
             assert_near(&values(&g).await, want, None, &format!("gradient {i} (max pool: {max})"));
         }
-    }
-    // The fused head (one pass on the CPU, block by block) against the device's composite of the same ops.
-    let h = random(&mut rng, &[45, 50], -1.0, 1.0).requires_grad_(true);
-    let (hw, hb) = (random(&mut rng, &[10, 50], -0.3, 0.3), random(&mut rng, &[10], -0.1, 0.1));
-    let (hw, hb) = (hw.requires_grad_(true), hb.requires_grad_(true));
-    let labels: Vec<usize> = (0..45).map(|i| (i * 3) % 10).collect();
-    let head = |t: &[&Tensor]| cvjourney::loss::linear_cross_entropy(t[0], t[1], Some(t[2]), &labels);
-    let loss = head(&[&h, &hw, &hb]).unwrap();
-    loss.backward().unwrap();
-    let moved: Vec<Tensor> = [&h, &hw, &hb].iter().map(|p| on(p, device).requires_grad_(true)).collect();
-    let got_loss = head(&[&moved[0], &moved[1], &moved[2]]).unwrap();
-    same(&loss, &got_loss, "fused head loss").await;
-    got_loss.backward().unwrap();
-    for (i, (p, cpu)) in moved.iter().zip([&h, &hw, &hb]).enumerate() {
-        let g = p.grad().expect("gradient reached the input");
-        assert_near(
-            &values(&g).await,
-            &cpu.grad().unwrap().to_vec(),
-            None,
-            &format!("fused head gradient {i}"),
-        );
     }
     // The GPU convolves directly and rebuilds im2col in the backward pass: strided and unpadded too.
     for (stride, pad) in [(2usize, 1usize), (1, 0), (2, 0)] {

@@ -59,6 +59,27 @@ pub fn log_softmax_backward(g: &GpuBuf, y: &GpuBuf, outer: usize, n: usize, inne
     dx
 }
 
+/// A classifier head's loss rows and gradient from its logits (n, c) before the bias: (dz (n, c) =
+/// (softmax(z) − onehot(y)) / n, row_loss (n) = (logsumexp(z) − z_y) / n), z = logits + bias, in one launch.
+/// `labels` are n class indices below c (checked by the caller).
+pub fn cross_entropy_rows(
+    logits: &GpuBuf,
+    bias: Option<&GpuBuf>,
+    labels: &[usize],
+    c: usize,
+) -> (GpuBuf, GpuBuf) {
+    let rt = logits.runtime();
+    let n = labels.len();
+    let labels: Vec<u32> = labels.iter().map(|&y| y as u32).collect();
+    let labels = rt.upload_u32(&labels);
+    let (dz, rows) = (rt.alloc(n * c), rt.alloc(n));
+    // Without a bias the logits are bound in its place too (read-only both times, never read as one).
+    let aux = bias.unwrap_or(logits);
+    let p = [n as u32, c as u32, u32::from(bias.is_some())];
+    rt.dispatch_1d(SOFTMAX, "cross_entropy_rows", &p, &[logits, &dz, aux, &labels, &rows], n);
+    (dz, rows)
+}
+
 /// Dropout's mask, made on the GPU: `scale` where hash_uniform(seed, i) < keep, else 0 (twin of
 /// `tensor::rng::dropout_mask`).
 pub fn dropout_mask(rt: &Rc<Runtime>, n: usize, seed: u32, keep: f32, scale: f32) -> GpuBuf {

@@ -89,6 +89,8 @@ pub struct Runtime {
     bind_groups_made: Cell<u64>,
     submits: Cell<u64>,
     dispatches: Cell<u64>,
+    /// The kernel of every launch recorded since `start_trace`, while tracing.
+    trace: RefCell<Option<Vec<String>>>,
     /// Milliseconds spent encoding and submitting (host time), for the step profile.
     encode_ms: Cell<f64>,
     /// The lab's own cap on one buffer, in bytes, below the device's (`set_buffer_cap`).
@@ -171,6 +173,7 @@ impl Runtime {
             bind_groups_made: Cell::new(0),
             submits: Cell::new(0),
             dispatches: Cell::new(0),
+            trace: RefCell::new(None),
             encode_ms: Cell::new(0.0),
             buffer_cap: Cell::new(None),
             error: RefCell::new(None),
@@ -187,6 +190,17 @@ impl Runtime {
             arena_bytes: self.arena_buf.borrow().as_ref().map_or(0, wgpu::Buffer::size),
             encode_ms: self.encode_ms.get(),
         }
+    }
+
+    /// From now on notes the kernel ("shader/entry") of every launch recorded, until `take_trace`: how the
+    /// step profile and the launch-count tests see what a training step launches.
+    pub fn start_trace(&self) {
+        *self.trace.borrow_mut() = Some(Vec::new());
+    }
+
+    /// The launches recorded since `start_trace`, in order, and tracing stopped (empty if it was not on).
+    pub fn take_trace(&self) -> Vec<String> {
+        self.trace.borrow_mut().take().unwrap_or_default()
     }
 
     /// Caps one buffer at `bytes` (below the device's own limit), or lifts the cap: a memory budget for
@@ -326,6 +340,9 @@ impl Runtime {
     ) {
         if groups.contains(&0) {
             return;
+        }
+        if let Some(trace) = self.trace.borrow_mut().as_mut() {
+            trace.push(format!("{}/{entry}", shader.name));
         }
         let params = self.stage(bytemuck::cast_slice(if params.is_empty() { &[0u32] } else { params }));
         let bufs = bufs.iter().map(|b| b.raw().clone()).collect();
