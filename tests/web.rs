@@ -352,6 +352,8 @@ browser_device_suite!(
     windows,
     gradients,
     fused_head,
+    linear_layers,
+    activation_gradients,
     optimizers,
     dropout_masks
 );

@@ -81,6 +81,12 @@ pub(crate) enum Op {
         dw: Tensor,
         db: Tensor,
     },
+    /// x Wᵀ + b in one GPU launch (`Tensor::linear`; the CPU records the product and the addition).
+    Linear {
+        x: Tensor,
+        w: Tensor,
+        b: Tensor,
+    },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
     /// Sum over one axis, keeping it with size 1.
@@ -115,6 +121,7 @@ impl Op {
             Op::Unary(u, _) => u.name(),
             Op::LogSoftmax { .. } => "log_softmax",
             Op::LinearCrossEntropy { .. } => "linear_cross_entropy",
+            Op::Linear { .. } => "linear",
             Op::Binary(b, ..) => b.name(),
             Op::Sum(_) => "sum",
             Op::Max { .. } => "max",
@@ -143,6 +150,7 @@ impl Op {
             Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b, _) | Op::Where { a, b, .. } => vec![a, b],
             Op::Conv2d { x, w, .. } => vec![x, w],
+            Op::Linear { x, w, b } => vec![x, w, b],
             Op::LinearCrossEntropy { x, w, b, .. } => [x, w].into_iter().chain(b).collect(),
         }
     }
@@ -180,6 +188,14 @@ impl Op {
                     .transpose()?;
                 Ok(vec![dx, dw])
             }
+            Op::Linear { x, w, b } => {
+                // The composite's gradients: dx = g W and dW = gᵀ x (MatMul with W read transposed), db = g
+                // summed over the rows (Add's broadcast).
+                let dx = wanted(x).then(|| g.matmul_t(w, false, false)).transpose()?;
+                let dw = wanted(w).then(|| g.matmul_t(x, true, false)).transpose()?;
+                let db = wanted(b).then(|| g.sum_to(b.shape())).transpose()?;
+                Ok(vec![dx, dw, db])
+            }
             Op::LinearCrossEntropy { x, w, b, dz, dw, db } => {
                 // g is the loss's gradient (a scalar): dx = g·dz W (made only when asked), dW = g·dW, db = g·db.
                 // The usual seed, 1 (known on the host on either device), takes the saved gradients as they
@@ -201,23 +217,24 @@ impl Op {
     fn backward_all(&self, g: &Tensor) -> Result<Vec<Tensor>> {
         use UnaryOp as U;
         Ok(match self {
+            // g · f'(x) for the activations is one launch on the GPU (`mul_unary`).
             Op::Unary(op, x) => vec![match *op {
                 U::Neg => g.neg(),
                 U::Exp => g.mul(&x.exp())?,
                 U::Log => g.div(x)?,
                 U::Sqrt => g.div(&x.sqrt().mul_scalar(2.0))?,
-                U::Abs => g.mul(&x.unary(U::Sign))?,
+                U::Abs => g.mul_unary(U::Sign, x)?,
                 U::Sigmoid => {
                     let s = x.sigmoid();
                     g.mul(&s.mul(&s.neg().add_scalar(1.0))?)?
                 }
                 U::Tanh => g.mul(&x.tanh().pow(2.0).neg().add_scalar(1.0))?,
-                U::Relu => g.mul(&x.unary(U::Step))?,
-                U::LeakyRelu(a) => g.mul(&x.unary(U::LeakyReluDeriv(a)))?,
-                U::Elu(a) => g.mul(&x.unary(U::EluDeriv(a)))?,
-                U::Gelu => g.mul(&x.unary(U::GeluDeriv))?,
-                U::Silu => g.mul(&x.unary(U::SiluDeriv))?,
-                U::Softplus => g.mul(&x.sigmoid())?,
+                U::Relu => g.mul_unary(U::Step, x)?,
+                U::LeakyRelu(a) => g.mul_unary(U::LeakyReluDeriv(a), x)?,
+                U::Elu(a) => g.mul_unary(U::EluDeriv(a), x)?,
+                U::Gelu => g.mul_unary(U::GeluDeriv, x)?,
+                U::Silu => g.mul_unary(U::SiluDeriv, x)?,
+                U::Softplus => g.mul_unary(U::Sigmoid, x)?,
                 U::PowScalar(p) => g.mul(&x.pow(p - 1.0).mul_scalar(p))?,
                 U::AddScalar(_) => g.clone(),
                 U::MulScalar(c) => g.mul_scalar(c),
@@ -289,7 +306,7 @@ impl Op {
             }
             Op::Im2Col { x, win } => vec![g.col2im(x.shape(), *win)?],
             Op::LogSoftmax { x, axis, y } => vec![g.log_softmax_backward_gpu(y, x.shape(), *axis)?],
-            Op::MatMul(..) | Op::Conv2d { .. } | Op::LinearCrossEntropy { .. } => {
+            Op::MatMul(..) | Op::Conv2d { .. } | Op::Linear { .. } | Op::LinearCrossEntropy { .. } => {
                 unreachable!("handled by backward")
             }
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],

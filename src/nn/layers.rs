@@ -24,11 +24,8 @@ impl Linear {
 
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul_t(&self.weight, false, true)?; // x @ Wᵀ, the transpose read in place on the GPU
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        // x @ Wᵀ + b: on the GPU one launch, the transpose read in place and the bias added as it stores.
+        x.linear(&self.weight, self.bias.as_ref())
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = vec![("weight".to_string(), self.weight.clone())];

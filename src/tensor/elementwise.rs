@@ -32,6 +32,20 @@ impl Tensor {
         Tensor::from_op(out, self.shape().clone(), inputs, || Op::Unary(op, self.clone()))
     }
 
+    /// self · op(x), elementwise, for the backward passes of activations (g · f'(x)): one launch on the GPU
+    /// where the composite takes two. Anywhere else (the CPU, other shapes, a gradient to record) it is the
+    /// composite `self.mul(&x.unary(op))`, which gives the same values.
+    pub(crate) fn mul_unary(&self, op: UnaryOp, x: &Tensor) -> Result<Tensor> {
+        let recorded = crate::autograd::is_grad_enabled() && (self.requires_grad() || x.requires_grad());
+        if let (Some(g), Some(xb), false) = (self.gpu(), x.gpu(), recorded)
+            && self.shape() == x.shape()
+        {
+            let out = gpu::unary_times(op, &xb, &g, x.numel());
+            return Ok(Tensor::make(out, x.shape().clone(), None));
+        }
+        self.mul(&x.unary(op))
+    }
+
     pub fn neg(&self) -> Tensor {
         self.unary(UnaryOp::Neg)
     }

@@ -97,6 +97,26 @@ impl Tensor {
 }
 
 impl Tensor {
+    /// self Wᵀ + b, a `Linear` layer: self (n, in), w (out, in), b (out). On the GPU one launch, the GEMM
+    /// adding the bias as it stores (`gpu::matmul_bias`, recorded as `Op::Linear`); anywhere else (the CPU,
+    /// other ranks, devices mixed, an empty side) the composite `matmul_t(w, false, true)` then `add(b)`,
+    /// whose graph the lab's figures show.
+    pub fn linear(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+        let Some(b) = b else { return self.matmul_t(w, false, true) };
+        let on_gpu = [self, w, b].iter().all(|t| t.device() == Device::WebGpu);
+        let (n, k, c) = match (self.dims(), w.dims(), b.dims()) {
+            (&[n, k], &[c, kw], &[cb]) if on_gpu && k == kw && cb == c && n * k * c > 0 => (n, k, c),
+            _ => return self.matmul_t(w, false, true)?.add(b),
+        };
+        let buf = |t: &Tensor| t.gpu().expect("on the GPU");
+        let out = gpu::matmul_bias((&buf(self), 0), (&buf(w), 0), Some(&buf(b)), 1, [n, k, c], [false, true]);
+        Ok(Tensor::from_op(out, Shape::new(&[n, c]), &[self, w, b], || Op::Linear {
+            x: self.clone(),
+            w: w.clone(),
+            b: b.clone(),
+        }))
+    }
+
     /// The mean cross-entropy of softmax(self Wᵀ + b) on the CPU in one pass over self (`cpu::
     /// linear_cross_entropy`): self (n, k) as rows (a drawn batch read where it lies), w (c, k), b (c),
     /// targets checked by the caller. The gradients are computed with the loss and scaled by the backward

@@ -37,6 +37,8 @@ device_suite!(
     windows,
     gradients,
     fused_head,
+    linear_layers,
+    activation_gradients,
     optimizers,
     dropout_masks
 );
@@ -528,10 +530,12 @@ fn an_mlp_step_launches_few_kernels() {
     eprintln!("fused: {} launches {counts:?}", fused.len());
     assert!(fused.iter().any(|k| k == "softmax/cross_entropy_rows"), "the fused head ran: {counts:?}");
     assert!(!fused.iter().any(|k| k.starts_with("index/")), "no gather or scatter left: {counts:?}");
-    assert!(fused.len() + 10 <= composite.len(), "fused {} vs composite {}", fused.len(), composite.len());
+    // The head alone: its bias, log-softmax, gather, mean and their adjoints (10 launches) against 1.
+    assert!(fused.len() + 9 <= composite.len(), "fused {} vs composite {}", fused.len(), composite.len());
     assert!(fused.len() <= FUSED_MLP_STEP_LAUNCHES, "{} launches: {counts:?}", fused.len());
     assert!(rt.take_error().is_none());
 }
 
-/// The fused MLP step's launches as counted on 2026-12-04 (the composite's: 38).
-const FUSED_MLP_STEP_LAUNCHES: usize = 28;
+/// The fused MLP step's launches as counted on 2026-12-04: 38 with every op separate, 28 with the fused
+/// head, 24 with the bias in the GEMM and each ReLU's backward in one launch.
+const FUSED_MLP_STEP_LAUNCHES: usize = 24;

@@ -180,6 +180,73 @@ pub async fn matmuls(device: Device) {
     }
 }
 
+/// `Tensor::linear` (a Linear layer's x Wᵀ + b: one launch on the GPU, the bias added by the GEMM as it
+/// stores) against the CPU's matmul + add, forward and every gradient: ragged tiles, split-K (only the
+/// first slice adds the bias), the 128x128-tile kernel, no bias, and x without a gradient.
+pub async fn linear_layers(device: Device) {
+    let mut rng = Rng::new(24);
+    for (n, k, c, bias, x_grad) in [
+        (37, 53, 29, true, true),
+        (1, 1, 1, true, true),
+        (128, 784, 128, true, false),
+        (5, 3000, 7, true, true),
+        (1030, 20, 1030, true, true),
+        (9, 11, 13, false, true),
+    ] {
+        let what = format!("linear n {n} k {k} c {c} bias {bias}");
+        let x = random(&mut rng, &[n, k], -1.0, 1.0).requires_grad_(x_grad);
+        let w = random(&mut rng, &[c, k], -0.5, 0.5).requires_grad_(true);
+        let b = random(&mut rng, &[c], -0.5, 0.5).requires_grad_(true);
+        let g = random(&mut rng, &[n, c], -1.0, 1.0);
+        let cpu = [x.clone(), w.clone(), b.clone()];
+        let run = |t: &[Tensor], g: &Tensor| {
+            let y = t[0].linear(&t[1], bias.then_some(&t[2]))?;
+            y.backward_with(g)?;
+            Ok::<_, cvjourney::LabError>(y)
+        };
+        let want = run(&cpu, &g).unwrap();
+        let moved: Vec<Tensor> =
+            cpu.iter().map(|p| on(p, device).requires_grad_(p.requires_grad())).collect();
+        let got = run(&moved, &on(&g, device)).unwrap();
+        if device == Device::WebGpu && bias {
+            assert_eq!(got.grad_fn(), Some("linear"), "{what}: one launch on the GPU");
+        }
+        let scale = x.abs().matmul_t(&w.abs(), false, true).unwrap().add(&b.abs()).unwrap().to_vec();
+        assert_near(&values(&got).await, &want.to_vec(), Some(&scale), &format!("{what}: forward"));
+        for (i, (p, cpu)) in moved.iter().zip(&cpu).enumerate() {
+            let Some(want) = cpu.grad() else {
+                assert!(p.grad().is_none(), "{what}: gradient {i} made though not asked for");
+                continue;
+            };
+            let got = values(&p.grad().expect("gradient reached its input")).await;
+            // Each gradient is a sum over n or c products of values below 1: their count bounds the error.
+            let terms = vec![if i == 0 { c as f32 } else { n as f32 }; got.len()];
+            assert_near(&got, &want.to_vec(), Some(&terms), &format!("{what}: gradient {i}"));
+        }
+    }
+}
+
+/// Every differentiable unary op's gradient g · f'(x) on the device (one launch there, `unary/times`)
+/// against the CPU's.
+pub async fn activation_gradients(device: Device) {
+    let mut rng = Rng::new(25);
+    for op in UNARY {
+        let (lo, hi) = domain(op);
+        let x = random(&mut rng, &[7, 37], lo, hi).requires_grad_(true);
+        let w = random(&mut rng, &[7, 37], -1.0, 1.0);
+        let loss = |x: &Tensor, w: &Tensor| x.unary(op).mul(w)?.sum(&[], false);
+        let Ok(want) = loss(&x, &w) else { continue };
+        if !want.requires_grad() {
+            continue; // piecewise-constant helpers (Step, Sign, the derivatives): nothing to differentiate
+        }
+        want.backward().unwrap();
+        let d = on(&x, device).requires_grad_(true);
+        loss(&d, &on(&w, device)).unwrap().backward().unwrap();
+        let got = values(&d.grad().expect("gradient reached x")).await;
+        assert_near(&got, &x.grad().unwrap().to_vec(), None, &format!("{op:?} gradient"));
+    }
+}
+
 pub async fn layout_and_indexing(device: Device) {
     let mut rng = Rng::new(15);
     let x = random(&mut rng, &[2, 3, 4, 5], -1.0, 1.0);

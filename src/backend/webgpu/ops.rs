@@ -133,6 +133,15 @@ pub fn unary(op: UnaryOp, x: &GpuBuf, n: usize) -> GpuBuf {
     out
 }
 
+/// g · op(x) elementwise in one launch (an activation's backward pass, g · f'(x)); x and g: n values.
+pub fn unary_times(op: UnaryOp, x: &GpuBuf, g: &GpuBuf, n: usize) -> GpuBuf {
+    let rt = x.runtime();
+    let out = rt.alloc(n);
+    let (code, a) = unary_code(op);
+    rt.dispatch_1d(UNARY, "times", &[n as u32, code, bits(a)], &[x, &out, g], n);
+    out
+}
+
 /// Eight-slot blocks of dims and strides, as the strided kernels read them.
 fn padded(values: &[usize]) -> [u32; MAX_RANK] {
     let mut out = [0u32; MAX_RANK];
@@ -242,6 +251,20 @@ pub fn matmul(
     a: (&GpuBuf, usize),
     b: (&GpuBuf, usize),
     batch: usize,
+    mkn: [usize; 3],
+    trans: [bool; 2],
+) -> GpuBuf {
+    matmul_bias(a, b, None, batch, mkn, trans)
+}
+
+/// `matmul` with `bias` (n values) added to every row of the product in the same launch (a `Linear`
+/// layer's x Wᵀ + b). With k = 0 the product is zero and the bias is not added: callers with a bias
+/// (`Tensor::linear`) take the composite for empty products.
+pub fn matmul_bias(
+    a: (&GpuBuf, usize),
+    b: (&GpuBuf, usize),
+    bias: Option<&GpuBuf>,
+    batch: usize,
     [m, k, n]: [usize; 3],
     [trans_a, trans_b]: [bool; 2],
 ) -> GpuBuf {
@@ -261,10 +284,12 @@ pub fn matmul(
     // stored (n, k) when `trans_b`.
     let (ra, ca) = if trans_a { (1, m) } else { (k, 1) };
     let (rb, cb) = if trans_b { (1, k) } else { (n, 1) };
-    let p = [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb].map(|v| v as u32);
+    let has_bias = usize::from(bias.is_some());
+    let p = [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb, has_bias].map(|v| v as u32);
     let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, (batch * splits) as u32];
     let partial = rt.alloc(batch * splits * m * n);
-    rt.dispatch(shader, "main", &p, &[a.0, b.0, &partial], groups);
+    // Without a bias, a is bound in its place (read-only twice; the kernel never reads it there).
+    rt.dispatch(shader, "main", &p, &[a.0, b.0, &partial, bias.unwrap_or(a.0)], groups);
     if splits == 1 {
         return partial;
     }

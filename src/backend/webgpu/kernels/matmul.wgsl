@@ -1,6 +1,6 @@
-// Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) -> out (B·splits, m, n), with a
-// batch stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride, b_batch_stride,
-// splits, chunk, a_row_stride, a_col_stride, b_row_stride, b_col_stride]: element (i, j) of a is at
+// Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) (+ bias (n)) -> out (B·splits, m, n),
+// with a batch stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride,
+// b_batch_stride, splits, chunk, a_row_stride, a_col_stride, b_row_stride, b_col_stride, has_bias]: element (i, j) of a is at
 // i·p[7] + j·p[8], so a transposed operand is read in place (the transpose fused into the loads). With splits > 1 (split-K, for outputs too small to fill the GPU) workgroup z = batch ·
 // splits + s sums k in [s·chunk, (s+1)·chunk) into its own slice, and the host adds the slices.
 // Tiled: a 64x64 block of out per workgroup, 16x16 threads each computing 4x4 in vec4 registers, with
@@ -10,6 +10,17 @@
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// The bias of columns c..c+3 when p[11] != 0 (Linear's x Wᵀ + b in one launch); zero without one and in
+// every split-K slice but the first, so that the slices' sum adds it once. Columns past n are not stored.
+fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {
+    if (p[11] == 0u || !first) {
+        return vec4<f32>(0.0);
+    }
+    let last = n - 1u;
+    return vec4<f32>(bias[min(c, last)], bias[min(c + 1u, last)], bias[min(c + 2u, last)], bias[min(c + 3u, last)]);
+}
 
 const T: u32 = 64u;
 const TK: u32 = 16u;
@@ -78,8 +89,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let base = wid.z * m * n;
     let r0 = row0 + lid.y * 4u;
     let c0 = col0 + lid.x * 4u;
-    store_row(r0, c0, m, n, base, acc0);
-    store_row(r0 + 1u, c0, m, n, base, acc1);
-    store_row(r0 + 2u, c0, m, n, base, acc2);
-    store_row(r0 + 3u, c0, m, n, base, acc3);
+    let bv = bias4(c0, n, wid.z % splits == 0u);
+    store_row(r0, c0, m, n, base, acc0 + bv);
+    store_row(r0 + 1u, c0, m, n, base, acc1 + bv);
+    store_row(r0 + 2u, c0, m, n, base, acc2 + bv);
+    store_row(r0 + 3u, c0, m, n, base, acc3 + bv);
 }

@@ -1,4 +1,4 @@
-// The large-product twin of matmul.wgsl (same parameters, strides and split-K): a 128x128 block of out per
+// The large-product twin of matmul.wgsl (same parameters, strides, bias and split-K): a 128x128 block of out per
 // workgroup, 16x16 threads each computing 8x8 in vec4 registers, with 128x8 panels of a and 8x128 panels
 // of b in workgroup memory. Twice the arithmetic per value loaded from workgroup memory of the 64x64
 // kernel; used when the product has at least 64 such tiles (ops::matmul).
@@ -6,6 +6,17 @@
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// The bias of columns c..c+3 when p[11] != 0 (Linear's x Wᵀ + b in one launch); zero without one and in
+// every split-K slice but the first, so that the slices' sum adds it once. Columns past n are not stored.
+fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {
+    if (p[11] == 0u || !first) {
+        return vec4<f32>(0.0);
+    }
+    let last = n - 1u;
+    return vec4<f32>(bias[min(c, last)], bias[min(c + 1u, last)], bias[min(c + 2u, last)], bias[min(c + 3u, last)]);
+}
 
 const T: u32 = 128u;
 const TK: u32 = 8u;
@@ -23,9 +34,9 @@ fn store4(r: u32, c: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
     if (c + 3u < n) { out[o + 3u] = v.w; }
 }
 
-fn store8(r: u32, c: u32, m: u32, n: u32, base: u32, lo: vec4<f32>, hi: vec4<f32>) {
-    store4(r, c, m, n, base, lo);
-    store4(r, c + 4u, m, n, base, hi);
+fn store8(r: u32, c: u32, m: u32, n: u32, base: u32, lo: vec4<f32>, hi: vec4<f32>, first: bool) {
+    store4(r, c, m, n, base, lo + bias4(c, n, first));
+    store4(r, c + 4u, m, n, base, hi + bias4(c + 4u, n, first));
 }
 
 fn load_a(row: u32, k: u32, m: u32, k_end: u32, a0: u32) -> f32 {
@@ -120,12 +131,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let base = wid.z * m * n;
     let r0 = row0 + lid.y * 8u;
     let c0 = col0 + lid.x * 8u;
-    store8(r0 + 0u, c0, m, n, base, c0a, c0b);
-    store8(r0 + 1u, c0, m, n, base, c1a, c1b);
-    store8(r0 + 2u, c0, m, n, base, c2a, c2b);
-    store8(r0 + 3u, c0, m, n, base, c3a, c3b);
-    store8(r0 + 4u, c0, m, n, base, c4a, c4b);
-    store8(r0 + 5u, c0, m, n, base, c5a, c5b);
-    store8(r0 + 6u, c0, m, n, base, c6a, c6b);
-    store8(r0 + 7u, c0, m, n, base, c7a, c7b);
+    let first = wid.z % splits == 0u;
+    store8(r0 + 0u, c0, m, n, base, c0a, c0b, first);
+    store8(r0 + 1u, c0, m, n, base, c1a, c1b, first);
+    store8(r0 + 2u, c0, m, n, base, c2a, c2b, first);
+    store8(r0 + 3u, c0, m, n, base, c3a, c3b, first);
+    store8(r0 + 4u, c0, m, n, base, c4a, c4b, first);
+    store8(r0 + 5u, c0, m, n, base, c5a, c5b, first);
+    store8(r0 + 6u, c0, m, n, base, c6a, c6b, first);
+    store8(r0 + 7u, c0, m, n, base, c7a, c7b, first);
 }

@@ -1,7 +1,9 @@
-// Twin of backend::cpu::unary_ref: out[i] = op(x[i]). p: [n, op code, parameter bits] (codes in ops.rs).
+// Twin of backend::cpu::unary_ref: out[i] = op(x[i]); `times`: out[i] = g[i] · op(x[i]) (an activation's
+// backward pass in one launch). p: [n, op code, parameter bits] (codes in ops.rs).
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
 
 fn sigmoid(v: f32) -> f32 {
     if (v >= 0.0) {
@@ -103,11 +105,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= p[0]) {
         return;
     }
-    let v = x[i];
+    out[i] = unary_at(x[i]);
+}
+
+@compute @workgroup_size(256)
+fn times(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = flat_index(gid, groups);
+    if (i >= p[0]) {
+        return;
+    }
+    out[i] = g[i] * unary_at(x[i]);
+}
+
+// NaN in, NaN out, as in the reference, except where it gives a number: sign, step, leaky ReLU's
+// derivative (comparisons with NaN are false) and x^0 = 1.
+fn unary_at(v: f32) -> f32 {
     let op = p[1];
     let a = bitcast<f32>(p[2]);
-    // NaN in, NaN out, as in the reference, except where it gives a number: sign, step, leaky ReLU's
-    // derivative (comparisons with NaN are false) and x^0 = 1.
     let keeps_nan = op != 5u && op != 9u && op != 11u && !(op == 19u && a == 0.0);
-    out[i] = select(apply(op, v, a), v, keeps_nan && is_nan(v));
+    return select(apply(op, v, a), v, keeps_nan && is_nan(v));
 }
