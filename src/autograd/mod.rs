@@ -190,10 +190,18 @@ impl Op {
             }
             Op::Linear { x, w, b } => {
                 // The composite's gradients: dx = g W and dW = gᵀ x (MatMul with W read transposed), db = g
-                // summed over the rows (Add's broadcast).
+                // summed over the rows (Add's broadcast); dW and db in one launch when both are wanted.
                 let dx = wanted(x).then(|| g.matmul_t(w, false, false)).transpose()?;
-                let dw = wanted(w).then(|| g.matmul_t(x, true, false)).transpose()?;
-                let db = wanted(b).then(|| g.sum_to(b.shape())).transpose()?;
+                let (dw, db) = match (wanted(w), wanted(b)) {
+                    (true, true) => {
+                        let (dw, db) = g.linear_weight_grads(x, b.shape())?;
+                        (Some(dw), Some(db))
+                    }
+                    (w_wanted, b_wanted) => (
+                        w_wanted.then(|| g.matmul_t(x, true, false)).transpose()?,
+                        b_wanted.then(|| g.sum_to(b.shape())).transpose()?,
+                    ),
+                };
                 Ok(vec![dx, dw, db])
             }
             Op::LinearCrossEntropy { x, w, b, dz, dw, db } => {

@@ -236,7 +236,7 @@ impl Optimizer {
     }
 
     /// The update for parameters on the GPU: clipping as tensor ops, then one `optim.wgsl` launch per
-    /// parameter. Nothing is read back; a weight that became NaN shows in the next loss.
+    /// four parameters (`gpu::optimizer_steps`). Nothing is read back; a weight that became NaN shows in the next loss.
     fn step_gpu(&mut self) -> Result<()> {
         let grads: Vec<Option<Tensor>> = self
             .params
@@ -261,6 +261,7 @@ impl Optimizer {
                 decoupled: if decoupled { self.lr * self.weight_decay } else { 0.0 },
             },
         };
+        let mut updates = Vec::new();
         for (i, (p, g)) in self.params.iter().zip(grads).enumerate() {
             let Some(g) = g else { continue };
             p.move_to_(Device::WebGpu)?;
@@ -274,11 +275,20 @@ impl Optimizer {
                 };
                 self.gpu_state[i] = Some([slot(0), slot(1)]);
             }
-            let [s1, s2] = self.gpu_state[i].as_ref().expect("set above");
-            gpu::optimizer_step(rule, self.lr, coupled_wd, &w, &g, s1, s2);
-            p.invalidate_host_copy();
-            self.host_fresh = false;
+            updates.push((i, w, g));
         }
+        let slots: Vec<gpu::ParamSlots<'_>> = updates
+            .iter()
+            .map(|(i, w, g)| {
+                let [s1, s2] = self.gpu_state[*i].as_ref().expect("set above");
+                (&**w, &**g, s1, s2)
+            })
+            .collect();
+        gpu::optimizer_steps(rule, self.lr, coupled_wd, &slots);
+        for (i, ..) in &updates {
+            self.params[*i].invalidate_host_copy();
+        }
+        self.host_fresh &= updates.is_empty();
         Ok(())
     }
 

@@ -117,6 +117,17 @@ impl Tensor {
         }))
     }
 
+    /// A Linear layer's weight and bias gradients from the output gradient self (n, out) and its input x
+    /// (n, in): gᵀ x and g summed over the rows. On the GPU one launch (`gpu::matmul_row_sums`), elsewhere
+    /// the product and `sum_to`.
+    pub(crate) fn linear_weight_grads(&self, x: &Tensor, b: &Shape) -> Result<(Tensor, Tensor)> {
+        if let (Some(g), Some(xb), &[n, c], &[_, k]) = (self.gpu(), x.gpu(), self.dims(), x.dims()) {
+            let (dw, db) = gpu::matmul_row_sums(&g, &xb, [c, n, k], [true, false]);
+            return Ok((Tensor::make(dw, Shape::new(&[c, k]), None), Tensor::make(db, b.clone(), None)));
+        }
+        Ok((self.matmul_t(x, true, false)?, self.sum_to(b)?))
+    }
+
     /// The mean cross-entropy of softmax(self Wᵀ + b) on the CPU in one pass over self (`cpu::
     /// linear_cross_entropy`): self (n, k) as rows (a drawn batch read where it lies), w (c, k), b (c),
     /// targets checked by the caller. The gradients are computed with the loss and scaled by the backward
@@ -145,11 +156,11 @@ impl Tensor {
         })
     }
 
-    /// `linear_cross_entropy_cpu`'s twin on the GPU, all four products and reductions recorded at once:
-    /// the logits x Wᵀ (one GEMM), the loss rows and dz with the bias added (`cross_entropy_rows`, one
-    /// launch), their sum (the loss), dW = dzᵀ x (one GEMM reading dz transposed in place) and db (a column
-    /// sum): five launches where the composite takes about sixteen (bias, log-softmax, gather, mean and
-    /// their adjoints). All inputs on the GPU; targets checked by the caller.
+    /// `linear_cross_entropy_cpu`'s twin on the GPU, its products and reductions recorded at once: the
+    /// logits x Wᵀ (one GEMM), the loss rows and dz with the bias added (`cross_entropy_rows`, one launch),
+    /// their sum (the loss), and dW = dzᵀ x with db = dz's column sums (one GEMM reading dz transposed in
+    /// place, `matmul_row_sums`): four launches where the composite takes about fifteen (bias, log-softmax,
+    /// gather, mean and their adjoints). All inputs on the GPU; targets checked by the caller.
     pub(crate) fn linear_cross_entropy_gpu(
         &self,
         w: &Tensor,
@@ -165,8 +176,7 @@ impl Tensor {
         let logits = gpu::matmul((&x, 0), (&wb, 0), 1, [n, k, c], [false, true]);
         let (dz, rows) = gpu::cross_entropy_rows(&logits, bias.as_deref(), targets, c);
         let loss = gpu::reduce(ReduceOp::Sum, &rows, 1, n, 1);
-        let dw = gpu::matmul((&dz, 0), (&x, 0), 1, [c, n, k], [true, false]);
-        let db = gpu::reduce(ReduceOp::Sum, &dz, 1, n, c);
+        let (dw, db) = gpu::matmul_row_sums(&dz, &x, [c, n, k], [true, false]);
         let inputs: Vec<&Tensor> = [self, w].into_iter().chain(b).collect();
         let grad = |buf: GpuBuf, dims: &[usize]| Tensor::make(buf, Shape::new(dims), None);
         Tensor::from_op(loss, Shape::new(&[]), &inputs, || Op::LinearCrossEntropy {

@@ -323,7 +323,8 @@ fn repeated_steps_reuse_their_bind_groups() {
     let after = rt.stats();
     let (launches, made) =
         (after.dispatches - before.dispatches, after.bind_groups_made - before.bind_groups_made);
-    assert!(launches >= 20 * steps as u64, "{launches} launches in {steps} steps");
+    // A step of this MLP is about 19 launches (fused head and bias, Adam four parameters at a time).
+    assert!(launches >= 12 * steps as u64, "{launches} launches in {steps} steps");
     // At most the few launches that touch the step's loss: its buffer is a new one while the losses of
     // earlier steps wait to be read back together.
     assert!(made <= 4 * steps as u64, "{made} bind groups made for {launches} launches in {steps} steps");
@@ -532,10 +533,16 @@ fn an_mlp_step_launches_few_kernels() {
     assert!(!fused.iter().any(|k| k.starts_with("index/")), "no gather or scatter left: {counts:?}");
     // The head alone: its bias, log-softmax, gather, mean and their adjoints (10 launches) against 1.
     assert!(fused.len() + 9 <= composite.len(), "fused {} vs composite {}", fused.len(), composite.len());
-    assert!(fused.len() <= FUSED_MLP_STEP_LAUNCHES, "{} launches: {counts:?}", fused.len());
+    // Adam's six parameters take one launch per four where the device binds 17 storage buffers (lavapipe
+    // and an H200 do), one each where it binds only WebGPU's default 8.
+    let bindable = rt.ctx.limits.max_storage_buffers_per_shader_stage as usize;
+    let optimizer = 6usize.div_ceil((bindable.saturating_sub(1) / 4).clamp(1, 4));
+    assert_eq!(fused.len(), FUSED_MLP_STEP_LAUNCHES + optimizer, "{counts:?}");
     assert!(rt.take_error().is_none());
 }
 
-/// The fused MLP step's launches as counted on 2026-12-04: 38 with every op separate, 28 with the fused
-/// head, 24 with the bias in the GEMM and each ReLU's backward in one launch.
-const FUSED_MLP_STEP_LAUNCHES: usize = 24;
+/// The fused MLP step's launches before the optimizer's, as counted on 2026-12-04: 32 with every op
+/// separate, 22 with the fused head, 18 with the bias in the GEMM and each ReLU's backward in one launch,
+/// 15 with each bias gradient made by its weight gradient's GEMM (plus Adam's: 6, then 2 with four
+/// parameters per launch).
+const FUSED_MLP_STEP_LAUNCHES: usize = 15;

@@ -181,8 +181,9 @@ pub async fn matmuls(device: Device) {
 }
 
 /// `Tensor::linear` (a Linear layer's x Wᵀ + b: one launch on the GPU, the bias added by the GEMM as it
-/// stores) against the CPU's matmul + add, forward and every gradient: ragged tiles, split-K (only the
-/// first slice adds the bias), the 128x128-tile kernel, no bias, and x without a gradient.
+/// stores; dW and db one launch in backward) against the CPU's matmul + add, forward and every gradient:
+/// ragged tiles, split-K (only the first slice adds the bias; db then a reduction of its own), the
+/// 128x128-tile kernel, no bias, and x without a gradient.
 pub async fn linear_layers(device: Device) {
     let mut rng = Rng::new(24);
     for (n, k, c, bias, x_grad) in [
@@ -192,6 +193,10 @@ pub async fn linear_layers(device: Device) {
         (5, 3000, 7, true, true),
         (1030, 20, 1030, true, true),
         (9, 11, 13, false, true),
+        // The weight gradient's GEMM makes the bias gradient as an extra column of ones: its column past a
+        // whole tile (64 here, 128 below), and in the 128x128-tile kernel.
+        (33, 64, 10, true, true),
+        (20, 1024, 1030, true, false),
     ] {
         let what = format!("linear n {n} k {k} c {c} bias {bias}");
         let x = random(&mut rng, &[n, k], -1.0, 1.0).requires_grad_(x_grad);
@@ -412,22 +417,37 @@ pub async fn optimizers(device: Device) {
         for clip in [None, Some(Clip::Norm(0.5)), Some(Clip::Value(0.1))] {
             let mut finals = Vec::new();
             for dev in [Device::Cpu, device] {
+                // Six parameters of different sizes: the GPU updates up to four per launch (4 + 2 here
+                // where the device binds 17 buffers), each slot as long as its own parameter.
                 let mut rng = Rng::new(18);
-                let w = on(&random(&mut rng, &[3, 40], -1.0, 1.0), dev).requires_grad_(true);
-                let target = on(&random(&mut rng, &[3, 40], -1.0, 1.0), dev);
-                let mut opt = Optimizer::new(kind, vec![w.clone()], 0.05).unwrap().with_weight_decay(0.01);
+                let shapes: [&[usize]; 6] = [&[3, 40], &[7], &[1], &[5, 5], &[300], &[2, 2, 2]];
+                let ws: Vec<Tensor> = shapes
+                    .iter()
+                    .map(|d| on(&random(&mut rng, d, -1.0, 1.0), dev).requires_grad_(true))
+                    .collect();
+                let targets: Vec<Tensor> =
+                    shapes.iter().map(|d| on(&random(&mut rng, d, -1.0, 1.0), dev)).collect();
+                let mut opt = Optimizer::new(kind, ws.clone(), 0.05).unwrap().with_weight_decay(0.01);
                 if let Some(c) = clip {
                     opt = opt.with_clip(c);
                 }
                 for _ in 0..3 {
                     opt.zero_grad();
-                    w.sub(&target).unwrap().pow(2.0).sum(&[], false).unwrap().backward().unwrap();
+                    let mut loss = Tensor::scalar(0.0).to_device(dev).unwrap();
+                    for (w, t) in ws.iter().zip(&targets) {
+                        loss = loss.add(&w.sub(t).unwrap().pow(2.0).sum(&[], false).unwrap()).unwrap();
+                    }
+                    loss.backward().unwrap();
                     opt.step().unwrap();
                 }
-                assert_eq!(w.device(), dev);
+                let mut all = Vec::new();
+                for w in &ws {
+                    assert_eq!(w.device(), dev);
+                    all.extend(values(w).await);
+                }
                 // Reading the optimizer's state is synchronous: natively only (the browser cannot block).
                 let state = if cfg!(target_arch = "wasm32") { Vec::new() } else { opt.state() };
-                finals.push((values(&w).await, state));
+                finals.push((all, state));
             }
             let what = format!("{kind:?} clip {clip:?}");
             assert_near(&finals[1].0, &finals[0].0, None, &what);

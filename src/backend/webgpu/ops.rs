@@ -265,12 +265,40 @@ pub fn matmul_bias(
     b: (&GpuBuf, usize),
     bias: Option<&GpuBuf>,
     batch: usize,
+    mkn: [usize; 3],
+    trans: [bool; 2],
+) -> GpuBuf {
+    gemm(a, b, bias, false, batch, mkn, trans).0
+}
+
+/// One product a (m, k) @ b (k, n) and the row sums of a (m values): a Linear's weight gradient gᵀ x and
+/// its bias gradient (g summed over the batch, with a = gᵀ stored as g) in one launch, the sums made as the
+/// product's extra column against a column of ones. Where the product splits k across workgroups the sums
+/// are a reduction of their own.
+pub fn matmul_row_sums(a: &GpuBuf, b: &GpuBuf, [m, k, n]: [usize; 3], trans: [bool; 2]) -> (GpuBuf, GpuBuf) {
+    let (product, sums) = gemm((a, 0), (b, 0), None, true, 1, [m, k, n], trans);
+    let sums = sums.unwrap_or_else(|| {
+        // Rows of a as stored: (k, m) when transposed, summed along k.
+        if trans[0] { reduce(ReduceOp::Sum, a, 1, k, m) } else { reduce(ReduceOp::Sum, a, m, k, 1) }
+    });
+    (product, sums)
+}
+
+/// The GEMM launch behind `matmul`, `matmul_bias` and `matmul_row_sums`: the product (+ bias), and a's row
+/// sums when `want_sums` and the product is one launch without split-K (`None` otherwise).
+fn gemm(
+    a: (&GpuBuf, usize),
+    b: (&GpuBuf, usize),
+    bias: Option<&GpuBuf>,
+    want_sums: bool,
+    batch: usize,
     [m, k, n]: [usize; 3],
     [trans_a, trans_b]: [bool; 2],
-) -> GpuBuf {
+) -> (GpuBuf, Option<GpuBuf>) {
     let rt = a.0.runtime();
     if k == 0 {
-        return full(rt, batch * m * n, 0.0);
+        let sums = want_sums.then(|| full(rt, m, 0.0));
+        return (full(rt, batch * m * n, 0.0), sums);
     }
     // The 128x128-tile kernel (8x8 per thread) when the product has at least 64 such tiles: on an H200 it
     // ran 1024³ at 14.3 and 2048³ at 23.5 TFLOP/s against 10.1 and 12.0 for 64x64 tiles, but lost below
@@ -280,21 +308,27 @@ pub fn matmul_bias(
     let splits = split_k(batch, m, k, n, tile);
     let chunk = k.div_ceil(splits).next_multiple_of(16);
     let splits = k.div_ceil(chunk);
+    let ones = want_sums && batch == 1 && splits == 1;
     // Row and column strides of each operand: a is (m, k), or stored (k, m) when `trans_a`; b is (k, n), or
     // stored (n, k) when `trans_b`.
     let (ra, ca) = if trans_a { (1, m) } else { (k, 1) };
     let (rb, cb) = if trans_b { (1, k) } else { (n, 1) };
-    let has_bias = usize::from(bias.is_some());
-    let p = [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb, has_bias].map(|v| v as u32);
-    let groups = [n.div_ceil(tile) as u32, m.div_ceil(tile) as u32, (batch * splits) as u32];
+    let flags = [usize::from(bias.is_some()), usize::from(ones)];
+    let p = [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb, flags[0], flags[1]].map(|v| v as u32);
+    // The ones column, when made, is column n: one more column of tiles where n is a multiple of the tile.
+    let columns = n + usize::from(ones);
+    let groups = [columns.div_ceil(tile) as u32, m.div_ceil(tile) as u32, (batch * splits) as u32];
     let partial = rt.alloc(batch * splits * m * n);
-    // Without a bias, a is bound in its place (read-only twice; the kernel never reads it there).
-    rt.dispatch(shader, "main", &p, &[a.0, b.0, &partial, bias.unwrap_or(a.0)], groups);
+    // The sums' buffer, or one word the kernel never touches. Without a bias, a is bound in its place
+    // (read-only twice; the kernel never reads it there).
+    let sums = rt.alloc(if ones { m } else { 1 });
+    rt.dispatch(shader, "main", &p, &[a.0, b.0, &partial, bias.unwrap_or(a.0), &sums], groups);
+    let sums = ones.then_some(sums);
     if splits == 1 {
-        return partial;
+        return (partial, sums);
     }
     // (batch, splits, m·n) summed over the splits, in order (deterministic).
-    reduce(ReduceOp::Sum, &partial, batch, splits, m * n)
+    (reduce(ReduceOp::Sum, &partial, batch, splits, m * n), sums)
 }
 
 thread_local! {
@@ -473,18 +507,20 @@ pub enum UpdateRule {
     },
 }
 
-/// Updates w in place from grad (+ coupled weight decay `wd`·w), with state slots s1, s2.
-pub fn optimizer_step(
-    rule: UpdateRule,
-    lr: f32,
-    wd: f32,
-    w: &GpuBuf,
-    grad: &GpuBuf,
-    s1: &GpuBuf,
-    s2: &GpuBuf,
-) {
-    let rt = w.runtime();
-    let n = w.len();
+/// One parameter for `optimizer_steps`: weight (updated in place), gradient, state slots s1 and s2.
+pub type ParamSlots<'a> = (&'a GpuBuf, &'a GpuBuf, &'a GpuBuf, &'a GpuBuf);
+
+/// Most parameters one `optim.wgsl` launch updates (its entries step1..step4).
+const MAX_SLOTS: usize = 4;
+
+/// Updates every parameter in place from its gradient (+ coupled weight decay `wd`·w), with its state
+/// slots: up to four per launch where the device binds 1 + 4·k storage buffers per stage (WebGPU's
+/// default is 8: one per launch; an H200 on Vulkan, lavapipe and most GPUs bind many more).
+pub fn optimizer_steps(rule: UpdateRule, lr: f32, wd: f32, params: &[ParamSlots<'_>]) {
+    let Some(first) = params.first() else { return };
+    let rt = first.0.runtime();
+    let bindable = rt.ctx.limits.max_storage_buffers_per_shader_stage as usize;
+    let per_launch = (bindable.saturating_sub(1) / 4).clamp(1, MAX_SLOTS);
     let (code, a, b, eps, c1, c2, dec) = match rule {
         UpdateRule::Sgd => (0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0),
         UpdateRule::Momentum(m) => (1, m, 0.0, 0.0, 1.0, 1.0, 0.0),
@@ -492,6 +528,15 @@ pub fn optimizer_step(
         UpdateRule::RmsProp { rho, eps } => (3, rho, 0.0, eps, 1.0, 1.0, 0.0),
         UpdateRule::Adam { betas, eps, c1, c2, decoupled } => (4, betas.0, betas.1, eps, c1, c2, decoupled),
     };
-    let p = [n as u32, code, bits(lr), bits(wd), bits(a), bits(b), bits(eps), bits(c1), bits(c2), bits(dec)];
-    rt.dispatch_1d(OPTIM, "main", &p, &[w, grad, s1, s2], n);
+    const ENTRIES: [&str; MAX_SLOTS] = ["step1", "step2", "step3", "step4"];
+    for chunk in params.chunks(per_launch) {
+        let lens: Vec<usize> = chunk.iter().map(|slot| slot.0.len()).collect();
+        let n_max = lens.iter().copied().max().unwrap_or(0);
+        let mut p =
+            vec![n_max as u32, code, bits(lr), bits(wd), bits(a), bits(b), bits(eps), bits(c1), bits(c2)];
+        p.push(bits(dec));
+        p.extend((0..MAX_SLOTS).map(|s| lens.get(s).map_or(0, |&n| n as u32)));
+        let bufs: Vec<&GpuBuf> = chunk.iter().flat_map(|&(w, g, s1, s2)| [w, g, s1, s2]).collect();
+        rt.dispatch_1d(OPTIM, ENTRIES[chunk.len() - 1], &p, &bufs, n_max);
+    }
 }

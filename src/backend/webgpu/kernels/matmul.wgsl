@@ -1,6 +1,7 @@
 // Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) (+ bias (n)) -> out (B·splits, m, n),
 // with a batch stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride,
-// b_batch_stride, splits, chunk, a_row_stride, a_col_stride, b_row_stride, b_col_stride, has_bias]: element (i, j) of a is at
+// b_batch_stride, splits, chunk, a_row_stride, a_col_stride, b_row_stride, b_col_stride, has_bias,
+// ones_column]: element (i, j) of a is at
 // i·p[7] + j·p[8], so a transposed operand is read in place (the transpose fused into the loads). With splits > 1 (split-K, for outputs too small to fill the GPU) workgroup z = batch ·
 // splits + s sums k in [s·chunk, (s+1)·chunk) into its own slice, and the host adds the slices.
 // Tiled: a 64x64 block of out per workgroup, 16x16 threads each computing 4x4 in vec4 registers, with
@@ -14,6 +15,22 @@
 
 // The bias of columns c..c+3 when p[11] != 0 (Linear's x Wᵀ + b in one launch); zero without one and in
 // every split-K slice but the first, so that the slices' sum adds it once. Columns past n are not stored.
+@group(0) @binding(5) var<storage, read_write> sums: array<f32>;
+
+// With p[12] = 1 (one product, no split-K) b gains a virtual column n of ones, so the product's column n is
+// each row's sum of a, written to sums (m) rather than out: a Linear's weight gradient gᵀ x and its bias
+// gradient (g summed over the batch) in one launch.
+fn ones_column() -> bool {
+    return p[12] != 0u;
+}
+
+fn store_sum(r: u32, c: u32, n: u32, m: u32, v: vec4<f32>) {
+    if (!ones_column() || r >= m || c > n || c + 3u < n) {
+        return;
+    }
+    sums[r] = v[n - c];
+}
+
 fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {
     if (p[11] == 0u || !first) {
         return vec4<f32>(0.0);
@@ -71,6 +88,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
             var vb = 0.0;
             if (t + kb < k_end && col0 + c < n) {
                 vb = b[b0 + (t + kb) * p[9] + (col0 + c) * p[10]];
+            } else if (t + kb < k_end && col0 + c == n && ones_column()) {
+                vb = 1.0;
             }
             tile_b[kb * T + c] = vb;
         }
@@ -94,4 +113,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     store_row(r0 + 1u, c0, m, n, base, acc1 + bv);
     store_row(r0 + 2u, c0, m, n, base, acc2 + bv);
     store_row(r0 + 3u, c0, m, n, base, acc3 + bv);
+    store_sum(r0, c0, n, m, acc0);
+    store_sum(r0 + 1u, c0, n, m, acc1);
+    store_sum(r0 + 2u, c0, n, m, acc2);
+    store_sum(r0 + 3u, c0, n, m, acc3);
 }

@@ -10,6 +10,22 @@
 
 // The bias of columns c..c+3 when p[11] != 0 (Linear's x Wᵀ + b in one launch); zero without one and in
 // every split-K slice but the first, so that the slices' sum adds it once. Columns past n are not stored.
+@group(0) @binding(5) var<storage, read_write> sums: array<f32>;
+
+// With p[12] = 1 (one product, no split-K) b gains a virtual column n of ones, so the product's column n is
+// each row's sum of a, written to sums (m) rather than out: a Linear's weight gradient gᵀ x and its bias
+// gradient (g summed over the batch) in one launch.
+fn ones_column() -> bool {
+    return p[12] != 0u;
+}
+
+fn store_sum(r: u32, c: u32, n: u32, m: u32, v: vec4<f32>) {
+    if (!ones_column() || r >= m || c > n || c + 3u < n) {
+        return;
+    }
+    sums[r] = v[n - c];
+}
+
 fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {
     if (p[11] == 0u || !first) {
         return vec4<f32>(0.0);
@@ -37,6 +53,8 @@ fn store4(r: u32, c: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
 fn store8(r: u32, c: u32, m: u32, n: u32, base: u32, lo: vec4<f32>, hi: vec4<f32>, first: bool) {
     store4(r, c, m, n, base, lo + bias4(c, n, first));
     store4(r, c + 4u, m, n, base, hi + bias4(c + 4u, n, first));
+    store_sum(r, c, n, m, lo);
+    store_sum(r, c + 4u, n, m, hi);
 }
 
 fn load_a(row: u32, k: u32, m: u32, k_end: u32, a0: u32) -> f32 {
@@ -49,6 +67,9 @@ fn load_a(row: u32, k: u32, m: u32, k_end: u32, a0: u32) -> f32 {
 fn load_b(k: u32, col: u32, n: u32, k_end: u32, b0: u32) -> f32 {
     if (k < k_end && col < n) {
         return b[b0 + k * p[9] + col * p[10]];
+    }
+    if (k < k_end && col == n && ones_column()) {
+        return 1.0;
     }
     return 0.0;
 }
