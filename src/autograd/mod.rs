@@ -81,11 +81,13 @@ pub(crate) enum Op {
         dw: Tensor,
         db: Tensor,
     },
-    /// x Wᵀ + b in one GPU launch (`Tensor::linear`; the CPU records the product and the addition).
+    /// x Wᵀ + b in one GPU launch (`Tensor::linear`; the CPU records the product and the addition), then
+    /// ReLU when `relu` holds the output's buffer (`Tensor::linear_relu`; its mask is read from it).
     Linear {
         x: Tensor,
         w: Tensor,
         b: Tensor,
+        relu: Option<std::rc::Rc<crate::backend::webgpu::GpuBuf>>,
     },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
@@ -121,7 +123,8 @@ impl Op {
             Op::Unary(u, _) => u.name(),
             Op::LogSoftmax { .. } => "log_softmax",
             Op::LinearCrossEntropy { .. } => "linear_cross_entropy",
-            Op::Linear { .. } => "linear",
+            Op::Linear { relu: None, .. } => "linear",
+            Op::Linear { relu: Some(_), .. } => "linear_relu",
             Op::Binary(b, ..) => b.name(),
             Op::Sum(_) => "sum",
             Op::Max { .. } => "max",
@@ -150,7 +153,7 @@ impl Op {
             Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b, _) | Op::Where { a, b, .. } => vec![a, b],
             Op::Conv2d { x, w, .. } => vec![x, w],
-            Op::Linear { x, w, b } => vec![x, w, b],
+            Op::Linear { x, w, b, .. } => vec![x, w, b],
             Op::LinearCrossEntropy { x, w, b, .. } => [x, w].into_iter().chain(b).collect(),
         }
     }
@@ -188,9 +191,18 @@ impl Op {
                     .transpose()?;
                 Ok(vec![dx, dw])
             }
-            Op::Linear { x, w, b } => {
+            Op::Linear { x, w, b, relu } => {
                 // The composite's gradients: dx = g W and dW = gᵀ x (MatMul with W read transposed), db = g
                 // summed over the rows (Add's broadcast); dW and db in one launch when both are wanted.
+                // After a ReLU, g first passes its mask, step(y) (y > 0 exactly where the input was).
+                let masked;
+                let g = match relu {
+                    Some(y) => {
+                        masked = g.relu_mask_gpu(y)?;
+                        &masked
+                    }
+                    None => g,
+                };
                 let dx = wanted(x).then(|| g.matmul_t(w, false, false)).transpose()?;
                 let (dw, db) = match (wanted(w), wanted(b)) {
                     (true, true) => {

@@ -271,6 +271,9 @@ impl Module for Activation {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.apply(x))
     }
+    fn as_activation(&self) -> Option<Activation> {
+        Some(*self)
+    }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         Vec::new()
     }

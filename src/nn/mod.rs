@@ -39,6 +39,11 @@ pub trait Module {
     fn as_linear(&self) -> Option<&Linear> {
         None
     }
+    /// This layer as an `Activation`, if it is one: `Sequential` runs a `Linear` and the ReLU after it as
+    /// one op (`Tensor::linear_relu`: one launch on the GPU).
+    fn as_activation(&self) -> Option<Activation> {
+        None
+    }
 
     fn parameters(&self) -> Vec<Tensor> {
         self.named_parameters().into_iter().map(|(_, t)| t).collect()
@@ -83,10 +88,7 @@ impl Sequential {
         let Some((body, head)) = self.split_linear_head() else {
             return crate::loss::cross_entropy(&self.forward(x)?, targets);
         };
-        let mut h = x.clone();
-        for layer in body {
-            h = layer.forward(&h)?;
-        }
+        let h = forward_layers(body, x)?;
         if h.rank() == 2 {
             return crate::loss::linear_cross_entropy(&h, &head.weight, head.bias.as_ref(), targets);
         }
@@ -105,13 +107,28 @@ fn prefixed(i: usize, named: Vec<(String, Tensor)>) -> impl Iterator<Item = (Str
     named.into_iter().map(move |(n, t)| (format!("{i}.{n}"), t))
 }
 
+/// `layers` applied in order to x, a `Linear` followed by ReLU as one op (`Tensor::linear_relu`: one launch
+/// on the GPU; on the CPU the same two ops as run apart).
+fn forward_layers(layers: &[Box<dyn Module>], x: &Tensor) -> Result<Tensor> {
+    let mut h = x.clone();
+    let mut i = 0;
+    while i < layers.len() {
+        if let (Some(linear), Some(Activation::ReLU)) =
+            (layers[i].as_linear(), layers.get(i + 1).and_then(|l| l.as_activation()))
+        {
+            h = h.linear_relu(&linear.weight, linear.bias.as_ref())?;
+            i += 2;
+            continue;
+        }
+        h = layers[i].forward(&h)?;
+        i += 1;
+    }
+    Ok(h)
+}
+
 impl Module for Sequential {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = x.clone();
-        for layer in &self.layers {
-            h = layer.forward(&h)?;
-        }
-        Ok(h)
+        forward_layers(&self.layers, x)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         self.layers.iter().enumerate().flat_map(|(i, l)| prefixed(i, l.named_parameters())).collect()

@@ -102,19 +102,49 @@ impl Tensor {
     /// other ranks, devices mixed, an empty side) the composite `matmul_t(w, false, true)` then `add(b)`,
     /// whose graph the lab's figures show.
     pub fn linear(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
-        let Some(b) = b else { return self.matmul_t(w, false, true) };
+        self.linear_then(w, b, false)
+    }
+
+    /// relu(self Wᵀ + b): a `Linear` layer and the ReLU after it (`Sequential` pairs them). On the GPU one
+    /// launch, the ReLU applied as the product is stored (`gpu::matmul_bias_relu`), and in backward the mask
+    /// is read from the output; anywhere else `linear` then `relu`.
+    pub fn linear_relu(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+        self.linear_then(w, b, true)
+    }
+
+    fn linear_then(&self, w: &Tensor, b: Option<&Tensor>, relu: bool) -> Result<Tensor> {
+        let composite = || {
+            let y = match b {
+                Some(b) => self.matmul_t(w, false, true)?.add(b)?,
+                None => self.matmul_t(w, false, true)?,
+            };
+            Ok(if relu { y.relu() } else { y })
+        };
+        let Some(b) = b else { return composite() };
         let on_gpu = [self, w, b].iter().all(|t| t.device() == Device::WebGpu);
         let (n, k, c) = match (self.dims(), w.dims(), b.dims()) {
             (&[n, k], &[c, kw], &[cb]) if on_gpu && k == kw && cb == c && n * k * c > 0 => (n, k, c),
-            _ => return self.matmul_t(w, false, true)?.add(b),
+            _ => return composite(),
         };
         let buf = |t: &Tensor| t.gpu().expect("on the GPU");
-        let out = gpu::matmul_bias((&buf(self), 0), (&buf(w), 0), Some(&buf(b)), 1, [n, k, c], [false, true]);
+        let (xb, wb, bb) = (buf(self), buf(w), buf(b));
+        let gemm = if relu { gpu::matmul_bias_relu } else { gpu::matmul_bias };
+        let out = std::rc::Rc::new(gemm((&xb, 0), (&wb, 0), Some(&bb), 1, [n, k, c], [false, true]));
+        let mask = relu.then(|| out.clone());
         Ok(Tensor::from_op(out, Shape::new(&[n, c]), &[self, w, b], || Op::Linear {
             x: self.clone(),
             w: w.clone(),
             b: b.clone(),
+            relu: mask,
         }))
+    }
+
+    /// The output gradient of a `linear_relu` before its ReLU: self · step(y), y the output's buffer.
+    pub(crate) fn relu_mask_gpu(&self, y: &std::rc::Rc<GpuBuf>) -> Result<Tensor> {
+        self.mul_unary(
+            crate::backend::ops::UnaryOp::Step,
+            &Tensor::make(y.clone(), self.shape().clone(), None),
+        )
     }
 
     /// A Linear layer's weight and bias gradients from the output gradient self (n, out) and its input x

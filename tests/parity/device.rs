@@ -183,10 +183,11 @@ pub async fn matmuls(device: Device) {
 /// `Tensor::linear` (a Linear layer's x Wᵀ + b: one launch on the GPU, the bias added by the GEMM as it
 /// stores; dW and db one launch in backward) against the CPU's matmul + add, forward and every gradient:
 /// ragged tiles, split-K (only the first slice adds the bias; db then a reduction of its own), the
-/// 128x128-tile kernel, no bias, and x without a gradient.
+/// 128x128-tile kernel, no bias, and x without a gradient; and `linear_relu` (the ReLU applied as the
+/// GEMM stores, or by split-K's reduction) on the same shapes.
 pub async fn linear_layers(device: Device) {
     let mut rng = Rng::new(24);
-    for (n, k, c, bias, x_grad) in [
+    let cases = [
         (37, 53, 29, true, true),
         (1, 1, 1, true, true),
         (128, 784, 128, true, false),
@@ -197,15 +198,19 @@ pub async fn linear_layers(device: Device) {
         // whole tile (64 here, 128 below), and in the 128x128-tile kernel.
         (33, 64, 10, true, true),
         (20, 1024, 1030, true, false),
-    ] {
-        let what = format!("linear n {n} k {k} c {c} bias {bias}");
+    ];
+    for (relu, &(n, k, c, bias, x_grad)) in
+        [false, true].into_iter().flat_map(|r| cases.iter().map(move |c| (r, c)))
+    {
+        let what = format!("linear n {n} k {k} c {c} bias {bias} relu {relu}");
         let x = random(&mut rng, &[n, k], -1.0, 1.0).requires_grad_(x_grad);
         let w = random(&mut rng, &[c, k], -0.5, 0.5).requires_grad_(true);
         let b = random(&mut rng, &[c], -0.5, 0.5).requires_grad_(true);
         let g = random(&mut rng, &[n, c], -1.0, 1.0);
         let cpu = [x.clone(), w.clone(), b.clone()];
         let run = |t: &[Tensor], g: &Tensor| {
-            let y = t[0].linear(&t[1], bias.then_some(&t[2]))?;
+            let b = bias.then_some(&t[2]);
+            let y = if relu { t[0].linear_relu(&t[1], b)? } else { t[0].linear(&t[1], b)? };
             y.backward_with(g)?;
             Ok::<_, cvjourney::LabError>(y)
         };
@@ -214,7 +219,8 @@ pub async fn linear_layers(device: Device) {
             cpu.iter().map(|p| on(p, device).requires_grad_(p.requires_grad())).collect();
         let got = run(&moved, &on(&g, device)).unwrap();
         if device == Device::WebGpu && bias {
-            assert_eq!(got.grad_fn(), Some("linear"), "{what}: one launch on the GPU");
+            let name = if relu { "linear_relu" } else { "linear" };
+            assert_eq!(got.grad_fn(), Some(name), "{what}: one launch on the GPU");
         }
         let scale = x.abs().matmul_t(&w.abs(), false, true).unwrap().add(&b.abs()).unwrap().to_vec();
         assert_near(&values(&got).await, &want.to_vec(), Some(&scale), &format!("{what}: forward"));

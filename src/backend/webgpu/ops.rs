@@ -268,7 +268,20 @@ pub fn matmul_bias(
     mkn: [usize; 3],
     trans: [bool; 2],
 ) -> GpuBuf {
-    gemm(a, b, bias, false, batch, mkn, trans).0
+    gemm(a, b, bias, [false, false], batch, mkn, trans).0
+}
+
+/// `matmul_bias` followed by ReLU (with NaN kept), in the same launch: a `Linear` layer and the ReLU after
+/// it (`Tensor::linear_relu`). Where the product splits k, the reduction adding the slices applies it.
+pub fn matmul_bias_relu(
+    a: (&GpuBuf, usize),
+    b: (&GpuBuf, usize),
+    bias: Option<&GpuBuf>,
+    batch: usize,
+    mkn: [usize; 3],
+    trans: [bool; 2],
+) -> GpuBuf {
+    gemm(a, b, bias, [false, true], batch, mkn, trans).0
 }
 
 /// One product a (m, k) @ b (k, n) and the row sums of a (m values): a Linear's weight gradient gᵀ x and
@@ -276,7 +289,7 @@ pub fn matmul_bias(
 /// product's extra column against a column of ones. Where the product splits k across workgroups the sums
 /// are a reduction of their own.
 pub fn matmul_row_sums(a: &GpuBuf, b: &GpuBuf, [m, k, n]: [usize; 3], trans: [bool; 2]) -> (GpuBuf, GpuBuf) {
-    let (product, sums) = gemm((a, 0), (b, 0), None, true, 1, [m, k, n], trans);
+    let (product, sums) = gemm((a, 0), (b, 0), None, [true, false], 1, [m, k, n], trans);
     let sums = sums.unwrap_or_else(|| {
         // Rows of a as stored: (k, m) when transposed, summed along k.
         if trans[0] { reduce(ReduceOp::Sum, a, 1, k, m) } else { reduce(ReduceOp::Sum, a, m, k, 1) }
@@ -284,19 +297,21 @@ pub fn matmul_row_sums(a: &GpuBuf, b: &GpuBuf, [m, k, n]: [usize; 3], trans: [bo
     (product, sums)
 }
 
-/// The GEMM launch behind `matmul`, `matmul_bias` and `matmul_row_sums`: the product (+ bias), and a's row
-/// sums when `want_sums` and the product is one launch without split-K (`None` otherwise).
+/// The GEMM launch behind `matmul`, `matmul_bias(_relu)` and `matmul_row_sums`: the product (+ bias, then
+/// ReLU when `relu`), and a's row sums when `want_sums` and the product is one launch without split-K
+/// (`None` otherwise).
 fn gemm(
     a: (&GpuBuf, usize),
     b: (&GpuBuf, usize),
     bias: Option<&GpuBuf>,
-    want_sums: bool,
+    [want_sums, relu]: [bool; 2],
     batch: usize,
     [m, k, n]: [usize; 3],
     [trans_a, trans_b]: [bool; 2],
 ) -> (GpuBuf, Option<GpuBuf>) {
     let rt = a.0.runtime();
     if k == 0 {
+        // A zero product (the bias is not added: `Tensor::linear` takes the composite there).
         let sums = want_sums.then(|| full(rt, m, 0.0));
         return (full(rt, batch * m * n, 0.0), sums);
     }
@@ -313,8 +328,9 @@ fn gemm(
     // stored (n, k) when `trans_b`.
     let (ra, ca) = if trans_a { (1, m) } else { (k, 1) };
     let (rb, cb) = if trans_b { (1, k) } else { (n, 1) };
-    let flags = [usize::from(bias.is_some()), usize::from(ones)];
-    let p = [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb, flags[0], flags[1]].map(|v| v as u32);
+    let flags = [bias.is_some(), ones, relu].map(usize::from);
+    let p =
+        [m, k, n, a.1, b.1, splits, chunk, ra, ca, rb, cb, flags[0], flags[1], flags[2]].map(|v| v as u32);
     // The ones column, when made, is column n: one more column of tiles where n is a multiple of the tile.
     let columns = n + usize::from(ones);
     let groups = [columns.div_ceil(tile) as u32, m.div_ceil(tile) as u32, (batch * splits) as u32];
@@ -327,8 +343,11 @@ fn gemm(
     if splits == 1 {
         return (partial, sums);
     }
-    // (batch, splits, m·n) summed over the splits, in order (deterministic).
-    (reduce(ReduceOp::Sum, &partial, batch, splits, m * n), sums)
+    // (batch, splits, m·n) summed over the splits, in order (deterministic), then ReLU'd when asked.
+    let out = rt.alloc(batch * m * n);
+    let p = [batch, splits, m * n, if relu { 3 } else { 0 }].map(|v| v as u32);
+    rt.dispatch_1d(REDUCE, "rows", &p, &[&partial, &out], batch * m * n);
+    (out, sums)
 }
 
 thread_local! {

@@ -21,3 +21,8 @@ fn is_nan(x: f32) -> bool {
 fn inf() -> f32 {
     return bitcast<f32>(INF_BITS);
 }
+
+// max(x, 0) with NaN kept, as the reference's ReLU (WGSL's max leaves NaN to the implementation).
+fn relu_keep_nan(x: f32) -> f32 {
+    return select(max(x, 0.0), x, is_nan(x));
+}

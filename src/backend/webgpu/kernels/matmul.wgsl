@@ -1,7 +1,7 @@
 // Twin of backend::cpu::matmul_ref, batched: a (B, m, k) @ b (B, k, n) (+ bias (n)) -> out (B·splits, m, n),
 // with a batch stride of 0 for an operand shared by every batch. p: [m, k, n, a_batch_stride,
 // b_batch_stride, splits, chunk, a_row_stride, a_col_stride, b_row_stride, b_col_stride, has_bias,
-// ones_column]: element (i, j) of a is at
+// ones_column, relu]: element (i, j) of a is at
 // i·p[7] + j·p[8], so a transposed operand is read in place (the transpose fused into the loads). With splits > 1 (split-K, for outputs too small to fill the GPU) workgroup z = batch ·
 // splits + s sums k in [s·chunk, (s+1)·chunk) into its own slice, and the host adds the slices.
 // Tiled: a 64x64 block of out per workgroup, 16x16 threads each computing 4x4 in vec4 registers, with
@@ -29,6 +29,15 @@ fn store_sum(r: u32, c: u32, n: u32, m: u32, v: vec4<f32>) {
         return;
     }
     sums[r] = v[n - c];
+}
+
+// A ReLU applied as the product is stored (p[13] != 0: a Linear followed by ReLU in one launch); with
+// split-K the reduction that adds the slices applies it instead (ops::gemm).
+fn act4(v: vec4<f32>) -> vec4<f32> {
+    if (p[13] == 0u || p[5] > 1u) {
+        return v;
+    }
+    return vec4<f32>(relu_keep_nan(v.x), relu_keep_nan(v.y), relu_keep_nan(v.z), relu_keep_nan(v.w));
 }
 
 fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {
@@ -109,10 +118,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let r0 = row0 + lid.y * 4u;
     let c0 = col0 + lid.x * 4u;
     let bv = bias4(c0, n, wid.z % splits == 0u);
-    store_row(r0, c0, m, n, base, acc0 + bv);
-    store_row(r0 + 1u, c0, m, n, base, acc1 + bv);
-    store_row(r0 + 2u, c0, m, n, base, acc2 + bv);
-    store_row(r0 + 3u, c0, m, n, base, acc3 + bv);
+    store_row(r0, c0, m, n, base, act4(acc0 + bv));
+    store_row(r0 + 1u, c0, m, n, base, act4(acc1 + bv));
+    store_row(r0 + 2u, c0, m, n, base, act4(acc2 + bv));
+    store_row(r0 + 3u, c0, m, n, base, act4(acc3 + bv));
     store_sum(r0, c0, n, m, acc0);
     store_sum(r0 + 1u, c0, n, m, acc1);
     store_sum(r0 + 2u, c0, n, m, acc2);

@@ -26,6 +26,15 @@ fn store_sum(r: u32, c: u32, n: u32, m: u32, v: vec4<f32>) {
     sums[r] = v[n - c];
 }
 
+// A ReLU applied as the product is stored (p[13] != 0: a Linear followed by ReLU in one launch); with
+// split-K the reduction that adds the slices applies it instead (ops::gemm).
+fn act4(v: vec4<f32>) -> vec4<f32> {
+    if (p[13] == 0u || p[5] > 1u) {
+        return v;
+    }
+    return vec4<f32>(relu_keep_nan(v.x), relu_keep_nan(v.y), relu_keep_nan(v.z), relu_keep_nan(v.w));
+}
+
 fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {
     if (p[11] == 0u || !first) {
         return vec4<f32>(0.0);
@@ -51,8 +60,8 @@ fn store4(r: u32, c: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
 }
 
 fn store8(r: u32, c: u32, m: u32, n: u32, base: u32, lo: vec4<f32>, hi: vec4<f32>, first: bool) {
-    store4(r, c, m, n, base, lo + bias4(c, n, first));
-    store4(r, c + 4u, m, n, base, hi + bias4(c + 4u, n, first));
+    store4(r, c, m, n, base, act4(lo + bias4(c, n, first)));
+    store4(r, c + 4u, m, n, base, act4(hi + bias4(c + 4u, n, first)));
     store_sum(r, c, n, m, lo);
     store_sum(r, c + 4u, n, m, hi);
 }

@@ -1,5 +1,6 @@
 // Twin of backend::cpu::reduce_ref: x (outer, n, inner) -> out (outer, inner). p: [outer, n, inner, op]
-// with op 0 = sum, 1 = max (NaN propagates), 2 = argmax (first maximum; a NaN counts as the maximum).
+// with op 0 = sum, 1 = max (NaN propagates), 2 = argmax (first maximum; a NaN counts as the maximum), and
+// 3 = sum then ReLU (`rows` only: a split-K product's slices added for a Linear followed by ReLU).
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -23,12 +24,12 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         return;
     }
     let base = (i / inner) * n * inner + i % inner;
-    if (p[3] == 0u) {
+    if (p[3] == 0u || p[3] == 3u) {
         var s = 0.0;
         for (var j = 0u; j < n; j++) {
             s += x[base + j * inner];
         }
-        out[i] = s;
+        out[i] = select(s, relu_keep_nan(s), p[3] == 3u);
         return;
     }
     var best = x[base];
