@@ -353,6 +353,7 @@ browser_device_suite!(
     gradients,
     fused_head,
     linear_layers,
+    conv_layers,
     activation_gradients,
     optimizers,
     dropout_masks

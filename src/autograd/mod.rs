@@ -69,6 +69,10 @@ pub(crate) enum Op {
         x: Tensor,
         w: Tensor,
         win: crate::backend::ops::Window,
+        /// The bias (1, C_out, 1, 1) the kernel added, if any.
+        b: Option<Tensor>,
+        /// The output's buffer when a ReLU followed in the same launch (its mask in backward).
+        relu: Option<std::rc::Rc<crate::backend::webgpu::GpuBuf>>,
     },
     /// The mean cross-entropy of softmax(x Wᵀ + b), fused (`cpu::linear_cross_entropy` on the CPU, five
     /// launches on the GPU): its gradients (of the loss, dz = ∂loss/∂logits) were computed with it;
@@ -91,7 +95,7 @@ pub(crate) enum Op {
     },
     Unary(UnaryOp, Tensor),
     Binary(BinaryOp, Tensor, Tensor),
-    /// Sum over one axis, keeping it with size 1.
+    /// Sum over one axis, or a run of adjacent axes on the GPU, keeping them with size 1.
     Sum(Tensor),
     /// Max over one axis, keeping it with size 1; `argmax` (no grad) routes the gradient.
     Max {
@@ -152,7 +156,7 @@ impl Op {
             Op::Im2Col { x, .. } | Op::AvgPool2d { x, .. } | Op::MaxPool2d { x, .. } => vec![x],
             Op::Concat { xs, .. } => xs.iter().collect(),
             Op::Binary(_, a, b) | Op::MatMul(a, b, _) | Op::Where { a, b, .. } => vec![a, b],
-            Op::Conv2d { x, w, .. } => vec![x, w],
+            Op::Conv2d { x, w, b, .. } => [x, w].into_iter().chain(b).collect(),
             Op::Linear { x, w, b, .. } => vec![x, w, b],
             Op::LinearCrossEntropy { x, w, b, .. } => [x, w].into_iter().chain(b).collect(),
         }
@@ -178,7 +182,15 @@ impl Op {
                     .transpose()?;
                 Ok(vec![ga, gb])
             }
-            Op::Conv2d { x, w, win } => {
+            Op::Conv2d { x, w, win, b, relu } => {
+                let masked;
+                let g = match relu {
+                    Some(y) => {
+                        masked = g.relu_mask_gpu(y)?;
+                        &masked
+                    }
+                    None => g,
+                };
                 // y = W₂ · cols, permuted to (N, C_out, OH, OW): with g₂ the gradient in (C_out, N·OH·OW)
                 // order, dW₂ = g₂ colsᵀ and dcols = W₂ᵀ g₂, folded back onto x by col2im.
                 let c_out = w.dims()[0] as isize;
@@ -186,10 +198,24 @@ impl Op {
                 let w2 = w.reshape(&[c_out, -1])?;
                 let dx =
                     wanted(x).then(|| w2.matmul_t(&g2, true, false)?.col2im(x.shape(), *win)).transpose()?;
-                let dw = wanted(w)
-                    .then(|| g2.matmul_t(&x.im2col(*win)?, false, true)?.reshape_to(w.shape()))
-                    .transpose()?;
-                Ok(vec![dx, dw])
+                // db = g₂'s row sums: made by dW₂'s GEMM when both are wanted (one launch without split-K).
+                let (dw, db) = match (wanted(w), b.as_ref().filter(|b| wanted(b))) {
+                    (true, Some(b)) => {
+                        let (dw, db) = g2.matmul_t_row_sums(&x.im2col(*win)?, [false, true], b.shape())?;
+                        (Some(dw.reshape_to(w.shape())?), Some(db))
+                    }
+                    (w_wanted, b_wanted) => (
+                        w_wanted
+                            .then(|| g2.matmul_t(&x.im2col(*win)?, false, true)?.reshape_to(w.shape()))
+                            .transpose()?,
+                        b_wanted.map(|b| g.sum_to(b.shape())).transpose()?,
+                    ),
+                };
+                let mut grads = vec![dx, dw];
+                if b.is_some() {
+                    grads.push(db);
+                }
+                Ok(grads)
             }
             Op::Linear { x, w, b, relu } => {
                 // The composite's gradients: dx = g W and dW = gᵀ x (MatMul with W read transposed), db = g
@@ -206,7 +232,7 @@ impl Op {
                 let dx = wanted(x).then(|| g.matmul_t(w, false, false)).transpose()?;
                 let (dw, db) = match (wanted(w), wanted(b)) {
                     (true, true) => {
-                        let (dw, db) = g.linear_weight_grads(x, b.shape())?;
+                        let (dw, db) = g.matmul_t_row_sums(x, [true, false], b.shape())?;
                         (Some(dw), Some(db))
                     }
                     (w_wanted, b_wanted) => (

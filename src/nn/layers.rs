@@ -89,14 +89,20 @@ impl Conv2d {
     }
 }
 
+impl Conv2d {
+    /// This layer's output for x, then a ReLU when `relu`: on the GPU one launch (`Tensor::conv2d_fused`).
+    pub fn forward_then_relu(&self, x: &Tensor, relu: bool) -> Result<Tensor> {
+        let p = self.pad();
+        x.conv2d_fused(&self.weight, self.bias.as_ref(), relu, (self.stride, self.stride), (p, p))
+    }
+}
+
 impl Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let p = self.pad();
-        let y = x.conv2d(&self.weight, (self.stride, self.stride), (p, p))?;
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        self.forward_then_relu(x, false)
+    }
+    fn as_conv2d(&self) -> Option<&Conv2d> {
+        Some(self)
     }
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut v = vec![("weight".to_string(), self.weight.clone())];

@@ -39,6 +39,10 @@ pub trait Module {
     fn as_linear(&self) -> Option<&Linear> {
         None
     }
+    /// This layer as a `Conv2d`, if it is one: `Sequential` runs it and a ReLU after it as one op.
+    fn as_conv2d(&self) -> Option<&Conv2d> {
+        None
+    }
     /// This layer as an `Activation`, if it is one: `Sequential` runs a `Linear` and the ReLU after it as
     /// one op (`Tensor::linear_relu`: one launch on the GPU).
     fn as_activation(&self) -> Option<Activation> {
@@ -107,18 +111,23 @@ fn prefixed(i: usize, named: Vec<(String, Tensor)>) -> impl Iterator<Item = (Str
     named.into_iter().map(move |(n, t)| (format!("{i}.{n}"), t))
 }
 
-/// `layers` applied in order to x, a `Linear` followed by ReLU as one op (`Tensor::linear_relu`: one launch
-/// on the GPU; on the CPU the same two ops as run apart).
+/// `layers` applied in order to x, a `Linear` or `Conv2d` followed by ReLU as one op (`Tensor::linear_relu`,
+/// `Tensor::conv2d_fused`: one launch on the GPU; on the CPU the same ops as run apart).
 fn forward_layers(layers: &[Box<dyn Module>], x: &Tensor) -> Result<Tensor> {
     let mut h = x.clone();
     let mut i = 0;
     while i < layers.len() {
-        if let (Some(linear), Some(Activation::ReLU)) =
-            (layers[i].as_linear(), layers.get(i + 1).and_then(|l| l.as_activation()))
-        {
-            h = h.linear_relu(&linear.weight, linear.bias.as_ref())?;
-            i += 2;
-            continue;
+        if layers.get(i + 1).and_then(|l| l.as_activation()) == Some(Activation::ReLU) {
+            if let Some(linear) = layers[i].as_linear() {
+                h = h.linear_relu(&linear.weight, linear.bias.as_ref())?;
+                i += 2;
+                continue;
+            }
+            if let Some(conv) = layers[i].as_conv2d() {
+                h = conv.forward_then_relu(&h, true)?;
+                i += 2;
+                continue;
+            }
         }
         h = layers[i].forward(&h)?;
         i += 1;

@@ -60,6 +60,20 @@ impl Tensor {
     /// x: (N, C_in, H, W), w: (C_out, C_in, KH, KW) -> (N, C_out, H', W'),
     /// H' = ⌊(H + 2·pad − KH) / stride⌋ + 1 and likewise for W'.
     pub fn conv2d(&self, weight: &Tensor, stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+        self.conv2d_fused(weight, None, false, stride, padding)
+    }
+
+    /// `conv2d`, then + bias (shape (1, C_out, 1, 1)), then ReLU when `relu`: a Conv2d layer and the ReLU
+    /// after it. On the GPU one launch (the direct kernel adds the bias and applies the ReLU as it stores;
+    /// backward reads the ReLU's mask from the output); on the CPU the same ops one after another.
+    pub fn conv2d_fused(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        relu: bool,
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Result<Tensor> {
         let [c_out, c_in, kh, kw] = match *weight.dims() {
             [o, i, kh, kw] => [o, i, kh, kw],
             _ => {
@@ -78,24 +92,48 @@ impl Tensor {
                 right: weight.dims().to_vec(),
             });
         }
-        if self.device() == Device::WebGpu || weight.device() == Device::WebGpu {
+        let channel_bias = bias.is_none_or(|b| b.device() == Device::WebGpu && b.dims() == [1, c_out, 1, 1]);
+        if (self.device() == Device::WebGpu || weight.device() == Device::WebGpu) && channel_bias {
             // One direct kernel: on an H200 it ran the chapters' forward convolutions 1.1-6x faster than
             // im2col + GEMM + permute (`cvjourney bench --gpu`), and keeps no im2col matrix alive until
             // the backward pass, which rebuilds it (Op::Conv2d).
             let (x, w) = Tensor::same_device(self, weight)?;
             let (xb, wb) = (x.gpu().expect("on the GPU"), w.gpu().expect("on the GPU"));
-            let y =
-                gpu::conv2d_direct(&xb, &wb, [n, c, self.dims()[2], self.dims()[3]], c_out, win, (oh, ow));
+            let bb = bias.map(|b| b.gpu().expect("on the GPU"));
+            let dims = [n, c, self.dims()[2], self.dims()[3]];
+            let y = std::rc::Rc::new(gpu::conv2d_direct_fused(
+                &xb,
+                &wb,
+                bb.as_deref(),
+                relu,
+                dims,
+                c_out,
+                win,
+                (oh, ow),
+            ));
             let shape = Shape::new(&[n, c_out, oh, ow]);
-            return Ok(Tensor::from_op(y, shape, &[self, weight], || Op::Conv2d {
+            let mask = relu.then(|| y.clone());
+            let inputs: Vec<&Tensor> = [self, weight].into_iter().chain(bias).collect();
+            return Ok(Tensor::from_op(y, shape, &inputs, || Op::Conv2d {
                 x: self.clone(),
                 w: weight.clone(),
                 win,
+                b: bias.cloned(),
+                relu: mask,
             }));
         }
-        let cols = self.im2col(win)?; // (C·KH·KW, N·OH·OW)
-        let y = weight.reshape(&[c_out as isize, -1])?.matmul(&cols)?; // (C_out, N·OH·OW)
-        y.reshape(&[c_out as isize, n as isize, oh as isize, ow as isize])?.permute(&[1, 0, 2, 3])
+        let y = if self.device() == Device::WebGpu || weight.device() == Device::WebGpu {
+            self.conv2d_fused(weight, None, false, stride, padding)?
+        } else {
+            let cols = self.im2col(win)?; // (C·KH·KW, N·OH·OW)
+            let y = weight.reshape(&[c_out as isize, -1])?.matmul(&cols)?; // (C_out, N·OH·OW)
+            y.reshape(&[c_out as isize, n as isize, oh as isize, ow as isize])?.permute(&[1, 0, 2, 3])?
+        };
+        let y = match bias {
+            Some(b) => y.add(b)?,
+            None => y,
+        };
+        Ok(if relu { y.relu() } else { y })
     }
 
     /// Max pooling. x: (N, C, H, W) -> (N, C, H', W'); the gradient goes to the first maximum of each window.

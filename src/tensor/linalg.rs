@@ -147,15 +147,28 @@ impl Tensor {
         )
     }
 
-    /// A Linear layer's weight and bias gradients from the output gradient self (n, out) and its input x
-    /// (n, in): gᵀ x and g summed over the rows. On the GPU one launch (`gpu::matmul_row_sums`), elsewhere
-    /// the product and `sum_to`.
-    pub(crate) fn linear_weight_grads(&self, x: &Tensor, b: &Shape) -> Result<(Tensor, Tensor)> {
-        if let (Some(g), Some(xb), &[n, c], &[_, k]) = (self.gpu(), x.gpu(), self.dims(), x.dims()) {
-            let (dw, db) = gpu::matmul_row_sums(&g, &xb, [c, n, k], [true, false]);
-            return Ok((Tensor::make(dw, Shape::new(&[c, k]), None), Tensor::make(db, b.clone(), None)));
+    /// op(self) @ op(other) (2-D, flags as in `matmul_t`) and the row sums of op(self), shaped `sums`: a
+    /// layer's weight gradient and its bias gradient (a Linear's gᵀ x with g's column sums, a convolution's
+    /// g₂ colsᵀ with g₂'s row sums). On the GPU one launch where k is not split (`gpu::matmul_row_sums`),
+    /// elsewhere the product and a sum.
+    pub(crate) fn matmul_t_row_sums(
+        &self,
+        other: &Tensor,
+        trans: [bool; 2],
+        sums: &Shape,
+    ) -> Result<(Tensor, Tensor)> {
+        if let (Some(a), Some(b), 2, 2) = (self.gpu(), other.gpu(), self.rank(), other.rank()) {
+            let [r, c] = [self.dims()[0], self.dims()[1]];
+            let (m, k) = if trans[0] { (c, r) } else { (r, c) };
+            let n = if trans[1] { other.dims()[0] } else { other.dims()[1] };
+            let (out, row_sums) = gpu::matmul_row_sums(&a, &b, [m, k, n], trans);
+            return Ok((
+                Tensor::make(out, Shape::new(&[m, n]), None),
+                Tensor::make(row_sums, sums.clone(), None),
+            ));
         }
-        Ok((self.matmul_t(x, true, false)?, self.sum_to(b)?))
+        let axis = if trans[0] { 0 } else { 1 };
+        Ok((self.matmul_t(other, trans[0], trans[1])?, self.sum(&[axis], false)?.reshape_to(sums)?))
     }
 
     /// The mean cross-entropy of softmax(self Wᵀ + b) on the CPU in one pass over self (`cpu::

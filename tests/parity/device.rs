@@ -137,6 +137,21 @@ pub async fn reductions(device: Device) {
             "sum all",
         );
     }
+    // Several axes at once (on the GPU each run of adjacent axes is one launch), and sum_to, a
+    // convolution's bias gradient: (N, C, H, W) -> (1, C, 1, 1).
+    let x = random(&mut rng, &[3, 4, 5, 6], -2.0, 2.0);
+    let d = on(&x, device);
+    for axes in [&[0isize, 2, 3][..], &[1, 2], &[0, 1, 3], &[0, 3]] {
+        let scale = x.abs().sum(axes, false).unwrap().to_vec();
+        let (want, got) = (x.sum(axes, false).unwrap(), d.sum(axes, false).unwrap());
+        assert_eq!(got.dims(), want.dims(), "sum {axes:?}: shape");
+        assert_near(&values(&got).await, &want.to_vec(), Some(&scale), &format!("sum {axes:?}"));
+    }
+    let to = Shape::new(&[1, 4, 1, 1]);
+    let scale = x.abs().sum_to(&to).unwrap().to_vec();
+    let got = d.sum_to(&to).unwrap();
+    assert_eq!(got.dims(), &[1, 4, 1, 1]);
+    assert_near(&values(&got).await, &x.sum_to(&to).unwrap().to_vec(), Some(&scale), "sum_to (1, C, 1, 1)");
     // Ties: the first maximum wins on every backend.
     let x = Tensor::from_vec(vec![1.0, 3.0, 3.0, 2.0, 3.0, 0.0], [2, 3]).unwrap();
     same(&x.argmax(-1, false).unwrap(), &on(&x, device).argmax(-1, false).unwrap(), "argmax ties").await;
@@ -233,6 +248,49 @@ pub async fn linear_layers(device: Device) {
             // Each gradient is a sum over n or c products of values below 1: their count bounds the error.
             let terms = vec![if i == 0 { c as f32 } else { n as f32 }; got.len()];
             assert_near(&got, &want.to_vec(), Some(&terms), &format!("{what}: gradient {i}"));
+        }
+    }
+}
+
+/// `Tensor::conv2d_fused` (a Conv2d layer, optionally with the ReLU after it: one launch forward on the GPU,
+/// the bias gradient made by the weight gradient's GEMM or a reduction) against the CPU's conv2d + add +
+/// relu, forward and the gradients of x, W and b: strides, padding, with and without bias and ReLU.
+pub async fn conv_layers(device: Device) {
+    let mut rng = Rng::new(26);
+    for (n, c, hw, c_out, k, stride, pad, bias, relu) in [
+        (2, 3, 9, 4, 3, 1, 1, true, true),
+        (3, 1, 12, 8, 5, 2, 0, true, false),
+        (2, 4, 7, 5, 3, 1, 0, false, true),
+        (32, 1, 28, 16, 3, 1, 1, true, true),
+    ] {
+        let what =
+            format!("conv n {n} c {c} {hw}x{hw} -> {c_out} k {k} s {stride} p {pad} bias {bias} relu {relu}");
+        let x = random(&mut rng, &[n, c, hw, hw], -1.0, 1.0).requires_grad_(true);
+        let w = random(&mut rng, &[c_out, c, k, k], -0.5, 0.5).requires_grad_(true);
+        let b = random(&mut rng, &[1, c_out, 1, 1], -0.5, 0.5).requires_grad_(true);
+        let out = (hw + 2 * pad - k) / stride + 1;
+        let g = random(&mut rng, &[n, c_out, out, out], -1.0, 1.0);
+        let cpu = [x.clone(), w.clone(), b.clone()];
+        let run = |t: &[Tensor], g: &Tensor| {
+            let y = t[0].conv2d_fused(&t[1], bias.then_some(&t[2]), relu, (stride, stride), (pad, pad))?;
+            y.backward_with(g)?;
+            Ok::<_, cvjourney::LabError>(y)
+        };
+        let want = run(&cpu, &g).unwrap();
+        let moved: Vec<Tensor> = cpu.iter().map(|p| on(p, device).requires_grad_(true)).collect();
+        let got = run(&moved, &on(&g, device)).unwrap();
+        let terms = (c * k * k) as f32;
+        assert_near(
+            &values(&got).await,
+            &want.to_vec(),
+            Some(&vec![terms; got.numel()]),
+            &format!("{what}: forward"),
+        );
+        for (i, (p, cpu)) in moved.iter().zip(&cpu).enumerate().take(if bias { 3 } else { 2 }) {
+            let got = values(&p.grad().expect("gradient reached its input")).await;
+            // Sums over up to n·OH·OW (weights, bias) or C_out·k·k (x) terms each below 1 in size.
+            let terms = vec![(n * hw * hw).max(c_out * k * k) as f32; got.len()];
+            assert_near(&got, &cpu.grad().unwrap().to_vec(), Some(&terms), &format!("{what}: gradient {i}"));
         }
     }
 }

@@ -411,10 +411,26 @@ pub fn col2im(cols: &GpuBuf, dims: [usize; 4], win: Window, out: (usize, usize))
 }
 
 /// Direct convolution forward: x (N, C, H, W), weight (C_out, C, KH, KW) -> (N, C_out, OH, OW), one thread
-/// per output. Measured against im2col + GEMM by `bench` (the training path uses im2col: see ARCHITECTURE).
+/// per output (what the training path runs forward; measured against im2col + GEMM by `bench --gpu`).
 pub fn conv2d_direct(
     x: &GpuBuf,
     weight: &GpuBuf,
+    dims: [usize; 4],
+    c_out: usize,
+    win: Window,
+    out: (usize, usize),
+) -> GpuBuf {
+    conv2d_direct_fused(x, weight, None, false, dims, c_out, win, out)
+}
+
+/// `conv2d_direct` with the bias of each output channel (C_out values) added and, with `relu`, a ReLU
+/// (NaN kept) applied as each output is stored: a Conv2d and the ReLU after it in one launch.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_direct_fused(
+    x: &GpuBuf,
+    weight: &GpuBuf,
+    bias: Option<&GpuBuf>,
+    relu: bool,
     dims: [usize; 4],
     c_out: usize,
     win: Window,
@@ -424,8 +440,9 @@ pub fn conv2d_direct(
     let count = dims[0] * c_out * out.0 * out.1;
     let y = rt.alloc(count);
     let mut params = window_params(dims, win, out).to_vec();
-    params.push(c_out as u32);
-    rt.dispatch_1d(CONV, "direct_forward", &params, &[x, &y, weight], count);
+    params.extend([c_out as u32, u32::from(bias.is_some()), u32::from(relu)]);
+    // Without a bias the weights are bound in its place (read-only twice; never read there).
+    rt.dispatch_1d(CONV, "direct_forward", &params, &[x, &y, weight, bias.unwrap_or(weight)], count);
     y
 }
 

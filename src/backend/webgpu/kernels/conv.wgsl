@@ -66,8 +66,11 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 }
 
 // Direct convolution forward, the alternative to im2col + GEMM that `bench` measures against it: one thread
-// per output (n, o, oy, ox) summing c·kh·kw products straight from x and the weights. p[12] = C_out.
+// per output (n, o, oy, ox) summing c·kh·kw products straight from x and the weights. p[12] = C_out; with
+// p[13] != 0 the bias of channel o is added, with p[14] != 0 a ReLU follows (a Conv2d and the ReLU after
+// it in one launch).
 @group(0) @binding(3) var<storage, read> weight: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
 
 @compute @workgroup_size(256)
 fn direct_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -100,5 +103,6 @@ fn direct_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             }
         }
     }
-    dst[i] = s;
+    let biased = s + select(0.0, bias[o], p[13] != 0u);
+    dst[i] = select(biased, relu_keep_nan(biased), p[14] != 0u);
 }
