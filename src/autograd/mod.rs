@@ -183,14 +183,7 @@ impl Op {
                 Ok(vec![ga, gb])
             }
             Op::Conv2d { x, w, win, b, relu } => {
-                let masked;
-                let g = match relu {
-                    Some(y) => {
-                        masked = g.relu_mask_gpu(y)?;
-                        &masked
-                    }
-                    None => g,
-                };
+                let g = &through_relu(g, relu.as_ref())?;
                 // y = W₂ · cols, permuted to (N, C_out, OH, OW): with g₂ the gradient in (C_out, N·OH·OW)
                 // order, dW₂ = g₂ colsᵀ and dcols = W₂ᵀ g₂, folded back onto x by col2im.
                 let c_out = w.dims()[0] as isize;
@@ -221,14 +214,7 @@ impl Op {
                 // The composite's gradients: dx = g W and dW = gᵀ x (MatMul with W read transposed), db = g
                 // summed over the rows (Add's broadcast); dW and db in one launch when both are wanted.
                 // After a ReLU, g first passes its mask, step(y) (y > 0 exactly where the input was).
-                let masked;
-                let g = match relu {
-                    Some(y) => {
-                        masked = g.relu_mask_gpu(y)?;
-                        &masked
-                    }
-                    None => g,
-                };
+                let g = &through_relu(g, relu.as_ref())?;
                 let dx = wanted(x).then(|| g.matmul_t(w, false, false)).transpose()?;
                 let (dw, db) = match (wanted(w), wanted(b)) {
                     (true, true) => {
@@ -357,6 +343,15 @@ impl Op {
             }
             Op::AvgPool2d { x, win } => vec![g.avg_pool2d_backward(x.shape(), *win)?],
         })
+    }
+}
+
+/// The output gradient before a ReLU fused into the op (`relu`: the output's buffer, whose positive entries
+/// are the mask), or g itself when none was.
+fn through_relu(g: &Tensor, relu: Option<&std::rc::Rc<crate::backend::webgpu::GpuBuf>>) -> Result<Tensor> {
+    match relu {
+        Some(y) => g.relu_mask_gpu(y),
+        None => Ok(g.clone()),
     }
 }
 

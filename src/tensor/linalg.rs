@@ -106,7 +106,7 @@ impl Tensor {
     }
 
     /// relu(self Wᵀ + b): a `Linear` layer and the ReLU after it (`Sequential` pairs them). On the GPU one
-    /// launch, the ReLU applied as the product is stored (`gpu::matmul_bias_relu`), and in backward the mask
+    /// launch, the ReLU applied as the product is stored (`gpu::matmul_bias`), and in backward the mask
     /// is read from the output; anywhere else `linear` then `relu`.
     pub fn linear_relu(&self, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
         self.linear_then(w, b, true)
@@ -128,8 +128,15 @@ impl Tensor {
         };
         let buf = |t: &Tensor| t.gpu().expect("on the GPU");
         let (xb, wb, bb) = (buf(self), buf(w), buf(b));
-        let gemm = if relu { gpu::matmul_bias_relu } else { gpu::matmul_bias };
-        let out = std::rc::Rc::new(gemm((&xb, 0), (&wb, 0), Some(&bb), 1, [n, k, c], [false, true]));
+        let out = std::rc::Rc::new(gpu::matmul_bias(
+            (&xb, 0),
+            (&wb, 0),
+            Some(&bb),
+            relu,
+            1,
+            [n, k, c],
+            [false, true],
+        ));
         let mask = relu.then(|| out.clone());
         Ok(Tensor::from_op(out, Shape::new(&[n, c]), &[self, w, b], || Op::Linear {
             x: self.clone(),
@@ -186,16 +193,29 @@ impl Tensor {
         let head = as_rows(self, k, |x| {
             cpu::linear_cross_entropy(x, &w.data(), bias.as_deref().map(|b| &b[..]), targets, c)
         });
+        self.fused_head(w, b, vec![head.loss], [head.dz.into(), head.dw.into(), head.db.into()])
+    }
+
+    /// The fused head's loss (self the layer's input (n, k), w (c, k)), recording `Op::LinearCrossEntropy`
+    /// with its gradients dz (n, c), dW (c, k) and db (c) on whichever device made them.
+    fn fused_head(
+        &self,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        loss: impl Into<Storage>,
+        grads: [Storage; 3],
+    ) -> Tensor {
+        let (n, [c, k]) = (self.dims()[0], [w.dims()[0], w.dims()[1]]);
+        let [dz, dw, db] = grads;
+        let grad = |v: Storage, dims: &[usize]| Tensor::make(v, Shape::new(dims), None);
         let inputs: Vec<&Tensor> = [self, w].into_iter().chain(b).collect();
-        let n = targets.len();
-        let grad = |v: Vec<f32>, dims: &[usize]| Tensor::make(v, Shape::new(dims), None);
-        Tensor::from_op(vec![head.loss], Shape::new(&[]), &inputs, || Op::LinearCrossEntropy {
+        Tensor::from_op(loss, Shape::new(&[]), &inputs, || Op::LinearCrossEntropy {
             x: self.clone(),
             w: w.clone(),
             b: b.cloned(),
-            dz: grad(head.dz, &[n, c]),
-            dw: grad(head.dw, &[c, k]),
-            db: grad(head.db, &[c]),
+            dz: grad(dz, &[n, c]),
+            dw: grad(dw, &[c, k]),
+            db: grad(db, &[c]),
         })
     }
 
@@ -220,16 +240,7 @@ impl Tensor {
         let (dz, rows) = gpu::cross_entropy_rows(&logits, bias.as_deref(), targets, c);
         let loss = gpu::reduce(ReduceOp::Sum, &rows, 1, n, 1);
         let (dw, db) = gpu::matmul_row_sums(&dz, &x, [c, n, k], [true, false]);
-        let inputs: Vec<&Tensor> = [self, w].into_iter().chain(b).collect();
-        let grad = |buf: GpuBuf, dims: &[usize]| Tensor::make(buf, Shape::new(dims), None);
-        Tensor::from_op(loss, Shape::new(&[]), &inputs, || Op::LinearCrossEntropy {
-            x: self.clone(),
-            w: w.clone(),
-            b: b.cloned(),
-            dz: grad(dz, &[n, c]),
-            dw: grad(dw, &[c, k]),
-            db: grad(db, &[c]),
-        })
+        self.fused_head(w, b, loss, [dz.into(), dw.into(), db.into()])
     }
 
     /// The adjoint of the GPU's fused log_softmax: self is the output gradient, `y` the forward's output.

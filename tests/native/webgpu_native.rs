@@ -5,6 +5,7 @@
 
 use cvjourney::LabError;
 use cvjourney::backend::{BackendKind, cpu, webgpu};
+use cvjourney::bench::launch_counts;
 use cvjourney::probe;
 
 use crate::parity;
@@ -493,11 +494,7 @@ fn large_uploads_keep_the_recorded_order() {
 /// to keep down; it is exact, so a change that adds launches to the step fails here.
 #[test]
 fn an_mlp_step_launches_few_kernels() {
-    use cvjourney::bench::launch_counts;
     use cvjourney::nn::{Activation, Flatten, Init, Linear, Module, Sequential};
-    use cvjourney::optim::{Optimizer, OptimizerKind};
-    install();
-    let rt = webgpu::current().unwrap();
     let init = Init::Uniform { low: -0.05, high: 0.05 };
     let model = Sequential::default()
         .append(Flatten)
@@ -506,27 +503,11 @@ fn an_mlp_step_launches_few_kernels() {
         .append(Linear::new(128, 64, init, true))
         .append(Activation::ReLU)
         .append(Linear::new(64, 10, init, true));
-    model.to_device(Device::WebGpu).unwrap();
-    let kind = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
-    let mut opt = Optimizer::new(kind, model.parameters(), 1e-3).unwrap();
     let x = Tensor::uniform([128, 1, 28, 28], -1.0, 1.0);
-    let labels: Vec<usize> = (0..128).map(|i| i % 10).collect();
-    let mut step = |fused: bool| {
-        opt.zero_grad();
-        let xb = x.to_device(Device::WebGpu).unwrap();
-        rt.start_trace();
-        let loss = if fused {
-            model.cross_entropy(&xb, &labels)
-        } else {
-            cvjourney::loss::cross_entropy(&model.forward(&xb).unwrap(), &labels)
-        };
-        loss.unwrap().backward().unwrap();
-        opt.step().unwrap();
-        let trace = rt.take_trace();
-        rt.flush().unwrap();
-        trace
-    };
-    let (composite, fused) = (step(false), step(true));
+    install();
+    let composite =
+        traced_adam_step(&model, &x, &|m, x, y| cvjourney::loss::cross_entropy(&m.forward(x)?, y));
+    let fused = traced_adam_step(&model, &x, &|m, x, y| m.cross_entropy(x, y));
     let counts = launch_counts(fused.clone());
     eprintln!("composite: {} launches {:?}", composite.len(), launch_counts(composite.clone()));
     eprintln!("fused: {} launches {counts:?}", fused.len());
@@ -534,23 +515,44 @@ fn an_mlp_step_launches_few_kernels() {
     assert!(!fused.iter().any(|k| k.starts_with("index/")), "no gather or scatter left: {counts:?}");
     // The head alone: its bias, log-softmax, gather, mean and their adjoints (9 launches) against 1.
     assert!(fused.len() + 8 <= composite.len(), "fused {} vs composite {}", fused.len(), composite.len());
-    // Adam's six parameters take one launch per four where the device binds 17 storage buffers (lavapipe
-    // and an H200 do), one each where it binds only WebGPU's default 8.
-    let bindable = rt.ctx.limits.max_storage_buffers_per_shader_stage as usize;
-    let optimizer = 6usize.div_ceil((bindable.saturating_sub(1) / 4).clamp(1, 4));
-    assert_eq!(fused.len(), FUSED_MLP_STEP_LAUNCHES + optimizer, "{counts:?}");
+    assert_eq!(fused.len(), FUSED_MLP_STEP_LAUNCHES + adam_launches(6), "{counts:?}");
+}
+
+type StepLoss = dyn Fn(&cvjourney::nn::Sequential, &Tensor, &[usize]) -> Result<Tensor, LabError>;
+
+/// One Adam step of `model` (moved to this thread's GPU, installed by the caller) on x (labels i mod 10)
+/// with `loss`: its launches, in order.
+fn traced_adam_step(model: &cvjourney::nn::Sequential, x: &Tensor, loss: &StepLoss) -> Vec<String> {
+    use cvjourney::nn::Module;
+    use cvjourney::optim::{Optimizer, OptimizerKind};
+    let rt = webgpu::current().unwrap();
+    model.to_device(Device::WebGpu).unwrap();
+    let kind = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
+    let mut opt = Optimizer::new(kind, model.parameters(), 1e-3).unwrap();
+    opt.zero_grad(); // an earlier step's gradients would be added to (six more launches)
+    let labels: Vec<usize> = (0..x.dims()[0]).map(|i| i % 10).collect();
+    let xb = x.to_device(Device::WebGpu).unwrap();
+    rt.start_trace();
+    loss(model, &xb, &labels).unwrap().backward().unwrap();
+    opt.step().unwrap();
+    let trace = rt.take_trace();
+    rt.flush().unwrap();
     assert!(rt.take_error().is_none());
+    trace
+}
+
+/// Adam's launches for `params` parameters: one per four where the device binds 17 storage buffers
+/// (lavapipe and an H200 do), one each where it binds only WebGPU's default 8.
+fn adam_launches(params: usize) -> usize {
+    let bindable = webgpu::current().unwrap().ctx.limits.max_storage_buffers_per_shader_stage as usize;
+    params.div_ceil((bindable.saturating_sub(1) / 4).clamp(1, 4))
 }
 
 /// The launches of one Adam step of W3's CNN (conv 3x3·16 same + ReLU + max-pool 2, conv 3x3·32 same +
 /// ReLU + max-pool 2, flatten, dense 10; batch 32 here) on the GPU, by kernel: exact, like the MLP's.
 #[test]
 fn a_cnn_step_launches_few_kernels() {
-    use cvjourney::bench::launch_counts;
-    use cvjourney::nn::{Activation, Conv2d, Flatten, Init, Linear, MaxPool2d, Module, Padding, Sequential};
-    use cvjourney::optim::{Optimizer, OptimizerKind};
-    install();
-    let rt = webgpu::current().unwrap();
+    use cvjourney::nn::{Activation, Conv2d, Flatten, Init, Linear, MaxPool2d, Padding, Sequential};
     let init = Init::Uniform { low: -0.1, high: 0.1 };
     let pool = || MaxPool2d { kernel: 2, stride: 2, padding: 0 };
     let model = Sequential::default()
@@ -562,23 +564,12 @@ fn a_cnn_step_launches_few_kernels() {
         .append(pool())
         .append(Flatten)
         .append(Linear::new(32 * 7 * 7, 10, init, true));
-    model.to_device(Device::WebGpu).unwrap();
-    let kind = OptimizerKind::Adam { betas: (0.9, 0.999), eps: 1e-8 };
-    let mut opt = Optimizer::new(kind, model.parameters(), 1e-3).unwrap();
-    let x = Tensor::uniform([32, 1, 28, 28], -1.0, 1.0).to_device(Device::WebGpu).unwrap();
-    let labels: Vec<usize> = (0..32).map(|i| i % 10).collect();
-    opt.zero_grad();
-    rt.start_trace();
-    model.cross_entropy(&x, &labels).unwrap().backward().unwrap();
-    opt.step().unwrap();
-    let trace = rt.take_trace();
-    rt.flush().unwrap();
+    let x = Tensor::uniform([32, 1, 28, 28], -1.0, 1.0);
+    install();
+    let trace = traced_adam_step(&model, &x, &|m, x, y| m.cross_entropy(x, y));
     let counts = launch_counts(trace.clone());
     eprintln!("CNN step: {} launches {counts:?}", trace.len());
-    let bindable = rt.ctx.limits.max_storage_buffers_per_shader_stage as usize;
-    let optimizer = 6usize.div_ceil((bindable.saturating_sub(1) / 4).clamp(1, 4));
-    assert_eq!(trace.len(), CNN_STEP_LAUNCHES + optimizer, "{counts:?}");
-    assert!(rt.take_error().is_none());
+    assert_eq!(trace.len(), CNN_STEP_LAUNCHES + adam_launches(6), "{counts:?}");
 }
 
 /// W3's CNN step's launches before the optimizer's, as counted on 2026-12-04: 34 after the MLP's fusions,

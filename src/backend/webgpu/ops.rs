@@ -8,11 +8,12 @@ use super::runtime::{GpuBuf, Runtime, Shader};
 use crate::backend::ops::{BinaryOp, ReduceOp, UnaryOp, Window};
 
 macro_rules! shader {
-    ($name:literal) => {
+    ($name:literal $(, $shared:literal)?) => {
         Shader {
             name: $name,
             source: concat!(
                 include_str!("kernels/common.wgsl"),
+                $(include_str!(concat!("kernels/", $shared, ".wgsl")),)?
                 include_str!(concat!("kernels/", $name, ".wgsl"))
             ),
         }
@@ -25,8 +26,8 @@ const WHERE: Shader = shader!("where");
 const COPY: Shader = shader!("copy");
 const FILL: Shader = shader!("fill");
 const REDUCE: Shader = shader!("reduce");
-const MATMUL: Shader = shader!("matmul");
-const MATMUL128: Shader = shader!("matmul128");
+const MATMUL: Shader = shader!("matmul", "gemm");
+const MATMUL128: Shader = shader!("matmul128", "gemm");
 const CONV: Shader = shader!("conv");
 const POOL: Shader = shader!("pool");
 const AVG_POOL: Shader = shader!("avg_pool");
@@ -254,34 +255,23 @@ pub fn matmul(
     mkn: [usize; 3],
     trans: [bool; 2],
 ) -> GpuBuf {
-    matmul_bias(a, b, None, batch, mkn, trans)
+    matmul_bias(a, b, None, false, batch, mkn, trans)
 }
 
-/// `matmul` with `bias` (n values) added to every row of the product in the same launch (a `Linear`
-/// layer's x Wᵀ + b). With k = 0 the product is zero and the bias is not added: callers with a bias
-/// (`Tensor::linear`) take the composite for empty products.
+/// `matmul` with `bias` (n values) added to every row of the product and, with `relu`, a ReLU (NaN kept)
+/// applied, in the same launch: a `Linear` layer (and the ReLU after it). Where the product splits k, the
+/// reduction adding the slices applies the ReLU. With k = 0 the product is zero and the bias is not added:
+/// `Tensor::linear` takes the composite for empty products.
 pub fn matmul_bias(
     a: (&GpuBuf, usize),
     b: (&GpuBuf, usize),
     bias: Option<&GpuBuf>,
+    relu: bool,
     batch: usize,
     mkn: [usize; 3],
     trans: [bool; 2],
 ) -> GpuBuf {
-    gemm(a, b, bias, [false, false], batch, mkn, trans).0
-}
-
-/// `matmul_bias` followed by ReLU (with NaN kept), in the same launch: a `Linear` layer and the ReLU after
-/// it (`Tensor::linear_relu`). Where the product splits k, the reduction adding the slices applies it.
-pub fn matmul_bias_relu(
-    a: (&GpuBuf, usize),
-    b: (&GpuBuf, usize),
-    bias: Option<&GpuBuf>,
-    batch: usize,
-    mkn: [usize; 3],
-    trans: [bool; 2],
-) -> GpuBuf {
-    gemm(a, b, bias, [false, true], batch, mkn, trans).0
+    gemm(a, b, bias, [false, relu], batch, mkn, trans).0
 }
 
 /// One product a (m, k) @ b (k, n) and the row sums of a (m values): a Linear's weight gradient gᵀ x and
@@ -297,7 +287,7 @@ pub fn matmul_row_sums(a: &GpuBuf, b: &GpuBuf, [m, k, n]: [usize; 3], trans: [bo
     (product, sums)
 }
 
-/// The GEMM launch behind `matmul`, `matmul_bias(_relu)` and `matmul_row_sums`: the product (+ bias, then
+/// The GEMM launch behind `matmul`, `matmul_bias` and `matmul_row_sums`: the product (+ bias, then
 /// ReLU when `relu`), and a's row sums when `want_sums` and the product is one launch without split-K
 /// (`None` otherwise).
 fn gemm(
