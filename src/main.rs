@@ -110,6 +110,10 @@ mod cli {
             /// With --workloads: also write the rows as JSON to this file.
             #[arg(long)]
             json: Option<std::path::PathBuf>,
+            /// With --workloads --gpu: instead of timing whole runs, time each launch of one training step
+            /// of each workload by GPU timestamps (after 5 warm-up steps) and print it launch by launch.
+            #[arg(long)]
+            timeline: bool,
         },
     }
 
@@ -225,6 +229,7 @@ mod cli {
             Command::Fuzz { parser, execs, seconds, seed } => {
                 super::fuzz::run(parser.as_deref(), execs, seconds, seed)
             }
+            Command::Bench { workloads: true, gpu: true, only, timeline: true, .. } => bench_timelines(&only),
             Command::Bench { workloads: true, gpu, only, json, .. } => {
                 bench_workloads(gpu, &only, json.as_deref())
             }
@@ -314,6 +319,37 @@ mod cli {
             if let Err(e) = std::fs::write(path, text) {
                 eprintln!("cvjourney: --json {}: {e}", path.display());
                 return ExitCode::FAILURE;
+            }
+        }
+        ExitCode::SUCCESS
+    }
+
+    /// `bench --workloads --gpu --timeline`: one step of each workload, launch by launch (GPU timestamps).
+    fn bench_timelines(only: &[String]) -> ExitCode {
+        use cvjourney::bench::{format_timeline, step_timeline, workloads};
+        let name = match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
+            Ok(ctx) => {
+                let name = ctx.adapter.name.clone();
+                cvjourney::backend::webgpu::install(ctx);
+                name
+            }
+            Err(e) => {
+                eprintln!("cvjourney: --gpu: no GPU: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let source = cvjourney::train::DirSource(crate::run::data_dir());
+        let chosen = workloads().into_iter().filter(|w| only.is_empty() || only.iter().any(|o| o == w.id));
+        for w in chosen.filter(|w| w.id != "W3") {
+            match pollster::block_on(step_timeline(&w, &source, 5)) {
+                Ok(launches) => {
+                    let title = format!("{}: one training step on {name}, launch by launch", w.id);
+                    println!("{}", format_timeline(&title, &launches));
+                }
+                Err(e) => {
+                    eprintln!("cvjourney: bench --timeline {}: {e}", w.id);
+                    return ExitCode::FAILURE;
+                }
             }
         }
         ExitCode::SUCCESS

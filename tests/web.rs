@@ -323,10 +323,11 @@ async fn a_lost_gpu_mid_run_goes_on_on_the_cpu() {
     survives_in_the_browser(|rt| rt.ctx.device.destroy(), "GPU").await;
 }
 
-/// The browser's shader compiler rejects a kernel after the first epoch (the GEMM's source is replaced).
+/// The browser's shader compiler rejects a kernel after the first epoch (the small GEMM's source is replaced).
 #[wasm_bindgen_test]
 async fn a_shader_compile_error_mid_run_goes_on_on_the_cpu() {
-    survives_in_the_browser(|rt| rt.replace_shader("matmul", "fn main( { this is not WGSL"), "matmul").await;
+    let broken = "fn main( { this is not WGSL";
+    survives_in_the_browser(|rt| rt.replace_shader("matmul32", broken), "matmul32").await;
 }
 
 // The one op suite, on the browser's WebGPU adapter: the same bodies as the native `tests/webgpu_native.rs`

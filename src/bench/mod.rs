@@ -14,7 +14,8 @@ pub use gpu::{
 };
 pub use head::{HeadRow, format_head_table, head_table};
 pub use workloads::{
-    Workload, WorkloadRow, format_workload_table, gemm_workload, run_workload, workload, workloads,
+    Workload, WorkloadRow, format_timeline, format_workload_table, gemm_workload, run_workload,
+    step_timeline, workload, workloads,
 };
 
 use crate::backend::cpu;

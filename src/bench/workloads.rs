@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::backend::webgpu::KernelTime;
 use crate::data::Normalization;
 use crate::error::Result;
 use crate::nn::{Activation, Init, Padding};
@@ -147,6 +148,42 @@ pub async fn run_workload(
         steps,
         wasm_memory_mib: None,
     })
+}
+
+/// Where one training step of `w` spends its GPU time: the session on this thread's GPU, `warmup` steps
+/// (pipelines compiled, buffers pooled, bind groups cached), then one step with every launch timed by GPU
+/// timestamps (`Runtime::start_timing`). Natively only where the adapter gives timestamps.
+pub async fn step_timeline(w: &Workload, source: &dyn DataSource, warmup: usize) -> Result<Vec<KernelTime>> {
+    let rt = crate::backend::webgpu::current()?;
+    let mut session = Session::new(w.config.clone(), source)?;
+    session.to_device_async(Device::WebGpu).await?;
+    for _ in 0..warmup {
+        session.step_async().await?;
+    }
+    session.settle_async().await?;
+    rt.start_timing()?;
+    let stepped = session.step_async().await;
+    let timings = rt.take_timings().await;
+    stepped?;
+    timings
+}
+
+/// A step's timed launches, one line each (kernel, workgroup grid, start and duration in µs), then the
+/// launch count, the sum of the launches' own times and the span from the first start to the last end.
+pub fn format_timeline(title: &str, launches: &[KernelTime]) -> String {
+    let mut out = format!("{title}\n{:<34} {:>16} {:>10} {:>10}\n", "launch", "workgroups", "start µs", "µs");
+    for t in launches {
+        let [x, y, z] = t.groups;
+        out +=
+            &format!("{:<34} {:>16} {:>10.1} {:>10.1}\n", t.kernel, format!("{x}x{y}x{z}"), t.start_us, t.us);
+    }
+    let busy: f64 = launches.iter().map(|t| t.us).sum();
+    let span = launches.iter().map(|t| t.start_us + t.us).fold(0.0, f64::max);
+    out += &format!(
+        "{} launches: {busy:.1} µs in the launches, {span:.1} µs from the first start to the last end\n",
+        launches.len()
+    );
+    out
 }
 
 /// W4: a 1024 x 1024 x 1024 f32 product on `device`, the median of 10 after a warm-up, each timed until

@@ -219,7 +219,14 @@ impl Batcher {
 pub fn make_batch(data: &Dataset, idx: &[usize]) -> Result<Batch> {
     // The rows stay in the dataset until an op needs them copied out (`Tensor::from_rows`).
     let x = Tensor::from_rows(&data.features, idx, &data.feature_shape)?;
-    let (y, labels) = match &data.targets {
+    let (y, labels) = batch_targets(data, idx)?;
+    Ok(Batch { x, y, labels })
+}
+
+/// The targets of the items at `idx`: (y, class labels), y being the labels as floats for classes (and the
+/// labels empty for regression values).
+pub fn batch_targets(data: &Dataset, idx: &[usize]) -> Result<(Tensor, Vec<usize>)> {
+    Ok(match &data.targets {
         Targets::Classes { labels, .. } => {
             let l: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
             (Tensor::from_vec(l.iter().map(|&v| v as f32).collect(), [idx.len()])?, l)
@@ -228,6 +235,5 @@ pub fn make_batch(data: &Dataset, idx: &[usize]) -> Result<Batch> {
             let v = idx.iter().flat_map(|&i| values[i * width..(i + 1) * width].iter().copied()).collect();
             (Tensor::from_vec(v, [idx.len(), *width])?, Vec::new())
         }
-    };
-    Ok(Batch { x, y, labels })
+    })
 }

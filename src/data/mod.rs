@@ -16,7 +16,7 @@ pub mod synthetic;
 pub use cifar::{RECORD as CIFAR_RECORD, parse_cifar10, synthetic_batch as synthetic_cifar_batch};
 pub use csv::{Table, parse_csv};
 pub(crate) use dataset::shuffle;
-pub use dataset::{Batch, Batcher, Dataset, Targets, make_batch};
+pub use dataset::{Batch, Batcher, Dataset, Targets, batch_targets, make_batch};
 pub use gzip::{MAX_DECOMPRESSED, is_gzip, maybe_gunzip};
 pub use idx::{IMAGES_MAGIC, Idx, LABELS_MAGIC, parse_idx, parse_idx_pair};
 pub use inspect::{Summary, inspect};

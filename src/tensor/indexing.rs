@@ -132,7 +132,7 @@ impl Tensor {
             )));
         }
         let out: Storage = match self.gpu() {
-            Some(x) => gpu::gather(&x, &index_select_positions(self.dims(), a, indices)).into(),
+            Some(x) => gpu::select_rows(&x, [outer, n, inner], indices).into(),
             None => {
                 let data = self.data();
                 let mut out = Vec::with_capacity(outer * indices.len() * inner);

@@ -4,6 +4,7 @@
 
 mod classifier;
 mod config;
+mod resident;
 mod source;
 mod stats;
 mod summary;
@@ -108,6 +109,8 @@ pub struct Session {
     device: Device,
     /// GPU losses not read back yet, with their step numbers (read every `LOSS_READ_EVERY` steps).
     pending: Vec<(u64, Tensor)>,
+    /// On the GPU: the data sets' features kept there, by the host features they copy (`resident.rs`).
+    resident: Vec<(Rc<Vec<f32>>, Tensor)>,
     /// On the GPU: a host checkpoint from the last epoch boundary, to go on from on the CPU if the GPU fails.
     recovery: Option<Vec<u8>>,
     /// Why this session left the GPU for the CPU mid-run, in words (shown to the visitor).
@@ -199,6 +202,7 @@ impl Session {
             first_loss: None,
             device: Device::Cpu,
             pending: Vec::new(),
+            resident: Vec::new(),
             recovery: None,
             fallback: None,
         })
@@ -239,13 +243,14 @@ impl Session {
             // The optimizer's state (momentum, Adam's moments) comes along: CPU steps go on from it.
             self.optimizer.sync_state_async().await?;
             self.optimizer.abandon_gpu();
+            self.resident.clear();
         }
         if device == Device::WebGpu && (self.recovery.is_none() || self.cursor.is_none()) {
             self.recovery = Some(self.checkpoint_async().await?);
         }
         self.model.to_device(device)?;
         self.device = device;
-        Ok(())
+        self.make_resident()
     }
 
     /// Brings the model to the CPU to be read (figures, a confusion cell's images), not trained: the
@@ -291,6 +296,7 @@ impl Session {
         }
         self.optimizer.abandon_gpu();
         self.pending.clear();
+        self.resident.clear();
         self.device = Device::Cpu;
         self.restore(&bytes)?;
         self.step_losses.truncate(self.steps as usize);
@@ -390,9 +396,9 @@ impl Session {
         }
         let cursor = self.cursor.as_mut().expect("cursor set above");
         let end = (cursor.next + self.config.batch_size).min(cursor.order.len());
-        let batch = make_batch(&self.train, &cursor.order[cursor.next..end])?;
+        let idx = cursor.order[cursor.next..end].to_vec();
         cursor.next = end;
-        let batch = self.on_device(batch)?;
+        let batch = self.batch(&self.train, &idx)?;
         self.model.train();
         self.optimizer.zero_grad();
         self.steps += 1;
@@ -579,10 +585,10 @@ impl Session {
     async fn evaluate_batches(&self, data: &Dataset) -> Result<(f32, Option<f32>)> {
         let _no_grad = autograd::NoGradGuard::new();
         let rows = summary::evaluation_rows(&self.config);
-        let batcher = Batcher { batch_size: rows, shuffle: false, drop_last: false, seed: 0 };
         let (mut loss_sum, mut correct, mut count) = (0.0f64, 0usize, 0usize);
-        for batch in batcher.epoch(data, 0)? {
-            let batch = self.on_device(batch?)?;
+        let order: Vec<usize> = (0..data.len()).collect();
+        for idx in order.chunks(rows.max(1)) {
+            let batch = self.batch(data, idx)?;
             let out = self.model.forward(&batch.x)?;
             let n = batch.x.dims()[0];
             let loss = self.loss(&out, &batch)?.to_vec_async().await?;

@@ -376,12 +376,59 @@ fn direct_conv_kernel_matches_the_cpu_convolution() {
     }
 }
 
+/// The step profile's GPU timestamps (`Runtime::start_timing`): one entry per launch, in the launch
+/// trace's order, each with its grid, starts in order and no negative time; a device without timestamps
+/// says so instead. Lavapipe has them.
+#[test]
+fn launches_are_timed_by_the_gpu() {
+    install();
+    let rt = webgpu::current().unwrap();
+    assert!(rt.can_time(), "lavapipe gives timestamps");
+    let a = Tensor::uniform([70, 40], -1.0, 1.0).to_device(Device::WebGpu).unwrap();
+    let b = Tensor::uniform([40, 90], -1.0, 1.0).to_device(Device::WebGpu).unwrap();
+    rt.flush().unwrap();
+    rt.start_timing().unwrap();
+    rt.start_trace();
+    let y = a.matmul(&b).unwrap().relu().sum(&[], false).unwrap();
+    let trace = rt.take_trace();
+    let timed = pollster::block_on(rt.take_timings()).unwrap();
+    assert_eq!(timed.iter().map(|t| t.kernel.clone()).collect::<Vec<_>>(), trace);
+    assert_eq!(timed[0].groups, [3, 3, 1], "70x90 on 32x32 tiles");
+    assert!(timed.windows(2).all(|w| w[0].start_us <= w[1].start_us), "{timed:?}");
+    assert!(timed.iter().all(|t| t.us >= 0.0 && t.start_us >= 0.0), "{timed:?}");
+    // Timing stopped: the next submit is not timed, and the values are right all the same.
+    let want = a.to_device(Device::Cpu).unwrap().matmul(&b.to_device(Device::Cpu).unwrap()).unwrap();
+    let want: f32 = want.relu().to_vec().iter().sum();
+    let got = y.to_vec()[0];
+    assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{got} vs {want}");
+    assert!(pollster::block_on(rt.take_timings()).unwrap().is_empty());
+}
+
+/// Uploads go first in a submit only where nothing earlier in it touches their buffer: a buffer released
+/// mid-recording and handed to a new upload must keep the values its earlier reader saw.
+#[test]
+fn an_upload_into_a_reused_buffer_waits_for_its_earlier_reader() {
+    install();
+    let rt = webgpu::current().unwrap();
+    rt.flush().unwrap();
+    let first: Vec<f32> = (0..1000).map(|i| i as f32 - 500.0).collect();
+    let second: Vec<f32> = (0..1000).map(|i| 2.0 * i as f32).collect();
+    let x = Tensor::from_vec(first.clone(), [1000]).unwrap().to_device(Device::WebGpu).unwrap();
+    let relu = x.relu();
+    let before = rt.stats().live_buffers;
+    drop(x); // its buffer goes back to the pool, and is the next of its size handed out
+    let y = Tensor::from_vec(second.clone(), [1000]).unwrap().to_device(Device::WebGpu).unwrap();
+    assert_eq!(rt.stats().live_buffers, before, "the upload reused the released buffer");
+    assert_eq!(relu.to_vec(), first.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
+    assert_eq!(y.to_vec(), second);
+}
+
 #[test]
 fn a_shader_that_fails_to_compile_mid_run_goes_on_on_the_cpu() {
     survives_gpu_failure(
-        |rt| rt.replace_shader("matmul", "@compute @workgroup_size(64) fn main( { this is not WGSL"),
+        |rt| rt.replace_shader("matmul32", "@compute @workgroup_size(64) fn main( { this is not WGSL"),
         "shader compile error",
-        "Shader 'matmul' parsing error",
+        "Shader 'matmul32' parsing error",
     );
 }
 

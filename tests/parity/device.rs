@@ -163,8 +163,10 @@ pub async fn reductions(device: Device) {
 pub async fn matmuls(device: Device) {
     let mut rng = Rng::new(14);
     // The last three split k across workgroups (small outputs, long k: a convolution's weight gradient).
-    let cases: [(&[usize], &[usize]); 11] = [
+    let cases: [(&[usize], &[usize]); 12] = [
         (&[37, 53], &[53, 29]),
+        // The 64x64-tile kernel (≥ 64 such tiles, fewer of 128x128); every smaller one runs on 32x32 tiles.
+        (&[600, 30], &[30, 600]),
         (&[1, 1], &[1, 1]),
         (&[3, 17, 65], &[3, 65, 70]),
         (&[2, 5, 6], &[6, 7]),
@@ -213,6 +215,8 @@ pub async fn linear_layers(device: Device) {
         // whole tile (64 here, 128 below), and in the 128x128-tile kernel.
         (33, 64, 10, true, true),
         (20, 1024, 1030, true, false),
+        // The forward product on 64x64 tiles, the weight gradient's on 32x32 with its ones column.
+        (600, 70, 530, true, true),
     ];
     for (relu, &(n, k, c, bias, x_grad)) in
         [false, true].into_iter().flat_map(|r| cases.iter().map(move |c| (r, c)))

@@ -54,6 +54,13 @@ impl GpuContext {
                 label: Some("cvjourney"),
                 // Ask for what the adapter has, so large models are limited by the hardware, not by defaults.
                 required_limits: limits.clone(),
+                // Timestamps for the step profile's per-launch times (`timing`), natively only: the
+                // browser's WebGPU quantizes them, and the page has no use for them.
+                required_features: if cfg!(target_arch = "wasm32") {
+                    wgpu::Features::empty()
+                } else {
+                    adapter.features() & wgpu::Features::TIMESTAMP_QUERY
+                },
                 ..Default::default()
             })
             .await

@@ -7,7 +7,9 @@ mod context;
 mod kernels;
 pub mod ops;
 pub mod runtime;
+mod timing;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use kernels::add;
 pub use runtime::{GpuBuf, Runtime, RuntimeStats, current, install, installed, uninstall};
+pub use timing::KernelTime;

@@ -28,6 +28,7 @@ const FILL: Shader = shader!("fill");
 const REDUCE: Shader = shader!("reduce");
 const MATMUL: Shader = shader!("matmul", "gemm");
 const MATMUL128: Shader = shader!("matmul128", "gemm");
+const MATMUL32: Shader = shader!("matmul32", "gemm");
 const CONV: Shader = shader!("conv");
 const POOL: Shader = shader!("pool");
 const AVG_POOL: Shader = shader!("avg_pool");
@@ -37,9 +38,9 @@ const RNG: Shader = shader!("rng");
 const SOFTMAX: Shader = shader!("softmax");
 
 /// Every kernel source, for a test that compiles them all up front.
-pub const SHADERS: [Shader; 15] = [
-    UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, MATMUL128, CONV, POOL, AVG_POOL, INDEX, OPTIM, RNG,
-    SOFTMAX,
+pub const SHADERS: [Shader; 16] = [
+    UNARY, BINARY, WHERE, COPY, FILL, REDUCE, MATMUL, MATMUL128, MATMUL32, CONV, POOL, AVG_POOL, INDEX,
+    OPTIM, RNG, SOFTMAX,
 ];
 
 /// log_softmax along the middle axis of x: (outer, n, inner), in one launch.
@@ -307,9 +308,17 @@ fn gemm(
     }
     // The 128x128-tile kernel (8x8 per thread) when the product has at least 64 such tiles: on an H200 it
     // ran 1024³ at 14.3 and 2048³ at 23.5 TFLOP/s against 10.1 and 12.0 for 64x64 tiles, but lost below
-    // (512³: 3.1 vs 4.5, 16 tiles), where too few workgroups fill the GPU.
+    // (512³: 3.1 vs 4.5, 16 tiles), where too few workgroups fill the GPU. Below `SMALL_BELOW` 64x64 tiles,
+    // the 32x32-tile kernel.
     let big = m.div_ceil(128) * n.div_ceil(128) * batch >= 64;
-    let (shader, tile) = if big && big_tiles() { (MATMUL128, 128) } else { (MATMUL, 64) };
+    let small = m.div_ceil(64) * n.div_ceil(64) * batch < SMALL_BELOW;
+    let (shader, tile) = if big && big_tiles() {
+        (MATMUL128, 128)
+    } else if small {
+        (MATMUL32, 32)
+    } else {
+        (MATMUL, 64)
+    };
     let splits = split_k(batch, m, k, n, tile);
     let chunk = k.div_ceil(splits).next_multiple_of(16);
     let splits = k.div_ceil(chunk);
@@ -355,12 +364,22 @@ fn big_tiles() -> bool {
 }
 
 /// How many slices of k to compute in parallel: enough workgroups to fill a large GPU (~256), each slice
-/// still at least 256 long, and within the 65,535 limit of the z dimension.
+/// still at least `MIN_SPLIT_K` long, and within the 65,535 limit of the z dimension.
 fn split_k(batch: usize, m: usize, k: usize, n: usize, tile: usize) -> usize {
     let tiles = m.div_ceil(tile) * n.div_ceil(tile) * batch;
     let wanted = 256usize.div_ceil(tiles.max(1));
-    wanted.min(k / 256).min(65_535 / batch.max(1)).max(1)
+    wanted.min(k / MIN_SPLIT_K).min(65_535 / batch.max(1)).max(1)
 }
+
+/// Products of fewer 64x64 tiles than this run on the 32x32-tile kernel (`matmul32.wgsl`): a training
+/// step's products are small and serial, so each one's time is its workgroups' latency. Chosen with
+/// `MIN_SPLIT_K` on an H200 from four settings timed in one run (bench/results/h200-vulkan-2026-12-04.md):
+/// W2's step went from 15 launches in 267 µs of launch time to 16 in 187 µs, the epoch 0.17 → 0.11 s.
+const SMALL_BELOW: usize = 64;
+
+/// The least k a split-K slice gets (fewer slices, each longer, below it). 128 against 256 and 64 in the
+/// same run: 64 made more reductions than the shorter slices saved.
+const MIN_SPLIT_K: usize = 128;
 
 /// The window kernels' parameter block.
 fn window_params(dims: [usize; 4], win: Window, out: (usize, usize)) -> [u32; 12] {
@@ -485,6 +504,19 @@ pub fn gather(x: &GpuBuf, positions: &[usize]) -> GpuBuf {
     let pos = rt.upload_u32(&pos);
     let out = rt.alloc(positions.len());
     rt.dispatch_1d(INDEX, "gather", &[positions.len() as u32], &[x, &out, &pos], positions.len());
+    out
+}
+
+/// index_select along the middle axis: x (outer, n, inner) -> (outer, k, inner), row r of each outer block
+/// being x's row indices[r] (each below n, checked by the caller). Only the k indices are uploaded.
+pub fn select_rows(x: &GpuBuf, [outer, n, inner]: [usize; 3], indices: &[usize]) -> GpuBuf {
+    let rt = x.runtime();
+    let k = indices.len();
+    let idx: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+    let idx = rt.upload_u32(&idx);
+    let out = rt.alloc(outer * k * inner);
+    let p = [outer, n, k, inner].map(|v| v as u32);
+    rt.dispatch_1d(INDEX, "select_rows", &p, &[x, &out, &idx], outer * k * inner);
     out
 }
 
