@@ -3,6 +3,7 @@
 # knobs CVJOURNEY_SMALL_BELOW: the 32x32-tile GEMM for products of fewer 64x64 tiles than this, and
 # CVJOURNEY_SPLIT_CHUNK: the least k per split-K slice), HEAD before this session's changes as
 # .dev/cvjourney-base; Fashion-MNIST in data/; .gl/ the Vulkan loader debs. Carry .gl, .dev, data/fashion-mnist.
+# (The knobs were removed after this run: setting D is now the code, ops::SMALL_BELOW and MIN_SPLIT_K.)
 # Device check (session 15): step timelines and W1/W2 for the base build and four settings of the new one
 # (interleaved, two rounds), the CPU path beside them; W3-100, W3, W5 for the base and two settings.
 set -u

@@ -20,7 +20,8 @@ impl Session {
         if self.device == Device::Cpu {
             return Ok(());
         }
-        let max = crate::backend::webgpu::current()?.max_buffer_bytes().min(MAX_RESIDENT_BYTES);
+        let rt = crate::backend::webgpu::current()?;
+        let max = rt.max_buffer_bytes().min(MAX_RESIDENT_BYTES);
         for data in [&self.train, &self.test] {
             let bytes = (data.features.len() * 4) as u64;
             let held = self.resident.iter().any(|(f, _)| Rc::ptr_eq(f, &data.features));
@@ -29,10 +30,17 @@ impl Session {
             }
             let mut shape = vec![data.len()];
             shape.extend_from_slice(&data.feature_shape);
-            let x = Tensor::from_vec(data.features.to_vec(), Shape::new(&shape))?.into_device(self.device)?;
+            // Uploaded from the features where they lie: no second host copy (in the page it would stay in
+            // the module's memory, which never shrinks).
+            let x = Tensor::make(rt.upload(&data.features), Shape::new(&shape), None);
             self.resident.push((data.features.clone(), x));
         }
         Ok(())
+    }
+
+    /// Bytes of data-set features this run keeps on the GPU (0 on the CPU).
+    pub fn resident_bytes(&self) -> u64 {
+        self.resident.iter().map(|(f, _)| (f.len() * 4) as u64).sum()
     }
 
     /// The items at `idx` of `data` as a batch on the session's device: drawn on the GPU from the resident

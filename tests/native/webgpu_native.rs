@@ -132,6 +132,8 @@ fn same_runs(p: cvjourney::chapters::Preset, source: &cvjourney::train::DirSourc
     let (cpu_runs, cpu) = run_preset_on(&p, source, Device::Cpu, &mut |_| {}).unwrap();
     let (gpu_runs, gpu) = run_preset_on(&p, source, Device::WebGpu, &mut |_| {}).unwrap();
     assert_eq!(gpu.device(), Device::WebGpu);
+    // Both splits stay on the GPU, each batch drawn there (the losses below show the same batches).
+    assert_eq!(gpu.resident_bytes(), ((gpu.train.len() + gpu.test.len()) * 784 * 4) as u64, "{id}");
     assert!(
         cpu_runs[0].error.is_none() && gpu_runs[0].error.is_none(),
         "{:?} {:?}",
@@ -222,6 +224,7 @@ fn survives_gpu_failure(break_it: impl FnOnce(&webgpu::Runtime), what: &str, nam
     let got: Vec<f32> =
         s.run().unwrap_or_else(|e| panic!("{what}: {e}")).iter().map(|m| m.test_loss).collect();
     assert_eq!(s.device(), Device::Cpu, "{what}: moved to the CPU");
+    assert_eq!(s.resident_bytes(), 0, "{what}: the GPU's copies of the data dropped");
     let why = s.fallback.clone().unwrap_or_default();
     assert!(why.contains("the GPU failed") && why.contains("end of epoch 1"), "{what}: {why}");
     assert!(why.contains(named) && !why.contains('\n'), "{what}: one line naming the cause: {why}");
