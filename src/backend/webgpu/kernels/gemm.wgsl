@@ -7,6 +7,18 @@
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read_write> sums: array<f32>;
 
+// Row r's columns c..c+3 of one output slice (from `base`), those past m or n left out.
+fn store4(r: u32, c: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
+    if (r >= m) {
+        return;
+    }
+    let o = base + r * n + c;
+    if (c < n) { out[o] = v.x; }
+    if (c + 1u < n) { out[o + 1u] = v.y; }
+    if (c + 2u < n) { out[o + 2u] = v.z; }
+    if (c + 3u < n) { out[o + 3u] = v.w; }
+}
+
 // The bias of columns c..c+3 when p[11] != 0 (Linear's x Wᵀ + b in one launch); zero without one and in
 // every split-K slice but the first, so that the slices' sum adds it once. Columns past n are not stored.
 fn bias4(c: u32, n: u32, first: bool) -> vec4<f32> {

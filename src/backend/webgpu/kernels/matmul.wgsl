@@ -14,17 +14,6 @@ const TK: u32 = 16u;
 var<workgroup> tile_a: array<f32, 1024>; // [kk][row]
 var<workgroup> tile_b: array<f32, 1024>; // [kk][col]
 
-fn store_row(r: u32, c0: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
-    if (r >= m) {
-        return;
-    }
-    let o = base + r * n + c0;
-    if (c0 < n) { out[o] = v.x; }
-    if (c0 + 1u < n) { out[o + 1u] = v.y; }
-    if (c0 + 2u < n) { out[o + 2u] = v.z; }
-    if (c0 + 3u < n) { out[o + 3u] = v.w; }
-}
-
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let m = p[0];
@@ -79,10 +68,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let r0 = row0 + lid.y * 4u;
     let c0 = col0 + lid.x * 4u;
     let bv = bias4(c0, n, wid.z % splits == 0u);
-    store_row(r0, c0, m, n, base, act4(acc0 + bv));
-    store_row(r0 + 1u, c0, m, n, base, act4(acc1 + bv));
-    store_row(r0 + 2u, c0, m, n, base, act4(acc2 + bv));
-    store_row(r0 + 3u, c0, m, n, base, act4(acc3 + bv));
+    store4(r0, c0, m, n, base, act4(acc0 + bv));
+    store4(r0 + 1u, c0, m, n, base, act4(acc1 + bv));
+    store4(r0 + 2u, c0, m, n, base, act4(acc2 + bv));
+    store4(r0 + 3u, c0, m, n, base, act4(acc3 + bv));
     store_sum(r0, c0, n, m, acc0);
     store_sum(r0 + 1u, c0, n, m, acc1);
     store_sum(r0 + 2u, c0, n, m, acc2);

@@ -9,17 +9,6 @@ const TK: u32 = 8u;
 var<workgroup> tile_a: array<vec4<f32>, 256>; // [kk][row / 4]
 var<workgroup> tile_b: array<vec4<f32>, 256>; // [kk][col / 4]
 
-fn store4(r: u32, c: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
-    if (r >= m) {
-        return;
-    }
-    let o = base + r * n + c;
-    if (c < n) { out[o] = v.x; }
-    if (c + 1u < n) { out[o + 1u] = v.y; }
-    if (c + 2u < n) { out[o + 2u] = v.z; }
-    if (c + 3u < n) { out[o + 3u] = v.w; }
-}
-
 fn store8(r: u32, c: u32, m: u32, n: u32, base: u32, lo: vec4<f32>, hi: vec4<f32>, first: bool) {
     store4(r, c, m, n, base, act4(lo + bias4(c, n, first)));
     store4(r, c + 4u, m, n, base, act4(hi + bias4(c + 4u, n, first)));

@@ -12,17 +12,6 @@ const TK: u32 = 16u;
 var<workgroup> tile_a: array<vec4<f32>, 128>; // [kk][row / 4]
 var<workgroup> tile_b: array<vec4<f32>, 128>; // [kk][col / 4]
 
-fn store4(r: u32, c: u32, m: u32, n: u32, base: u32, v: vec4<f32>) {
-    if (r >= m) {
-        return;
-    }
-    let o = base + r * n + c;
-    if (c < n) { out[o] = v.x; }
-    if (c + 1u < n) { out[o + 1u] = v.y; }
-    if (c + 2u < n) { out[o + 2u] = v.z; }
-    if (c + 3u < n) { out[o + 3u] = v.w; }
-}
-
 // The (row, kk) of a's panel, or the (kk, col) of b's, that element `e` (0..512) of a panel load reads:
 // consecutive threads walk the operand's contiguous axis, so a warp's reads share cache lines.
 fn a_place(e: u32, k_contiguous: bool) -> vec2<u32> {
@@ -87,6 +76,29 @@ fn put_b(e: u32, k_contiguous: bool, v: f32) {
     tile_b[at.x * (T / 4u) + at.y / 4u][at.y % 4u] = v;
 }
 
+// Elements e, e + 64, e + 128 and e + 192 of a panel: a thread's share of half a panel.
+fn load_a4(q: Panel, t: u32, e: u32) -> vec4<f32> {
+    return vec4<f32>(load_a(q, t, e), load_a(q, t, e + 64u), load_a(q, t, e + 128u), load_a(q, t, e + 192u));
+}
+
+fn load_b4(q: Panel, t: u32, e: u32) -> vec4<f32> {
+    return vec4<f32>(load_b(q, t, e), load_b(q, t, e + 64u), load_b(q, t, e + 128u), load_b(q, t, e + 192u));
+}
+
+fn put_a4(e: u32, k_contiguous: bool, v: vec4<f32>) {
+    put_a(e, k_contiguous, v.x);
+    put_a(e + 64u, k_contiguous, v.y);
+    put_a(e + 128u, k_contiguous, v.z);
+    put_a(e + 192u, k_contiguous, v.w);
+}
+
+fn put_b4(e: u32, k_contiguous: bool, v: vec4<f32>) {
+    put_b(e, k_contiguous, v.x);
+    put_b(e + 64u, k_contiguous, v.y);
+    put_b(e + 128u, k_contiguous, v.z);
+    put_b(e + 192u, k_contiguous, v.w);
+}
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let splits = p[5];
@@ -99,38 +111,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let a_kc = q.ca == 1u;
     let b_kc = q.rb == 1u;
     // Each thread moves 8 values of each panel (32x16 and 16x32 = 512 values, 64 threads).
-    var na0 = vec4<f32>(load_a(q, k_begin, tid), load_a(q, k_begin, tid + 64u), load_a(q, k_begin, tid + 128u), load_a(q, k_begin, tid + 192u));
-    var na1 = vec4<f32>(load_a(q, k_begin, tid + 256u), load_a(q, k_begin, tid + 320u), load_a(q, k_begin, tid + 384u), load_a(q, k_begin, tid + 448u));
-    var nb0 = vec4<f32>(load_b(q, k_begin, tid), load_b(q, k_begin, tid + 64u), load_b(q, k_begin, tid + 128u), load_b(q, k_begin, tid + 192u));
-    var nb1 = vec4<f32>(load_b(q, k_begin, tid + 256u), load_b(q, k_begin, tid + 320u), load_b(q, k_begin, tid + 384u), load_b(q, k_begin, tid + 448u));
+    var na0 = load_a4(q, k_begin, tid);
+    var na1 = load_a4(q, k_begin, tid + 256u);
+    var nb0 = load_b4(q, k_begin, tid);
+    var nb1 = load_b4(q, k_begin, tid + 256u);
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
     for (var t = k_begin; t < q.k_end; t += TK) {
-        put_a(tid, a_kc, na0.x);
-        put_a(tid + 64u, a_kc, na0.y);
-        put_a(tid + 128u, a_kc, na0.z);
-        put_a(tid + 192u, a_kc, na0.w);
-        put_a(tid + 256u, a_kc, na1.x);
-        put_a(tid + 320u, a_kc, na1.y);
-        put_a(tid + 384u, a_kc, na1.z);
-        put_a(tid + 448u, a_kc, na1.w);
-        put_b(tid, b_kc, nb0.x);
-        put_b(tid + 64u, b_kc, nb0.y);
-        put_b(tid + 128u, b_kc, nb0.z);
-        put_b(tid + 192u, b_kc, nb0.w);
-        put_b(tid + 256u, b_kc, nb1.x);
-        put_b(tid + 320u, b_kc, nb1.y);
-        put_b(tid + 384u, b_kc, nb1.z);
-        put_b(tid + 448u, b_kc, nb1.w);
+        put_a4(tid, a_kc, na0);
+        put_a4(tid + 256u, a_kc, na1);
+        put_b4(tid, b_kc, nb0);
+        put_b4(tid + 256u, b_kc, nb1);
         workgroupBarrier();
         // The next panels, read while this one is multiplied (past k_end they read as zeros, unused).
         let u = t + TK;
-        na0 = vec4<f32>(load_a(q, u, tid), load_a(q, u, tid + 64u), load_a(q, u, tid + 128u), load_a(q, u, tid + 192u));
-        na1 = vec4<f32>(load_a(q, u, tid + 256u), load_a(q, u, tid + 320u), load_a(q, u, tid + 384u), load_a(q, u, tid + 448u));
-        nb0 = vec4<f32>(load_b(q, u, tid), load_b(q, u, tid + 64u), load_b(q, u, tid + 128u), load_b(q, u, tid + 192u));
-        nb1 = vec4<f32>(load_b(q, u, tid + 256u), load_b(q, u, tid + 320u), load_b(q, u, tid + 384u), load_b(q, u, tid + 448u));
+        na0 = load_a4(q, u, tid);
+        na1 = load_a4(q, u, tid + 256u);
+        nb0 = load_b4(q, u, tid);
+        nb1 = load_b4(q, u, tid + 256u);
         for (var kk = 0u; kk < TK; kk++) {
             let av = tile_a[kk * (T / 4u) + lid.y];
             let bv = tile_b[kk * (T / 4u) + lid.x];
