@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use super::Session;
+use super::{LossKind, Session};
 use crate::data::{Batch, Dataset, batch_targets, make_batch};
 use crate::error::Result;
 use crate::tensor::{Device, Shape, Tensor};
@@ -50,7 +50,15 @@ impl Session {
             && let Some((_, x)) = self.resident.iter().find(|(f, _)| Rc::ptr_eq(f, &data.features))
         {
             let (y, labels) = batch_targets(data, idx)?;
-            return Ok(Batch { x: x.index_select(0, idx)?, y: y.into_device(self.device)?, labels });
+            // y goes to the GPU only for the losses that read it (class indices travel as `labels`): one
+            // upload fewer, and no copy between the step's first two launches.
+            let reads_y = match self.config.loss {
+                LossKind::Mse => labels.is_empty(),
+                LossKind::BinaryCrossEntropy => true,
+                LossKind::CrossEntropy | LossKind::Hinge | LossKind::Value => false,
+            };
+            let y = if reads_y { y.into_device(self.device)? } else { y };
+            return Ok(Batch { x: x.index_select(0, idx)?, y, labels });
         }
         self.on_device(make_batch(data, idx)?)
     }

@@ -633,6 +633,9 @@ impl Runtime {
 /// run anyway. An upload between two launches (a batch's labels, recorded mid-forward) ends the compute
 /// pass and adds a transfer barrier: 5-10 µs of an H200's time between dependent launches (the step
 /// timelines, `bench --workloads --gpu --timeline`).
+// A wgpu::Buffer hashes and compares by identity (as the bind-group cache's keys do); its interior state
+// never enters the hash.
+#[allow(clippy::mutable_key_type)]
 fn hoist_uploads(cmds: Vec<Cmd>) -> Vec<Cmd> {
     let mut touched = std::collections::HashSet::new();
     let (mut first, mut rest) = (Vec::new(), Vec::with_capacity(cmds.len()));
