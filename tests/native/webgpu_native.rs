@@ -247,6 +247,32 @@ fn same_losses(got: &[f32], want: &[f32], what: &str) {
     }
 }
 
+/// A data set larger than the GPU binds in one buffer (a phone's WebGPU gives 128 MiB; Fashion-MNIST's
+/// training images are 188 MB) stays on the host, its batches uploaded step by step as before, while a
+/// smaller one is kept on the GPU: the run trains on the GPU all the same, with the CPU's losses.
+#[test]
+fn a_data_set_past_the_buffer_limit_stays_on_the_host() {
+    use cvjourney::chapters::preset;
+    use cvjourney::train::{DatasetSpec, Session};
+    let Some(source) = fashion() else { return };
+    let mut config = preset("ch4-fashion-adam").expect("preset").config;
+    config.epochs = 1;
+    config.dataset = DatasetSpec::FashionMnist { train_limit: Some(1024), test_limit: Some(256) };
+    let mut cpu = Session::new(config.clone(), &source).unwrap();
+    let want: Vec<f32> = cpu.run().unwrap().iter().map(|m| m.test_loss).collect();
+    install();
+    let mut s = Session::new(config, &source).unwrap();
+    let (train, test) = ((s.train.features.len() * 4) as u64, (s.test.features.len() * 4) as u64);
+    let rt = webgpu::current().unwrap();
+    rt.set_buffer_cap(Some(train - 4));
+    s.to_device(Device::WebGpu).unwrap();
+    assert_eq!(s.resident_bytes(), test, "only the test set fits");
+    let got: Vec<f32> = s.run().unwrap().iter().map(|m| m.test_loss).collect();
+    rt.set_buffer_cap(None);
+    assert_eq!(s.device(), Device::WebGpu, "{:?}", s.fallback);
+    same_losses(&got, &want, "training set on the host");
+}
+
 #[test]
 fn out_of_memory_mid_run_goes_on_on_the_cpu() {
     survives_gpu_failure(|rt| rt.set_buffer_cap(Some(64)), "out of memory", "out of memory");
