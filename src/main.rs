@@ -230,6 +230,10 @@ mod cli {
                 super::fuzz::run(parser.as_deref(), execs, seconds, seed)
             }
             Command::Bench { workloads: true, gpu: true, only, timeline: true, .. } => bench_timelines(&only),
+            Command::Bench { timeline: true, .. } => {
+                eprintln!("cvjourney: bench --timeline times GPU launches: use it with --workloads --gpu");
+                ExitCode::from(2)
+            }
             Command::Bench { workloads: true, gpu, only, json, .. } => {
                 bench_workloads(gpu, &only, json.as_deref())
             }
@@ -264,26 +268,17 @@ mod cli {
 
     /// `bench --workloads`: each workload on the CPU (or the GPU), one run each; the table at the end.
     fn bench_workloads(gpu: bool, only: &[String], json: Option<&std::path::Path>) -> ExitCode {
-        use cvjourney::bench::{format_workload_table, gemm_workload, run_workload, workloads};
+        use cvjourney::bench::{format_workload_table, gemm_workload, run_workload};
         use cvjourney::tensor::Device;
-        let chosen: Vec<_> =
-            workloads().into_iter().filter(|w| only.is_empty() || only.iter().any(|o| o == w.id)).collect();
-        if chosen.is_empty() && !only.iter().any(|o| o == "W4") {
-            eprintln!("cvjourney: bench --only: no such workload (W1, W2, W3-100, W3, W5)");
-            return ExitCode::from(2);
-        }
+        let chosen = match chosen_workloads(only, true) {
+            Ok(chosen) => chosen,
+            Err(code) => return code,
+        };
         let mut devices = vec![(Device::Cpu, format!("native {} (single thread)", std::env::consts::ARCH))];
         if gpu {
-            match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
-                Ok(ctx) => {
-                    let name = ctx.adapter.name.clone();
-                    cvjourney::backend::webgpu::install(ctx);
-                    devices = vec![(Device::WebGpu, format!("wgpu, {name}"))];
-                }
-                Err(e) => {
-                    eprintln!("cvjourney: --gpu: no GPU: {e}");
-                    return ExitCode::FAILURE;
-                }
+            match install_gpu() {
+                Ok(name) => devices = vec![(Device::WebGpu, format!("wgpu, {name}"))],
+                Err(code) => return code,
             }
         }
         let source = cvjourney::train::DirSource(crate::run::data_dir());
@@ -325,22 +320,24 @@ mod cli {
     }
 
     /// `bench --workloads --gpu --timeline`: one step of each workload, launch by launch (GPU timestamps).
+    /// (W3's step is W3-100's, so W3 is left out; W4 is a single product, not a step.)
     fn bench_timelines(only: &[String]) -> ExitCode {
-        use cvjourney::bench::{format_timeline, step_timeline, workloads};
-        let name = match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
-            Ok(ctx) => {
-                let name = ctx.adapter.name.clone();
-                cvjourney::backend::webgpu::install(ctx);
-                name
-            }
-            Err(e) => {
-                eprintln!("cvjourney: --gpu: no GPU: {e}");
-                return ExitCode::FAILURE;
-            }
+        use cvjourney::bench::{format_timeline, step_timeline};
+        let chosen = match chosen_workloads(only, false) {
+            Ok(chosen) => chosen,
+            Err(code) => return code,
         };
+        let name = match install_gpu() {
+            Ok(name) => name,
+            Err(code) => return code,
+        };
+        let steps: Vec<_> = chosen.into_iter().filter(|w| w.id != "W3").collect();
+        if steps.is_empty() {
+            eprintln!("cvjourney: bench --timeline: W3's step is W3-100's; use --only W3-100");
+            return ExitCode::from(2);
+        }
         let source = cvjourney::train::DirSource(crate::run::data_dir());
-        let chosen = workloads().into_iter().filter(|w| only.is_empty() || only.iter().any(|o| o == w.id));
-        for w in chosen.filter(|w| w.id != "W3") {
+        for w in steps {
             match pollster::block_on(step_timeline(&w, &source, 5)) {
                 Ok(launches) => {
                     let title = format!("{}: one training step on {name}, launch by launch", w.id);
@@ -353,6 +350,36 @@ mod cli {
             }
         }
         ExitCode::SUCCESS
+    }
+
+    /// The workloads `--only` names (all when none), or exit code 2 naming the valid ids when it names
+    /// none of them (W4, a single product, counts where `with_w4`).
+    fn chosen_workloads(only: &[String], with_w4: bool) -> Result<Vec<cvjourney::bench::Workload>, ExitCode> {
+        let chosen: Vec<_> = cvjourney::bench::workloads()
+            .into_iter()
+            .filter(|w| only.is_empty() || only.iter().any(|o| o == w.id))
+            .collect();
+        if chosen.is_empty() && !(with_w4 && only.iter().any(|o| o == "W4")) {
+            let ids = if with_w4 { "W1, W2, W3-100, W3, W4, W5" } else { "W1, W2, W3-100, W5" };
+            eprintln!("cvjourney: bench --only: no such workload ({ids})");
+            return Err(ExitCode::from(2));
+        }
+        Ok(chosen)
+    }
+
+    /// Finds this machine's GPU and makes it the thread's: its name, or a failure exit saying why.
+    fn install_gpu() -> Result<String, ExitCode> {
+        match pollster::block_on(cvjourney::backend::webgpu::GpuContext::new()) {
+            Ok(ctx) => {
+                let name = ctx.adapter.name.clone();
+                cvjourney::backend::webgpu::install(ctx);
+                Ok(name)
+            }
+            Err(e) => {
+                eprintln!("cvjourney: --gpu: no GPU: {e}");
+                Err(ExitCode::FAILURE)
+            }
+        }
     }
 
     fn bench_gpu(budget_ms: f64, max_side: usize) -> ExitCode {

@@ -684,6 +684,15 @@ impl Session {
         self.loss(&self.model.forward(&batch.x)?, batch)
     }
 
+    /// Whether `loss` reads the batch's y (regression values, BCE's 0/1 targets) rather than its labels.
+    fn loss_reads_y(&self, labels: &[usize]) -> bool {
+        match self.config.loss {
+            LossKind::Mse => labels.is_empty(),
+            LossKind::BinaryCrossEntropy => true,
+            LossKind::CrossEntropy | LossKind::Hinge | LossKind::Value => false,
+        }
+    }
+
     pub(crate) fn loss(&self, out: &Tensor, batch: &Batch) -> Result<Tensor> {
         match self.config.loss {
             LossKind::Mse if batch.labels.is_empty() => loss::mse(out, &batch.y),

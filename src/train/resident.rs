@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use super::{LossKind, Session};
+use super::Session;
 use crate::data::{Batch, Dataset, batch_targets, make_batch};
 use crate::error::Result;
 use crate::tensor::{Device, Shape, Tensor};
@@ -43,23 +43,19 @@ impl Session {
         self.resident.iter().map(|(f, _)| (f.len() * 4) as u64).sum()
     }
 
-    /// The items at `idx` of `data` as a batch on the session's device: drawn on the GPU from the resident
-    /// copy where there is one, else gathered here and uploaded.
+    /// The items at `idx` of `data` as a batch on the session's device: x drawn on the GPU from the resident
+    /// copy where there is one, else gathered here and uploaded; y uploaded only where the loss reads it
+    /// (`Session::loss_reads_y`: class indices travel as `labels`), one upload fewer per step.
     pub(super) fn batch(&self, data: &Dataset, idx: &[usize]) -> Result<Batch> {
-        if self.device != Device::Cpu
-            && let Some((_, x)) = self.resident.iter().find(|(f, _)| Rc::ptr_eq(f, &data.features))
-        {
-            let (y, labels) = batch_targets(data, idx)?;
-            // y goes to the GPU only for the losses that read it (class indices travel as `labels`): one
-            // upload fewer, and no copy between the step's first two launches.
-            let reads_y = match self.config.loss {
-                LossKind::Mse => labels.is_empty(),
-                LossKind::BinaryCrossEntropy => true,
-                LossKind::CrossEntropy | LossKind::Hinge | LossKind::Value => false,
-            };
-            let y = if reads_y { y.into_device(self.device)? } else { y };
-            return Ok(Batch { x: x.index_select(0, idx)?, y, labels });
+        if self.device == Device::Cpu {
+            return make_batch(data, idx);
         }
-        self.on_device(make_batch(data, idx)?)
+        let x = match self.resident.iter().find(|(f, _)| Rc::ptr_eq(f, &data.features)) {
+            Some((_, x)) => x.index_select(0, idx)?,
+            None => Tensor::from_rows(&data.features, idx, &data.feature_shape)?.into_device(self.device)?,
+        };
+        let (y, labels) = batch_targets(data, idx)?;
+        let y = if self.loss_reads_y(&labels) { y.into_device(self.device)? } else { y };
+        Ok(Batch { x, y, labels })
     }
 }

@@ -135,6 +135,42 @@ fn bench_workloads_time_w4_and_w1_and_write_json() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// `bench --workloads --gpu --timeline` on lavapipe: W1's step launch by launch, every line a kernel with
+/// its grid and times, and the totals line counting them; misuse is refused with exit 2 and the reason.
+#[test]
+fn bench_timeline_prints_a_step_launch_by_launch() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    if !data.join("fashion-mnist/train-images-idx3-ubyte.gz").exists() {
+        let required = std::env::var("CVJOURNEY_REQUIRE_DATA").is_ok_and(|v| v == "1");
+        assert!(!required, "data/ is missing Fashion-MNIST: run ./lab setup");
+        eprintln!("note: data/ not installed (./lab setup); bench --timeline not checked");
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_cvjourney"))
+        .args(["bench", "--workloads", "--gpu", "--timeline", "--only", "W1"])
+        .env("CVJOURNEY_DATA", &data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("W1: one training step on "), "{text}");
+    let launches: Vec<&str> = text.lines().skip(2).take_while(|l| !l.contains(" launches: ")).collect();
+    // The fused head's GEMM, loss rows and sums, its weight gradient and SGD's update at least (lavapipe
+    // binds less than the 188 MB training set in one buffer, so it stays on the host: no select_rows).
+    assert!(launches.len() >= 5 && launches.iter().any(|l| l.starts_with("matmul")), "{text}");
+    assert!(launches.iter().any(|l| l.starts_with("optim/")), "{text}");
+    assert!(text.contains(&format!("{} launches: ", launches.len())), "{text}");
+    for line in launches {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols.len(), 4, "{line}");
+        assert!(cols[3].parse::<f64>().is_ok_and(|us| us >= 0.0), "{line}");
+    }
+    let (code, _, err) = cli(&["bench", "--timeline"]);
+    assert!(code == 2 && err.contains("--workloads --gpu"), "{err}");
+    let (code, _, err) = cli(&["bench", "--workloads", "--gpu", "--timeline", "--only", "W3"]);
+    assert!(code == 2 && err.contains("W3-100"), "{err}");
+}
+
 /// `fuzz` (the bounded run; `./lab fuzz` is the long one): every parser takes mutated inputs without a
 /// panic or an allocation over the cap; an unknown parser is refused with exit 2.
 #[test]

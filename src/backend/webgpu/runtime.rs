@@ -351,7 +351,7 @@ impl Runtime {
             return;
         }
         if let Some(trace) = self.trace.borrow_mut().as_mut() {
-            trace.push(format!("{}/{entry}", shader.name));
+            trace.push(kernel_name(shader, entry));
         }
         let params = self.stage(bytemuck::cast_slice(if params.is_empty() { &[0u32] } else { params }));
         let bufs = bufs.iter().map(|b| b.raw().clone()).collect();
@@ -459,7 +459,7 @@ impl Runtime {
                     if let Some((queries, labels)) = &mut timing {
                         drop(pass.take()); // a pass must end before the next begins
                         let timestamp_writes = queries.writes(labels.len());
-                        labels.push((format!("{}/{entry}", shader.name), groups));
+                        labels.push((kernel_name(shader, entry), groups));
                         let desc = wgpu::ComputePassDescriptor { label: None, timestamp_writes };
                         pass = Some(encoder.begin_compute_pass(&desc).forget_lifetime());
                     }
@@ -626,6 +626,11 @@ impl Runtime {
             Poll::Pending => Err(LabError::Device("the GPU did not finish a readback".into())),
         }
     }
+}
+
+/// A launch's name in traces and timelines: "shader/entry".
+fn kernel_name(shader: Shader, entry: &str) -> String {
+    format!("{}/{entry}", shader.name)
 }
 
 /// The commands with every upload that can go first moved ahead of the rest, in order: one whose buffer no

@@ -1,4 +1,4 @@
-//! GPU timestamps of each kernel launch, for the step profile (`cvjourney bench --gpu`): where a training
+//! GPU timestamps of each kernel launch, for the step timeline (`cvjourney bench --workloads --gpu --timeline`): where a training
 //! step's GPU time goes, launch by launch, measured by the GPU itself rather than inferred from host waits.
 //!
 //! While timing is on (`Runtime::start_timing`), every dispatch of a submit runs in a compute pass of its

@@ -1,8 +1,9 @@
-// gather: out[i] = src[pos[i]] (p: [n]). select_rows: index_select along the middle axis, src (outer, n,
-// inner) -> dst (outer, k, inner) with dst[o, r, j] = src[o, pos[r], j] (p: [outer, n, k, inner]): only the k
-// indices cross to the GPU, not a position per value (a training batch drawn from a resident data set). scatter_add without atomics: out[j] = Σ src[order[t]] for t in
-// starts[j]..starts[j+1] (p: [n_out]), where order lists the sources of each destination (built on the
-// host from the positions, which the host knows).
+// gather: out[i] = src[pos[i]] (p: [n]).
+// select_rows: index_select along the middle axis, src (outer, n, inner) -> dst (outer, k, inner) with
+// dst[o, r, j] = src[o, pos[r], j] (p: [outer, n, k, inner]): only the k indices cross to the GPU, not a
+// position per value (a training batch drawn from a resident data set).
+// scatter_add without atomics: out[j] = Σ src[order[t]] for t in starts[j]..starts[j+1] (p: [n_out]), where
+// order lists the sources of each destination (built on the host from the positions, which the host knows).
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
